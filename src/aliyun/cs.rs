@@ -1,0 +1,125 @@
+//! Container Service for Kubernetes (cs, API version 2015-12-15): the user kubeconfig calls.
+
+use serde_json::Value;
+
+use super::client::{Client, RoaRequest};
+use crate::credentials::Credentials;
+use crate::error::Error;
+
+const VERSION: &str = "2015-12-15";
+
+/// What to ask for: a user kubeconfig of a cluster, the caller's own or (with `uid`, main
+/// account only) a RAM user's.
+pub struct UserKubeconfigRequest<'a> {
+    pub cluster_id: &'a str,
+    pub uid: Option<&'a str>,
+    pub private_ip: bool,
+    /// `TemporaryDurationMinutes`, 15..=4320. Left out, the API would hand back a certificate
+    /// valid for years, so the plugin always sends it.
+    pub minutes: u32,
+}
+
+/// The API's answer.
+pub struct UserKubeconfig {
+    /// The kubeconfig YAML. It holds the private key: never log or show it.
+    pub config: String,
+    /// The certificate's expiry as the API states it, RFC 3339 UTC.
+    pub expiration: Option<i64>,
+    pub request_id: Option<String>,
+}
+
+impl UserKubeconfigRequest<'_> {
+    pub fn action(&self) -> &'static str {
+        match self.uid {
+            None => "DescribeClusterUserKubeconfig",
+            Some(_) => "DescribeSubaccountK8sClusterUserConfig",
+        }
+    }
+}
+
+/// `DescribeClusterUserKubeconfig` (`GET /k8s/{ClusterId}/user_config`) or, with a uid,
+/// `DescribeSubaccountK8sClusterUserConfig` (`GET /k8s/{ClusterId}/users/{Uid}/user_config`).
+pub fn describe_user_kubeconfig(
+    client: &Client,
+    endpoint: &str,
+    credentials: &Credentials,
+    request: &UserKubeconfigRequest,
+) -> Result<UserKubeconfig, Error> {
+    let action = request.action();
+    let (path, target) = match request.uid {
+        None => (
+            format!("/k8s/{}/user_config", request.cluster_id),
+            format!("cluster {}", request.cluster_id),
+        ),
+        Some(uid) => (
+            format!("/k8s/{}/users/{uid}/user_config", request.cluster_id),
+            format!("cluster {} and uid {uid}", request.cluster_id),
+        ),
+    };
+    let roa = RoaRequest {
+        action,
+        version: VERSION,
+        target,
+        path,
+        query: vec![
+            ("PrivateIpAddress", request.private_ip.to_string()),
+            ("TemporaryDurationMinutes", request.minutes.to_string()),
+        ],
+    };
+    let answer = client
+        .roa(endpoint, credentials, &roa)
+        .map_err(|error| match error {
+            Error::Api(mut api) => {
+                if let Some(hint) = cs_hint(request, api.status, &api.code) {
+                    api.hint = Some(hint);
+                }
+                Error::Api(api)
+            }
+            other => other,
+        })?;
+
+    let bad = |detail: &str| Error::BadResponse {
+        action,
+        request_id: answer.request_id.clone(),
+        detail: detail.to_string(),
+    };
+    // Parse into a Value first: serde's typed errors can quote the offending value, and that
+    // value may be the kubeconfig with its private key.
+    let body: Value =
+        serde_json::from_slice(&answer.body).map_err(|_| bad("the body is not JSON"))?;
+    let config = body
+        .get("config")
+        .and_then(Value::as_str)
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| bad("the body has no `config` (the kubeconfig)"))?;
+    let expiration = body
+        .get("expiration")
+        .and_then(Value::as_str)
+        .and_then(crate::time::parse_rfc3339);
+    Ok(UserKubeconfig {
+        config: config.to_string(),
+        expiration,
+        request_id: answer.request_id.clone(),
+    })
+}
+
+/// Hints for the cs answers a user is most likely to meet.
+fn cs_hint(request: &UserKubeconfigRequest, status: u16, code: &str) -> Option<String> {
+    if code == "ErrorClusterNotFound" || (status == 404 && code.contains("Cluster")) {
+        return Some(format!(
+            "check the cluster id `{}`: the cluster must exist in the account of these \
+             credentials (`aliyun cs GET /clusters` lists them)",
+            request.cluster_id
+        ));
+    }
+    match request.uid {
+        Some(uid) if status == 403 || code.starts_with("Forbidden") => Some(format!(
+            "only the main (root) account may fetch another user's kubeconfig with --uid; \
+             drop --uid {uid} to get your own, or use the main account's AccessKey"
+        )),
+        Some(uid) if status == 404 => Some(format!(
+            "check the uid {uid}: it must be a RAM user of this account"
+        )),
+        _ => None,
+    }
+}

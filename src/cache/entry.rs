@@ -1,0 +1,174 @@
+//! One cached credential: what it is, when it must be refreshed, and when it stops working.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cert::Validity;
+use crate::exec_credential::Status;
+
+/// The entry file's layout version; an entry of another version is a miss.
+pub const FORMAT: u32 = 1;
+
+/// The refresh window is the longer of a fifth of the lifetime and this.
+const MIN_REFRESH_WINDOW: i64 = 10 * 60;
+/// Inside the window, the printed expiry sits this far before the end, or half the time left.
+const END_MARGIN: i64 = 60;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub format: u32,
+    /// The canonical cache key it was stored under.
+    pub key: String,
+    pub fetched_at: i64,
+    /// When it stops working: the earlier of the certificate's NotAfter and the API's expiry.
+    pub not_after: i64,
+    /// From here on the next call fetches a new one.
+    pub refresh_at: i64,
+    /// The certificate and key (or token). Secret: only ever printed to stdout.
+    pub credential: Status,
+}
+
+impl Entry {
+    /// An entry for a freshly fetched credential.
+    ///
+    /// `validity` is the certificate's (absent for a token), `api_expiration` what the API said;
+    /// the earlier wins. With neither, `fallback_lifetime` seconds from now.
+    pub fn new(
+        key: String,
+        credential: Status,
+        now: i64,
+        validity: Option<Validity>,
+        api_expiration: Option<i64>,
+        fallback_lifetime: i64,
+    ) -> Result<Entry, String> {
+        let not_after = [validity.map(|v| v.not_after), api_expiration]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now + fallback_lifetime);
+        if not_after <= now {
+            return Err(format!(
+                "the credential the API returned expired at {}, and this machine's clock reads {}: \
+                 if the clock is wrong, correct it",
+                crate::time::rfc3339(not_after),
+                crate::time::rfc3339(now)
+            ));
+        }
+        let start = validity.map_or(now, |v| v.not_before).min(now);
+        Ok(Entry {
+            format: FORMAT,
+            key,
+            fetched_at: now,
+            not_after,
+            refresh_at: refresh_point(start, not_after),
+            credential,
+        })
+    }
+
+    /// Good to serve without asking the API.
+    pub fn is_fresh(&self, now: i64) -> bool {
+        now < self.refresh_at
+    }
+
+    /// Due for refresh, but still working: served with a warning when the refresh fails.
+    pub fn is_usable(&self, now: i64) -> bool {
+        now < self.not_after
+    }
+
+    /// The `expirationTimestamp` to print: the refresh point, so a long-running client comes
+    /// back in time; inside the window, a moment before the end (always still in the future
+    /// while the entry is usable).
+    pub fn expiration_to_print(&self, now: i64) -> i64 {
+        if now < self.refresh_at {
+            self.refresh_at
+        } else {
+            self.not_after - END_MARGIN.min((self.not_after - now) / 2)
+        }
+    }
+}
+
+/// Refresh once less than a fifth of the lifetime or ten minutes remain, whichever is longer.
+pub fn refresh_point(not_before: i64, not_after: i64) -> i64 {
+    let window = ((not_after - not_before) / 5).max(MIN_REFRESH_WINDOW);
+    not_after - window
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+    const HOUR: i64 = 3600;
+
+    fn status() -> Status {
+        Status {
+            client_certificate_data: Some("cert".into()),
+            client_key_data: Some("key".into()),
+            token: None,
+        }
+    }
+
+    fn entry(not_before: i64, not_after: i64, api: Option<i64>) -> Entry {
+        let validity = Validity {
+            not_before,
+            not_after,
+        };
+        Entry::new("k".into(), status(), NOW, Some(validity), api, 0).unwrap()
+    }
+
+    #[test]
+    fn three_hour_certificate_refreshes_with_a_fifth_left() {
+        let e = entry(NOW - 60, NOW + 3 * HOUR, Some(NOW + 3 * HOUR));
+        let lifetime = 3 * HOUR + 60;
+        assert_eq!(e.refresh_at, NOW + 3 * HOUR - lifetime / 5);
+        assert!(e.is_fresh(NOW));
+        assert!(e.is_fresh(e.refresh_at - 1));
+        assert!(!e.is_fresh(e.refresh_at));
+        assert_eq!(e.expiration_to_print(NOW), e.refresh_at);
+        assert!(e.expiration_to_print(NOW) < e.not_after);
+    }
+
+    #[test]
+    fn short_certificate_keeps_ten_minutes() {
+        let e = entry(NOW, NOW + 30 * 60, None);
+        assert_eq!(e.refresh_at, NOW + 20 * 60);
+    }
+
+    #[test]
+    fn the_earlier_of_not_after_and_api_expiration_wins() {
+        let e = entry(NOW, NOW + 3 * HOUR, Some(NOW + HOUR));
+        assert_eq!(e.not_after, NOW + HOUR);
+        assert!(e.expiration_to_print(NOW) < NOW + HOUR);
+        let e = entry(NOW, NOW + HOUR, Some(NOW + 3 * HOUR));
+        assert_eq!(e.not_after, NOW + HOUR);
+    }
+
+    #[test]
+    fn certificate_already_in_the_window_expires_a_moment_before_not_after() {
+        let e = entry(NOW - 60, NOW + 8 * 60, None);
+        assert!(!e.is_fresh(NOW), "the next call must fetch again");
+        assert!(e.is_usable(NOW));
+        let printed = e.expiration_to_print(NOW);
+        assert_eq!(printed, NOW + 8 * 60 - 60);
+        // Close to the end, still strictly in the future and before NotAfter.
+        let late = NOW + 8 * 60 - 10;
+        let printed = e.expiration_to_print(late);
+        assert!(printed > late && printed < e.not_after, "{printed}");
+    }
+
+    #[test]
+    fn expired_on_arrival_is_an_error() {
+        let validity = Validity {
+            not_before: NOW - HOUR,
+            not_after: NOW - 1,
+        };
+        let error = Entry::new("k".into(), status(), NOW, Some(validity), None, 0).unwrap_err();
+        assert!(error.contains("clock"), "{error}");
+    }
+
+    #[test]
+    fn token_without_expiry_uses_the_asked_lifetime() {
+        let e = Entry::new("k".into(), status(), NOW, None, None, 3 * HOUR).unwrap();
+        assert_eq!(e.not_after, NOW + 3 * HOUR);
+        assert_eq!(e.refresh_at, NOW + 3 * HOUR - 3 * HOUR / 5);
+    }
+}

@@ -1,0 +1,140 @@
+//! The cache key: everything that decides which certificate is the right one, and nothing secret.
+//!
+//! The canonical form is a JSON array in a fixed order with every field always present, so the
+//! same request always gives the same bytes (kubelogin once hashed an encoding in which an empty
+//! and a missing field differed, and missed its cache at random). The file name carries the
+//! cluster id for people and a hash of the canonical form for uniqueness; the entry stores the
+//! canonical form itself and is only used when it matches in full.
+
+use sha2::{Digest, Sha256};
+
+/// The version of the key's layout; bump it when a field is added.
+const LAYOUT: &str = "ack-credential-plugin/cache-key/v1";
+
+/// What decides the certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInput<'a> {
+    /// The API that issues it, e.g. `DescribeClusterUserKubeconfig`.
+    pub api: &'a str,
+    pub cluster_id: &'a str,
+    pub uid: Option<&'a str>,
+    pub private_ip: bool,
+    pub minutes: u32,
+    /// The API endpoint: a test or private cloud issues different certificates.
+    pub endpoint: &'a str,
+    /// Who is asking ([`crate::credentials::Provider::identity`]).
+    pub identity: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheKey {
+    /// The canonical form, stored in the entry and compared in full on every load.
+    pub canonical: String,
+    /// The file name without extension: `<cluster id>-<hash>`.
+    pub stem: String,
+}
+
+impl CacheKey {
+    pub fn new(input: &KeyInput) -> CacheKey {
+        let canonical = serde_json::json!([
+            LAYOUT,
+            input.api,
+            input.cluster_id,
+            input.uid,
+            input.private_ip,
+            input.minutes,
+            input.endpoint,
+            input.identity,
+        ])
+        .to_string();
+        let digest = Sha256::digest(canonical.as_bytes());
+        let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        CacheKey {
+            stem: format!("{}-{hash}", input.cluster_id),
+            canonical,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> KeyInput<'static> {
+        KeyInput {
+            api: "DescribeClusterUserKubeconfig",
+            cluster_id: "c1",
+            uid: None,
+            private_ip: false,
+            minutes: 180,
+            endpoint: "https://cs.aliyuncs.com",
+            identity: "access-key:LTAI1",
+        }
+    }
+
+    #[test]
+    fn same_input_same_key() {
+        assert_eq!(CacheKey::new(&base()), CacheKey::new(&base()));
+        assert!(CacheKey::new(&base()).stem.starts_with("c1-"));
+        assert_eq!(CacheKey::new(&base()).stem.len(), "c1-".len() + 32);
+    }
+
+    #[test]
+    fn every_field_changes_the_key() {
+        let variants = [
+            KeyInput {
+                api: "DescribeSubaccountK8sClusterUserConfig",
+                ..base()
+            },
+            KeyInput {
+                cluster_id: "c2",
+                ..base()
+            },
+            KeyInput {
+                uid: Some("123"),
+                ..base()
+            },
+            KeyInput {
+                uid: Some(""),
+                ..base()
+            },
+            KeyInput {
+                private_ip: true,
+                ..base()
+            },
+            KeyInput {
+                minutes: 90,
+                ..base()
+            },
+            KeyInput {
+                endpoint: "http://127.0.0.1:1",
+                ..base()
+            },
+            KeyInput {
+                identity: "access-key:LTAI2",
+                ..base()
+            },
+        ];
+        let mut stems = vec![CacheKey::new(&base()).stem];
+        for variant in &variants {
+            let key = CacheKey::new(variant);
+            assert!(!stems.contains(&key.stem), "{variant:?} collides");
+            stems.push(key.stem);
+        }
+    }
+
+    #[test]
+    fn fields_cannot_run_into_each_other() {
+        let a = KeyInput {
+            cluster_id: "c1",
+            identity: "x\",\"y",
+            ..base()
+        };
+        let b = KeyInput {
+            cluster_id: "c1",
+            identity: "x",
+            ..base()
+        };
+        assert_ne!(CacheKey::new(&a).canonical, CacheKey::new(&b).canonical);
+    }
+}

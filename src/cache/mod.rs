@@ -1,0 +1,263 @@
+//! The on-disk credential cache: one JSON file per key in a private directory.
+//!
+//! - A load never creates anything and treats every problem (missing, unreadable, corrupt,
+//!   another layout, another key) as a miss.
+//! - A store writes a temporary file, fsyncs it and renames it over the entry, so readers see
+//!   the old entry or the new one, never half of one.
+//! - The directory is 0700 and files 0600; files are opened with `O_NOFOLLOW`, so a symlink
+//!   planted in the directory is not followed.
+
+pub mod entry;
+pub mod key;
+pub mod lock;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use entry::Entry;
+pub use key::{CacheKey, KeyInput};
+pub use lock::Lock;
+
+use crate::error::Error;
+use crate::verbose;
+
+/// The largest entry file we read; a real one is a few KiB.
+const MAX_ENTRY: u64 = 1 << 20;
+
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    pub fn new(dir: PathBuf) -> Self {
+        Cache { dir }
+    }
+
+    pub fn entry_path(&self, key: &CacheKey) -> PathBuf {
+        self.dir.join(format!("{}.json", key.stem))
+    }
+
+    /// The entry stored under `key`, if there is a sound one.
+    pub fn load(&self, key: &CacheKey) -> Option<Entry> {
+        let path = self.entry_path(key);
+        let entry = match read_entry(&path) {
+            Ok(entry) => entry,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                verbose!("no cached credential at {}", path.display());
+                return None;
+            }
+            Err(e) => {
+                verbose!("ignoring cache entry {}: {e}", path.display());
+                return None;
+            }
+        };
+        if entry.format != entry::FORMAT || entry.key != key.canonical {
+            verbose!(
+                "ignoring cache entry {}: it is for another key",
+                path.display()
+            );
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// Take the per-key lock, creating the directory if need be.
+    pub fn lock(&self, key: &CacheKey, timeout: Duration) -> Result<Option<Lock>, Error> {
+        self.ensure_dir()?;
+        let path = self.dir.join(format!("{}.lock", key.stem));
+        lock::acquire(&path, timeout).map_err(|e| Error::Cache {
+            path,
+            detail: format!("cannot take the lock: {e}"),
+        })
+    }
+
+    /// Replace the entry under `key` atomically.
+    pub fn store(&self, key: &CacheKey, entry: &Entry) -> io::Result<()> {
+        self.ensure_dir().map_err(io::Error::other)?;
+        let path = self.entry_path(key);
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
+        let tmp = self.dir.join(format!(
+            ".{}.{}.{}.tmp",
+            key.stem,
+            std::process::id(),
+            u64::from_le_bytes(nonce)
+        ));
+        let written = (|| {
+            let mut file = open_private(&tmp, true)?;
+            file.write_all(&serde_json::to_vec(entry)?)?;
+            file.sync_all()?;
+            fs::rename(&tmp, &path)?;
+            // Make the rename itself durable.
+            File::open(&self.dir)?.sync_all()
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written
+    }
+
+    /// Create the directory (0700) or tighten one that others can write to.
+    fn ensure_dir(&self) -> Result<(), Error> {
+        let fail = |detail: String| Error::Cache {
+            path: self.dir.clone(),
+            detail,
+        };
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .map_err(|e| fail(format!("cannot create it: {e}")))?;
+        let metadata = fs::metadata(&self.dir).map_err(|e| fail(e.to_string()))?;
+        if !metadata.is_dir() {
+            return Err(fail("it is not a directory".to_string()));
+        }
+        if metadata.permissions().mode() & 0o077 != 0 {
+            verbose!("tightening {} to 0700", self.dir.display());
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
+                fail(format!(
+                    "others can read it and it cannot be made private: {e}"
+                ))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Open a file of ours in the cache directory, never through a symlink, 0600 when created.
+/// `create_new` for temporary files; otherwise create-or-open read/write (lock files).
+fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    if create_new {
+        options.create_new(true);
+    } else {
+        options.create(true);
+    }
+    options.open(path)
+}
+
+fn read_entry(path: &Path) -> io::Result<Entry> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    let mut text = Vec::new();
+    (&mut file).take(MAX_ENTRY).read_to_end(&mut text)?;
+    // serde_json's messages give a position, never the content, for syntax errors; a wrong
+    // shape would quote a value, so say only that.
+    serde_json::from_slice(&text).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            if e.is_data() {
+                "it does not have the expected fields".to_string()
+            } else {
+                format!("it is not valid JSON ({e})")
+            },
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec_credential::Status;
+
+    fn key() -> CacheKey {
+        CacheKey::new(&KeyInput {
+            api: "DescribeClusterUserKubeconfig",
+            cluster_id: "c1",
+            uid: None,
+            private_ip: false,
+            minutes: 180,
+            endpoint: "https://cs.aliyuncs.com",
+            identity: "access-key:LTAI1",
+        })
+    }
+
+    fn entry(key: &CacheKey) -> Entry {
+        Entry {
+            format: entry::FORMAT,
+            key: key.canonical.clone(),
+            fetched_at: 1,
+            not_after: 3,
+            refresh_at: 2,
+            credential: Status {
+                client_certificate_data: None,
+                client_key_data: None,
+                token: Some("t".into()),
+            },
+        }
+    }
+
+    #[test]
+    fn stores_and_loads_privately() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("a/b"));
+        let key = key();
+        assert!(cache.load(&key).is_none());
+        cache.store(&key, &entry(&key)).unwrap();
+        assert_eq!(cache.load(&key), Some(entry(&key)));
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("a/b")), 0o700);
+        assert_eq!(mode(&cache.entry_path(&key)), 0o600);
+        let names: Vec<_> = fs::read_dir(dir.path().join("a/b")).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary files left behind");
+    }
+
+    #[test]
+    fn corrupt_or_foreign_entries_are_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_path_buf());
+        let key = key();
+        for junk in ["", "{", "null", "{\"format\":1}", "[1,2]"] {
+            fs::write(cache.entry_path(&key), junk).unwrap();
+            assert!(cache.load(&key).is_none(), "{junk:?}");
+        }
+        let mut other = entry(&key);
+        other.key = "another".into();
+        cache.store(&key, &other).unwrap();
+        assert!(cache.load(&key).is_none());
+        let mut future = entry(&key);
+        future.format = 99;
+        cache.store(&key, &future).unwrap();
+        assert!(cache.load(&key).is_none());
+    }
+
+    #[test]
+    fn planted_symlinks_are_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let key = key();
+        let elsewhere = dir.path().join("elsewhere.json");
+        fs::write(&elsewhere, serde_json::to_vec(&entry(&key)).unwrap()).unwrap();
+        cache.ensure_dir().unwrap();
+        std::os::unix::fs::symlink(&elsewhere, cache.entry_path(&key)).unwrap();
+        assert!(cache.load(&key).is_none());
+        let lock = dir.path().join("cache").join(format!("{}.lock", key.stem));
+        std::os::unix::fs::symlink(&elsewhere, &lock).unwrap();
+        assert!(cache.lock(&key, Duration::from_millis(10)).is_err());
+    }
+
+    #[test]
+    fn loose_directory_permissions_are_tightened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache");
+        fs::create_dir(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o777)).unwrap();
+        Cache::new(path.clone())
+            .store(&key(), &entry(&key()))
+            .unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! One use case per file.
+
+pub mod get_credential;

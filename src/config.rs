@@ -1,0 +1,366 @@
+//! Flags plus environment, resolved and validated into the settings a command runs with.
+//! Every environment variable the plugin reads is read through [`Env`].
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{ApiVersionArg, GetCredentialArgs};
+use crate::error::Error;
+
+/// A snapshot of the environment. Empty values count as unset, as in the official SDKs.
+pub struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Env {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Everything `get-credential` needs, validated.
+#[derive(Debug)]
+pub struct GetCredentialConfig {
+    pub cluster_id: String,
+    pub uid: Option<String>,
+    pub private_ip: bool,
+    /// `TemporaryDurationMinutes`.
+    pub minutes: u32,
+    pub api_version: Option<ApiVersionArg>,
+    /// `KUBERNETES_EXEC_INFO`, as kubectl set it.
+    pub exec_info: Option<String>,
+    pub force_refresh: bool,
+    pub cache_dir: PathBuf,
+    /// Base URL of the cs API, without a trailing slash.
+    pub cs_endpoint: String,
+    /// The most one API call may take, retries included.
+    pub api_timeout: Duration,
+    /// The most we wait for another process that is fetching the same credential.
+    pub lock_timeout: Duration,
+}
+
+const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(45);
+
+impl GetCredentialConfig {
+    pub fn resolve(args: &GetCredentialArgs, env: &Env) -> Result<Self, Error> {
+        validate_id("--cluster-id", &args.cluster_id)?;
+        if let Some(uid) = &args.uid {
+            validate_uid(uid)?;
+        }
+        let region = args
+            .region
+            .as_deref()
+            .or_else(|| env.get("ALIBABA_CLOUD_REGION_ID"));
+        let cs_endpoint = match args
+            .cs_endpoint
+            .as_deref()
+            .or_else(|| env.get("ACK_CS_ENDPOINT"))
+        {
+            Some(url) => validate_endpoint(url)?,
+            None => match region {
+                Some(region) => {
+                    validate_region(region)?;
+                    format!("https://cs.{region}.aliyuncs.com")
+                }
+                None => "https://cs.aliyuncs.com".to_string(),
+            },
+        };
+        Ok(GetCredentialConfig {
+            cluster_id: args.cluster_id.clone(),
+            uid: args.uid.clone(),
+            private_ip: args.private_ip,
+            minutes: parse_expiration(&args.expiration)?,
+            api_version: args.api_version,
+            exec_info: env.get("KUBERNETES_EXEC_INFO").map(str::to_string),
+            force_refresh: args.force_refresh,
+            cache_dir: cache_dir(args.cache_dir.as_ref(), env)?,
+            cs_endpoint,
+            api_timeout: seconds(env, "ACK_API_TIMEOUT")?.unwrap_or(DEFAULT_API_TIMEOUT),
+            lock_timeout: seconds(env, "ACK_LOCK_TIMEOUT")?.unwrap_or(DEFAULT_LOCK_TIMEOUT),
+        })
+    }
+}
+
+/// `--cache-dir`, else `ACK_CACHE_DIR`, else `${KUBECACHEDIR:-~/.kube/cache}/ack-credential-plugin`.
+fn cache_dir(flag: Option<&PathBuf>, env: &Env) -> Result<PathBuf, Error> {
+    if let Some(dir) = flag {
+        return Ok(dir.clone());
+    }
+    if let Some(dir) = env.get("ACK_CACHE_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let base = match env.get("KUBECACHEDIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => env
+            .get("HOME")
+            .map(PathBuf::from)
+            .or_else(dirs::home_dir)
+            .ok_or_else(|| {
+                Error::Usage(
+                    "cannot find the home directory for the cache: set HOME, or use --cache-dir"
+                        .to_string(),
+                )
+            })?
+            .join(".kube")
+            .join("cache"),
+    };
+    Ok(base.join("ack-credential-plugin"))
+}
+
+fn seconds(env: &Env, name: &str) -> Result<Option<Duration>, Error> {
+    env.get(name)
+        .map(|text| match text.trim().parse::<f64>() {
+            Ok(secs) if secs > 0.0 && secs <= 3600.0 => Ok(Duration::from_secs_f64(secs)),
+            _ => Err(Error::Usage(format!(
+                "{name}={text:?} is not a number of seconds between 0 and 3600"
+            ))),
+        })
+        .transpose()
+}
+
+/// A cluster or mesh id: a short run of `[A-Za-z0-9-]`. It becomes part of a URL path and of a
+/// cache file name, so nothing else may pass.
+pub fn validate_id(flag: &str, id: &str) -> Result<(), Error> {
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(Error::Usage(format!(
+            "{flag} {id:?} is not a valid id: expected up to 64 letters, digits and `-` \
+             (e.g. c82e6987e2961451182edacd74faf0693)"
+        )));
+    }
+    Ok(())
+}
+
+/// A RAM user's uid: digits.
+pub fn validate_uid(uid: &str) -> Result<(), Error> {
+    if uid.is_empty() || uid.len() > 32 || !uid.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::Usage(format!(
+            "--uid {uid:?} is not a valid uid: expected the RAM user's numeric id \
+             (e.g. 272345678901234567)"
+        )));
+    }
+    Ok(())
+}
+
+fn validate_region(region: &str) -> Result<(), Error> {
+    if region.is_empty()
+        || region.len() > 32
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(Error::Usage(format!(
+            "region {region:?} is not a valid region id (e.g. cn-hangzhou)"
+        )));
+    }
+    Ok(())
+}
+
+/// An endpoint override: an `https://` base URL, or `http://` for a loopback host only, since
+/// the requests carry signatures and tokens. Returned without a trailing slash.
+pub fn validate_endpoint(text: &str) -> Result<String, Error> {
+    let bad = |why: &str| Error::Usage(format!("endpoint {text:?} cannot be used: {why}"));
+    let url = reqwest::Url::parse(text).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(bad(
+            "expected a base URL such as https://cs.cn-hangzhou.aliyuncs.com",
+        ));
+    }
+    let host = url.host_str().ok_or_else(|| bad("no host"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => {
+            return Err(bad(
+                "plain http:// is only allowed for loopback addresses; use https://",
+            ));
+        }
+        _ => return Err(bad("the scheme must be https://")),
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `--expiration`: `90m`, `3h` or `2d`, in minutes, within the API's 15..=4320.
+pub fn parse_expiration(text: &str) -> Result<u32, Error> {
+    let bad = |why: &str| {
+        Error::Usage(format!(
+            "--expiration {text:?} {why}: give a lifetime between 15m and 72h, such as 90m, 3h or 2d"
+        ))
+    };
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| bad("has no unit"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u32 = number
+        .parse()
+        .map_err(|_| bad("is not a number with a unit"))?;
+    let per_unit = match unit {
+        "m" | "min" => 1,
+        "h" => 60,
+        "d" => 24 * 60,
+        _ => return Err(bad("has an unknown unit")),
+    };
+    let minutes = number
+        .checked_mul(per_unit)
+        .ok_or_else(|| bad("is too long"))?;
+    if !(15..=4320).contains(&minutes) {
+        return Err(bad("is out of range"));
+    }
+    Ok(minutes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiration_accepts_minutes_hours_days_in_range() {
+        assert_eq!(parse_expiration("90m").unwrap(), 90);
+        assert_eq!(parse_expiration("3h").unwrap(), 180);
+        assert_eq!(parse_expiration("2d").unwrap(), 2880);
+        assert_eq!(parse_expiration("15m").unwrap(), 15);
+        assert_eq!(parse_expiration("72h").unwrap(), 4320);
+        for bad in [
+            "14m",
+            "73h",
+            "4d",
+            "3",
+            "h",
+            "",
+            "3x",
+            "-3h",
+            "99999999999d",
+            "1h30m",
+        ] {
+            let error = parse_expiration(bad).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_and_uids_are_checked() {
+        assert!(validate_id("--cluster-id", "c82e6987e2961451182edacd74faf0693").is_ok());
+        assert!(validate_id("--cluster-id", "abc-123").is_ok());
+        for bad in ["", "../x", "a/b", "a b", "c1?x=1", "é", &"a".repeat(65)] {
+            assert!(validate_id("--cluster-id", bad).is_err(), "{bad}");
+        }
+        assert!(validate_uid("272345678901234567").is_ok());
+        for bad in ["", "12a", "-1", "1 2"] {
+            assert!(validate_uid(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_endpoints_only_for_loopback() {
+        assert_eq!(
+            validate_endpoint("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(validate_endpoint("http://[::1]:1").is_ok());
+        assert!(validate_endpoint("http://localhost:1").is_ok());
+        assert_eq!(
+            validate_endpoint("https://cs.cn-hangzhou.aliyuncs.com").unwrap(),
+            "https://cs.cn-hangzhou.aliyuncs.com"
+        );
+        for bad in [
+            "http://cs.aliyuncs.com",
+            "http://10.0.0.1",
+            "ftp://127.0.0.1",
+            "cs.aliyuncs.com",
+            "https://cs.aliyuncs.com/?x=1",
+            "https://user@cs.aliyuncs.com",
+        ] {
+            assert!(validate_endpoint(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn args(extra: &[&str]) -> GetCredentialArgs {
+        use clap::Parser;
+        let mut argv = vec![
+            "ack-credential-plugin",
+            "get-credential",
+            "--cluster-id",
+            "c1",
+        ];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::GetCredential(args) => args,
+        }
+    }
+
+    #[test]
+    fn endpoint_and_cache_dir_precedence() {
+        let env = Env::from_pairs([("HOME", "/home/u")]);
+        let config = GetCredentialConfig::resolve(&args(&[]), &env).unwrap();
+        assert_eq!(config.cs_endpoint, "https://cs.aliyuncs.com");
+        assert_eq!(
+            config.cache_dir,
+            PathBuf::from("/home/u/.kube/cache/ack-credential-plugin")
+        );
+
+        let env = Env::from_pairs([
+            ("HOME", "/home/u"),
+            ("ALIBABA_CLOUD_REGION_ID", "cn-beijing"),
+            ("KUBECACHEDIR", "/k"),
+        ]);
+        let config = GetCredentialConfig::resolve(&args(&[]), &env).unwrap();
+        assert_eq!(config.cs_endpoint, "https://cs.cn-beijing.aliyuncs.com");
+        assert_eq!(config.cache_dir, PathBuf::from("/k/ack-credential-plugin"));
+
+        let env = Env::from_pairs([
+            ("ALIBABA_CLOUD_REGION_ID", "cn-beijing"),
+            ("ACK_CS_ENDPOINT", "http://127.0.0.1:9"),
+            ("ACK_CACHE_DIR", "/c"),
+            ("KUBECACHEDIR", "/k"),
+        ]);
+        let config =
+            GetCredentialConfig::resolve(&args(&["--region", "cn-shanghai"]), &env).unwrap();
+        assert_eq!(config.cs_endpoint, "http://127.0.0.1:9");
+        assert_eq!(config.cache_dir, PathBuf::from("/c"));
+
+        let config = GetCredentialConfig::resolve(
+            &args(&["--cs-endpoint", "https://x.example", "--cache-dir", "/d"]),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(config.cs_endpoint, "https://x.example");
+        assert_eq!(config.cache_dir, PathBuf::from("/d"));
+
+        let config = GetCredentialConfig::resolve(
+            &args(&["--region", "cn-shanghai"]),
+            &Env::from_pairs([("HOME", "/h")]),
+        )
+        .unwrap();
+        assert_eq!(config.cs_endpoint, "https://cs.cn-shanghai.aliyuncs.com");
+    }
+}

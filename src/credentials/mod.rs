@@ -1,0 +1,35 @@
+//! Where the caller's Alibaba Cloud identity comes from.
+//!
+//! Two questions, kept apart because only one may touch the network:
+//! - who is the caller ([`Provider::identity`]): answered from local state alone, so a cache
+//!   hit can find its entry without any request;
+//! - what to sign with ([`Provider::credentials`]): only asked on a cache miss, and free to
+//!   call STS or a metadata service (the sources that do arrive with the full chain).
+
+pub mod chain;
+pub mod env;
+
+use crate::error::Error;
+use crate::secret::Secret;
+
+/// An AccessKey pair, with the STS token when it is temporary.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Not a secret: it names the key, and appears in the cache key and in `-v` output.
+    pub access_key_id: String,
+    pub access_key_secret: Secret,
+    pub security_token: Option<Secret>,
+}
+
+/// One source of credentials.
+pub trait Provider {
+    /// Who the caller is, for the cache key: stable for the same identity, different for a
+    /// different one, computed without network and never containing a secret.
+    fn identity(&self) -> String;
+
+    /// Where the credentials come from, for `-v` and messages.
+    fn describe(&self) -> String;
+
+    /// The credentials to sign with.
+    fn credentials(&self) -> Result<Credentials, Error>;
+}

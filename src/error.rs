@@ -1,0 +1,99 @@
+//! The plugin's one error type. Each variant says what failed, with the id, path or API details
+//! a user needs, and owns its exit code. Messages never carry a secret.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::aliyun::ApiError;
+
+#[derive(Debug)]
+pub enum Error {
+    /// A flag, identifier, endpoint or variable that cannot be right. Checked before any request.
+    Usage(String),
+    /// No credential source yielded credentials; the text lists what was tried.
+    NoCredentials(String),
+    /// The API answered with an error.
+    Api(Box<ApiError>),
+    /// The API could not be reached, or did not answer in time.
+    Unreachable {
+        action: &'static str,
+        endpoint: String,
+        attempts: u32,
+        detail: String,
+    },
+    /// The API said yes but its answer cannot be used.
+    BadResponse {
+        action: &'static str,
+        request_id: Option<String>,
+        detail: String,
+    },
+    /// `KUBERNETES_EXEC_INFO`, set by the client, cannot be read.
+    ExecInfo(String),
+    /// The cache directory cannot be used.
+    Cache { path: PathBuf, detail: String },
+    /// stdout could not be written.
+    Output(std::io::Error),
+}
+
+impl Error {
+    /// 2 for usage errors (as clap uses), 1 for everything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(message) => f.write_str(message),
+            Error::NoCredentials(message) => f.write_str(message),
+            Error::Api(error) => error.fmt(f),
+            Error::Unreachable {
+                action,
+                endpoint,
+                attempts,
+                detail,
+            } => write!(
+                f,
+                "{action} failed: could not get an answer from {endpoint} \
+                 ({attempts} attempt{}): {detail}\n\
+                 hint: check the network, the endpoint and any HTTPS_PROXY setting; \
+                 run with -v to see each attempt",
+                if *attempts == 1 { "" } else { "s" }
+            ),
+            Error::BadResponse {
+                action,
+                request_id,
+                detail,
+            } => {
+                write!(
+                    f,
+                    "{action} returned an answer that cannot be used: {detail}"
+                )?;
+                if let Some(id) = request_id {
+                    write!(f, " (RequestId: {id})")?;
+                }
+                f.write_str("\nhint: try again; if it persists, report it with the RequestId")
+            }
+            Error::ExecInfo(message) => write!(f, "KUBERNETES_EXEC_INFO: {message}"),
+            Error::Cache { path, detail } => write!(
+                f,
+                "cache directory `{}` cannot be used: {detail}\n\
+                 hint: fix its permissions, or choose another with --cache-dir or ACK_CACHE_DIR",
+                path.display()
+            ),
+            Error::Output(error) => write!(f, "cannot write to stdout: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ApiError> for Error {
+    fn from(error: ApiError) -> Self {
+        Error::Api(Box::new(error))
+    }
+}
