@@ -191,12 +191,10 @@ mod tests {
 
     #[test]
     fn picks_the_user_of_the_current_context() {
-        let yaml = format!(
-            "current-context: b\ncontexts:\n- name: a\n  context: {{user: ua}}\n- name: b\n  \
-             context: {{user: ub}}\nusers:\n- name: ua\n  user: {{token: A}}\n- name: ub\n  \
-             user: {{token: B}}\n"
-        );
-        let status = Kubeconfig::parse(&yaml).unwrap().credential().unwrap();
+        let yaml = "current-context: b\ncontexts:\n- name: a\n  context: {user: ua}\n- name: b\n  \
+                    context: {user: ub}\nusers:\n- name: ua\n  user: {token: A}\n- name: ub\n  \
+                    user: {token: B}\n";
+        let status = Kubeconfig::parse(yaml).unwrap().credential().unwrap();
         assert_eq!(status.token.as_deref(), Some("B"));
     }
 
