@@ -38,14 +38,14 @@ pub fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
         identity: &identity,
     });
     let cache = Cache::new(config.cache_dir.clone());
-    let started = crate::time::now();
 
-    if !config.force_refresh
-        && let Some(entry) = cache.load(&key)
-        && entry.is_fresh(started)
+    let before = cache.load(&key);
+    if let Some(entry) = &before
+        && !config.force_refresh
+        && entry.is_fresh(crate::time::now())
     {
         verbose!("cache hit: {}", cache.entry_path(&key).display());
-        return print(&api_version, &entry, started);
+        return print(&api_version, entry, crate::time::now());
     }
 
     // A miss. Take the lock, then look again: another process may have just fetched it.
@@ -62,8 +62,8 @@ pub fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
     let cached = cache.load(&key);
     if let Some(entry) = &cached {
         let now = crate::time::now();
-        // With --force-refresh, only an entry fetched after we started will do.
-        if entry.is_fresh(now) && (!config.force_refresh || entry.fetched_at >= started) {
+        // With --force-refresh, only an entry that another process wrote while we waited will do.
+        if entry.is_fresh(now) && (!config.force_refresh || cached != before) {
             verbose!("fetched meanwhile by another process");
             return print(&api_version, entry, now);
         }

@@ -1,0 +1,6 @@
+//! Test support: the fake cloud, the fake Kubernetes API server and a builder that runs the binary.
+
+pub mod apiserver;
+pub mod fake_cloud;
+pub mod kubectl;
+pub mod plugin;
