@@ -27,11 +27,18 @@ pub enum Command {
 }
 
 const GET_CREDENTIAL_AFTER_HELP: &str = "\
-Credentials: ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and, for STS keys,
-ALIBABA_CLOUD_SECURITY_TOKEN.
+Credentials, first found wins (--profile forces the aliyun CLI profile):
+  1. ALIBABA_CLOUD_ACCESS_KEY_ID + ALIBABA_CLOUD_ACCESS_KEY_SECRET (+ ALIBABA_CLOUD_SECURITY_TOKEN)
+  2. RRSA: ALIBABA_CLOUD_ROLE_ARN + ALIBABA_CLOUD_OIDC_PROVIDER_ARN + ALIBABA_CLOUD_OIDC_TOKEN_FILE
+  3. the aliyun CLI profile (ALIBABA_CLOUD_CONFIG_FILE, ALIBABA_CLOUD_PROFILE, else `current`)
+  4. ~/.alibabacloud/credentials (ALIBABA_CLOUD_CREDENTIALS_FILE, section ALIBABA_CLOUD_PROFILE)
+  5. the ECS instance RAM role (ALIBABA_CLOUD_ECS_METADATA, ALIBABA_CLOUD_ECS_METADATA_DISABLED)
+  6. ALIBABA_CLOUD_CREDENTIALS_URI
 
 Environment:
   ACK_CS_ENDPOINT        same as --cs-endpoint
+  ACK_STS_ENDPOINT       same as --sts-endpoint (else ALIBABA_CLOUD_STS_REGION picks one)
+  ACK_ECS_METADATA_ENDPOINT  the ECS metadata service (default http://100.100.100.200)
   ALIBABA_CLOUD_REGION_ID  same as --region
   ACK_CACHE_DIR          same as --cache-dir
   KUBECACHEDIR           cache in $KUBECACHEDIR/ack-credential-plugin (default ~/.kube/cache)
@@ -77,6 +84,18 @@ pub struct GetCredentialArgs {
     /// Region of the cluster, which picks the ACK API endpoint (e.g. cn-hangzhou).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+
+    /// Use this aliyun CLI profile (from ~/.aliyun/config.json), whatever else is configured.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Assume this RAM role (acs:ram::<account>:role/<name>) with the credentials found.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+
+    /// Base URL of STS [default: https://sts.aliyuncs.com].
+    #[arg(long, value_name = "URL")]
+    pub sts_endpoint: Option<String>,
 
     /// Log what happens on stderr (never secrets).
     #[arg(short, long)]

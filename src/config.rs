@@ -53,8 +53,18 @@ pub struct GetCredentialConfig {
     pub exec_info: Option<String>,
     pub force_refresh: bool,
     pub cache_dir: PathBuf,
-    /// Base URL of the cs API, without a trailing slash.
-    pub cs_endpoint: String,
+    /// `--cs-endpoint` or `ACK_CS_ENDPOINT`, validated, without a trailing slash.
+    pub cs_endpoint: Option<String>,
+    /// `--region`, else `ALIBABA_CLOUD_REGION_ID`, else `ALICLOUD_REGION`.
+    pub region: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--role-arn`, validated.
+    pub role_arn: Option<String>,
+    pub sts: StsEndpoint,
+    /// The ECS metadata service's base URL.
+    pub ecs_endpoint: String,
+    pub imds_v1_disabled: bool,
     /// The most one API call may take, retries included.
     pub api_timeout: Duration,
     /// The most we wait for another process that is fetching the same credential.
@@ -73,20 +83,35 @@ impl GetCredentialConfig {
         let region = args
             .region
             .as_deref()
-            .or_else(|| env.get("ALIBABA_CLOUD_REGION_ID"));
-        let cs_endpoint = match args
+            .or_else(|| env.get("ALIBABA_CLOUD_REGION_ID"))
+            .or_else(|| env.get("ALICLOUD_REGION"));
+        if let Some(region) = region {
+            validate_region(region)?;
+        }
+        let cs_endpoint = args
             .cs_endpoint
             .as_deref()
             .or_else(|| env.get("ACK_CS_ENDPOINT"))
-        {
-            Some(url) => validate_endpoint(url)?,
-            None => match region {
-                Some(region) => {
-                    validate_region(region)?;
-                    format!("https://cs.{region}.aliyuncs.com")
-                }
-                None => "https://cs.aliyuncs.com".to_string(),
-            },
+            .map(validate_endpoint)
+            .transpose()?;
+        if let Some(arn) = &args.role_arn {
+            crate::credentials::role::validate_role_arn(arn).map_err(|why| {
+                Error::Usage(format!("--role-arn {arn:?} is not a role ARN: {why}"))
+            })?;
+        }
+        let sts_region = env.get("ALIBABA_CLOUD_STS_REGION");
+        if let Some(region) = sts_region {
+            validate_region(region)?;
+        }
+        let sts = StsEndpoint {
+            explicit: args
+                .sts_endpoint
+                .as_deref()
+                .or_else(|| env.get("ACK_STS_ENDPOINT"))
+                .map(validate_endpoint)
+                .transpose()?,
+            region: sts_region.map(str::to_string),
+            vpc: env.get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED") == Some("true"),
         };
         Ok(GetCredentialConfig {
             cluster_id: args.cluster_id.clone(),
@@ -98,9 +123,58 @@ impl GetCredentialConfig {
             force_refresh: args.force_refresh,
             cache_dir: cache_dir(args.cache_dir.as_ref(), env)?,
             cs_endpoint,
+            region: region.map(str::to_string),
+            profile: args.profile.clone(),
+            role_arn: args.role_arn.clone(),
+            sts,
+            ecs_endpoint: crate::credentials::chain::ecs_endpoint(env),
+            imds_v1_disabled: env.get(crate::credentials::chain::IMDS_V1_DISABLED_VAR)
+                == Some("true"),
             api_timeout: seconds(env, "ACK_API_TIMEOUT")?.unwrap_or(DEFAULT_API_TIMEOUT),
             lock_timeout: seconds(env, "ACK_LOCK_TIMEOUT")?.unwrap_or(DEFAULT_LOCK_TIMEOUT),
         })
+    }
+}
+
+impl GetCredentialConfig {
+    /// The cs API's base URL: the explicit endpoint, else the region's (from the flag, the
+    /// environment or, failing both, the credential source's profile), else the central one.
+    pub fn cs_endpoint(&self, source_region: Option<&str>) -> Result<String, Error> {
+        if let Some(endpoint) = &self.cs_endpoint {
+            return Ok(endpoint.clone());
+        }
+        match self.region.as_deref().or(source_region) {
+            Some(region) => {
+                validate_region(region)?;
+                Ok(format!("https://cs.{region}.aliyuncs.com"))
+            }
+            None => Ok("https://cs.aliyuncs.com".to_string()),
+        }
+    }
+}
+
+/// Where STS is: an explicit URL, else a region's (`ALIBABA_CLOUD_STS_REGION`, else a profile's
+/// `sts_region`), VPC or public, else the central endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct StsEndpoint {
+    pub explicit: Option<String>,
+    pub region: Option<String>,
+    pub vpc: bool,
+}
+
+impl StsEndpoint {
+    pub fn resolve(&self, profile_region: Option<&str>) -> Result<String, Error> {
+        if let Some(url) = &self.explicit {
+            return Ok(url.clone());
+        }
+        match self.region.as_deref().or(profile_region) {
+            Some(region) => {
+                validate_region(region)?;
+                let host = if self.vpc { "sts-vpc" } else { "sts" };
+                Ok(format!("https://{host}.{region}.aliyuncs.com"))
+            }
+            None => Ok("https://sts.aliyuncs.com".to_string()),
+        }
     }
 }
 
@@ -281,6 +355,43 @@ mod tests {
     }
 
     #[test]
+    fn sts_endpoint_precedence() {
+        let central = StsEndpoint::default();
+        assert_eq!(central.resolve(None).unwrap(), "https://sts.aliyuncs.com");
+        assert_eq!(
+            central.resolve(Some("cn-hangzhou")).unwrap(),
+            "https://sts.cn-hangzhou.aliyuncs.com"
+        );
+        let regional = StsEndpoint {
+            region: Some("cn-beijing".into()),
+            vpc: true,
+            ..StsEndpoint::default()
+        };
+        assert_eq!(
+            regional.resolve(Some("cn-hangzhou")).unwrap(),
+            "https://sts-vpc.cn-beijing.aliyuncs.com"
+        );
+        let explicit = StsEndpoint {
+            explicit: Some("http://127.0.0.1:1".into()),
+            ..regional
+        };
+        assert_eq!(explicit.resolve(Some("x")).unwrap(), "http://127.0.0.1:1");
+        assert!(central.resolve(Some("cn hangzhou/")).is_err());
+    }
+
+    #[test]
+    fn role_arn_flag_is_checked() {
+        let env = Env::from_pairs([("HOME", "/h")]);
+        let error =
+            GetCredentialConfig::resolve(&args(&["--role-arn", "admin"]), &env).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        assert!(
+            GetCredentialConfig::resolve(&args(&["--role-arn", "acs:ram::123:role/admin"]), &env)
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn http_endpoints_only_for_loopback() {
         assert_eq!(
             validate_endpoint("http://127.0.0.1:8080/").unwrap(),
@@ -322,7 +433,11 @@ mod tests {
     fn endpoint_and_cache_dir_precedence() {
         let env = Env::from_pairs([("HOME", "/home/u")]);
         let config = GetCredentialConfig::resolve(&args(&[]), &env).unwrap();
-        assert_eq!(config.cs_endpoint, "https://cs.aliyuncs.com");
+        assert_eq!(config.cs_endpoint(None).unwrap(), "https://cs.aliyuncs.com");
+        assert_eq!(
+            config.cs_endpoint(Some("cn-shenzhen")).unwrap(),
+            "https://cs.cn-shenzhen.aliyuncs.com"
+        );
         assert_eq!(
             config.cache_dir,
             PathBuf::from("/home/u/.kube/cache/ack-credential-plugin")
@@ -334,7 +449,10 @@ mod tests {
             ("KUBECACHEDIR", "/k"),
         ]);
         let config = GetCredentialConfig::resolve(&args(&[]), &env).unwrap();
-        assert_eq!(config.cs_endpoint, "https://cs.cn-beijing.aliyuncs.com");
+        assert_eq!(
+            config.cs_endpoint(Some("cn-shenzhen")).unwrap(),
+            "https://cs.cn-beijing.aliyuncs.com"
+        );
         assert_eq!(config.cache_dir, PathBuf::from("/k/ack-credential-plugin"));
 
         let env = Env::from_pairs([
@@ -345,7 +463,10 @@ mod tests {
         ]);
         let config =
             GetCredentialConfig::resolve(&args(&["--region", "cn-shanghai"]), &env).unwrap();
-        assert_eq!(config.cs_endpoint, "http://127.0.0.1:9");
+        assert_eq!(
+            config.cs_endpoint(Some("cn-shenzhen")).unwrap(),
+            "http://127.0.0.1:9"
+        );
         assert_eq!(config.cache_dir, PathBuf::from("/c"));
 
         let config = GetCredentialConfig::resolve(
@@ -353,7 +474,7 @@ mod tests {
             &env,
         )
         .unwrap();
-        assert_eq!(config.cs_endpoint, "https://x.example");
+        assert_eq!(config.cs_endpoint(None).unwrap(), "https://x.example");
         assert_eq!(config.cache_dir, PathBuf::from("/d"));
 
         let config = GetCredentialConfig::resolve(
@@ -361,6 +482,9 @@ mod tests {
             &Env::from_pairs([("HOME", "/h")]),
         )
         .unwrap();
-        assert_eq!(config.cs_endpoint, "https://cs.cn-shanghai.aliyuncs.com");
+        assert_eq!(
+            config.cs_endpoint(None).unwrap(),
+            "https://cs.cn-shanghai.aliyuncs.com"
+        );
     }
 }

@@ -14,6 +14,8 @@ pub enum Error {
     NoCredentials(String),
     /// The API answered with an error.
     Api(Box<ApiError>),
+    /// A configured credential source failed (STS refused a role, say).
+    Source { source: String, error: Box<Error> },
     /// The API could not be reached, or did not answer in time.
     Unreachable {
         action: &'static str,
@@ -40,6 +42,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
+            Error::Source { error, .. } => error.exit_code(),
             _ => 1,
         }
     }
@@ -51,6 +54,9 @@ impl fmt::Display for Error {
             Error::Usage(message) => f.write_str(message),
             Error::NoCredentials(message) => f.write_str(message),
             Error::Api(error) => error.fmt(f),
+            Error::Source { source, error } => {
+                write!(f, "cannot get credentials from {source}: {error}")
+            }
             Error::Unreachable {
                 action,
                 endpoint,
@@ -91,6 +97,19 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl Error {
+    /// Say which credential source an error came from, unless it already does.
+    pub fn from_source(self, source: String) -> Error {
+        match self {
+            Error::NoCredentials(_) | Error::Usage(_) | Error::Source { .. } => self,
+            error => Error::Source {
+                source,
+                error: Box::new(error),
+            },
+        }
+    }
+}
 
 impl From<ApiError> for Error {
     fn from(error: ApiError) -> Self {

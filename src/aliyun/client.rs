@@ -57,6 +57,16 @@ pub struct RoaRequest<'a> {
     pub query: Vec<(&'a str, String)>,
 }
 
+/// An RPC-style call (STS): the action, the API version and its own parameters; the common
+/// ones (`Format`, `Timestamp`, nonce, signature) are added per attempt.
+pub struct RpcRequest<'a> {
+    pub action: &'static str,
+    pub version: &'static str,
+    /// What the call is about, for messages: `role acs:ram::1:role/x`.
+    pub target: String,
+    pub params: Vec<(&'a str, String)>,
+}
+
 /// A successful answer.
 pub struct Answer {
     pub body: Vec<u8>,
@@ -133,8 +143,100 @@ impl Client {
             verbose!("GET {url} (as AccessKey {})", credentials.access_key_id);
             let sent = Instant::now();
             let result = builder.send();
-            self.classify(request, result, sent, &string_to_sign, credentials)
+            let call = Call {
+                action: request.action,
+                target: &request.target,
+                string_to_sign: &string_to_sign,
+                credentials: Some(credentials),
+            };
+            call.classify(result, sent)
         })
+    }
+
+    /// Call an RPC API (STS) with `POST` and every parameter in the form body, where neither
+    /// the signature nor the token shows up in a URL or a proxy's log. With `credentials` the
+    /// request is signed (RPC V2 HMAC-SHA1, a fresh nonce and timestamp each attempt); without,
+    /// it goes unsigned, as `AssumeRoleWithOIDC` must.
+    pub fn rpc(
+        &self,
+        endpoint: &str,
+        credentials: Option<&Credentials>,
+        request: &RpcRequest,
+    ) -> Result<Answer, Error> {
+        let url = format!("{endpoint}/");
+        self.with_retries(request.action, endpoint, |timeout| {
+            let timestamp = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            let nonce = nonce();
+            let mut params: Vec<(&str, &str)> = vec![
+                ("Action", request.action),
+                ("Version", request.version),
+                ("Format", "JSON"),
+                ("Timestamp", &timestamp),
+                ("SignatureNonce", &nonce),
+            ];
+            params.extend(request.params.iter().map(|(k, v)| (*k, v.as_str())));
+            let mut string_to_sign = String::new();
+            let signature;
+            if let Some(credentials) = credentials {
+                params.push(("AccessKeyId", &credentials.access_key_id));
+                params.push(("SignatureMethod", "HMAC-SHA1"));
+                params.push(("SignatureVersion", "1.0"));
+                if let Some(token) = &credentials.security_token {
+                    params.push(("SecurityToken", token.expose()));
+                }
+                string_to_sign = sign::rpc_string_to_sign("POST", &params);
+                signature =
+                    sign::rpc_signature(credentials.access_key_secret.expose(), &string_to_sign);
+                params.push(("Signature", &signature));
+            }
+            let body = params
+                .iter()
+                .map(|(k, v)| format!("{}={}", sign::percent_encode(k), sign::percent_encode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            verbose!(
+                "POST {url} Action={}{}",
+                request.action,
+                credentials.map_or(String::new(), |c| format!(
+                    " (as AccessKey {})",
+                    c.access_key_id
+                ))
+            );
+            let sent = Instant::now();
+            let result = self
+                .http
+                .post(&url)
+                .timeout(timeout)
+                .header("Accept", "application/json")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send();
+            let call = Call {
+                action: request.action,
+                target: &request.target,
+                string_to_sign: &string_to_sign,
+                credentials,
+            };
+            call.classify(result, sent)
+        })
+    }
+
+    /// A plain `GET` of a JSON document that is not an Alibaba Cloud API (a credentials URI),
+    /// one attempt within the budget. Returns the status and body.
+    pub fn get(&self, url: &str) -> Result<(u16, Vec<u8>), String> {
+        let mut response = self
+            .http
+            .get(url)
+            .timeout(self.budget.min(ATTEMPT_TIMEOUT))
+            .header("Accept", "application/json")
+            .send()
+            .map_err(describe_transport_error)?;
+        let mut body = Vec::new();
+        (&mut response)
+            .take(MAX_BODY)
+            .read_to_end(&mut body)
+            .map_err(|e| format!("the answer broke off: {e}"))?;
+        Ok((response.status().as_u16(), body))
     }
 
     /// Run attempts until one is done or fails for good, the attempts run out or the budget does.
@@ -175,18 +277,21 @@ impl Client {
             std::thread::sleep(wait);
         }
     }
+}
 
-    /// Turn one attempt's outcome into done, retry or fail.
-    fn classify(
-        &self,
-        request: &RoaRequest,
-        result: reqwest::Result<Response>,
-        sent: Instant,
-        our_string_to_sign: &str,
-        credentials: &Credentials,
-    ) -> Attempt {
+/// One attempt, for turning its outcome into done, retry or fail.
+struct Call<'a> {
+    action: &'static str,
+    target: &'a str,
+    /// What we signed, to compare with the server's on `SignatureDoesNotMatch`.
+    string_to_sign: &'a str,
+    credentials: Option<&'a Credentials>,
+}
+
+impl Call<'_> {
+    fn classify(&self, result: reqwest::Result<Response>, sent: Instant) -> Attempt {
         let unreachable = |detail: String| Error::Unreachable {
-            action: request.action,
+            action: self.action,
             endpoint: String::new(),
             attempts: 1,
             detail,
@@ -232,11 +337,13 @@ impl Client {
             sent.elapsed().as_millis(),
             request_id.as_deref().unwrap_or("-")
         );
-        let mut hint = error::hint(request.action, status, &code);
-        if code == "SignatureDoesNotMatch" {
+        let mut hint = error::hint(self.action, status, &code);
+        if code == "SignatureDoesNotMatch"
+            && let Some(credentials) = self.credentials
+        {
             hint = Some(signature_hint(
                 parsed.server_string_to_sign.as_deref(),
-                our_string_to_sign,
+                self.string_to_sign,
                 credentials,
             ));
         }
@@ -244,8 +351,8 @@ impl Client {
             hint = Some(clock_skew_hint(header(&headers, "date").as_deref()));
         }
         let api_error = ApiError {
-            action: request.action,
-            target: request.target.clone(),
+            action: self.action,
+            target: self.target.to_string(),
             status,
             code: code.clone(),
             message: parsed

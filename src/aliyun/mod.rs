@@ -5,6 +5,7 @@ pub mod client;
 pub mod cs;
 pub mod error;
 pub mod sign;
+pub mod sts;
 
 pub use client::Client;
 pub use error::ApiError;

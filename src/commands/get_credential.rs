@@ -20,7 +20,23 @@ use crate::{cert, verbose};
 pub fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
     let api_version =
         exec_credential::api_version(config.exec_info.as_deref(), config.api_version)?;
-    let provider = chain::discover(env)?;
+    let home = env
+        .get("HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(dirs::home_dir);
+    let context = chain::Context {
+        env,
+        home,
+        sts: &config.sts,
+        ecs_endpoint: config.ecs_endpoint.clone(),
+        imds_v1_disabled: config.imds_v1_disabled,
+    };
+    let provider = chain::discover(
+        &context,
+        config.profile.as_deref(),
+        config.role_arn.as_deref(),
+    )?;
+    let cs_endpoint = config.cs_endpoint(provider.region())?;
     let request = UserKubeconfigRequest {
         cluster_id: &config.cluster_id,
         uid: config.uid.as_deref(),
@@ -34,7 +50,7 @@ pub fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
         uid: config.uid.as_deref(),
         private_ip: config.private_ip,
         minutes: config.minutes,
-        endpoint: &config.cs_endpoint,
+        endpoint: &cs_endpoint,
         identity: &identity,
     });
     let cache = Cache::new(config.cache_dir.clone());
@@ -70,7 +86,7 @@ pub fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
     }
 
     verbose!("credentials: {}", provider.describe());
-    match fetch(config, provider.as_ref(), &request, &key) {
+    match fetch(config, provider.as_ref(), &cs_endpoint, &request, &key) {
         Ok(entry) => {
             if let Err(e) = cache.store(&key, &entry) {
                 warn(&format!(
@@ -100,12 +116,15 @@ pub fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
 fn fetch(
     config: &GetCredentialConfig,
     provider: &dyn Provider,
+    cs_endpoint: &str,
     request: &UserKubeconfigRequest,
     key: &CacheKey,
 ) -> Result<Entry, Error> {
-    let credentials = provider.credentials()?;
     let client = Client::new(config.api_timeout)?;
-    let answer = cs::describe_user_kubeconfig(&client, &config.cs_endpoint, &credentials, request)?;
+    let credentials = provider
+        .credentials(&client)
+        .map_err(|e| e.from_source(provider.describe()))?;
+    let answer = cs::describe_user_kubeconfig(&client, cs_endpoint, &credentials, request)?;
     let bad = |detail: String| Error::BadResponse {
         action: request.action(),
         request_id: answer.request_id.clone(),

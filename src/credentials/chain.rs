@@ -1,22 +1,144 @@
 //! The default credential chain: the first source that is configured wins.
 //!
-//! Sources are asked in the order of the official SDKs (see PRODUCT.md). Asking is local: a
-//! source says whether it is configured from variables and files, never by calling out.
+//! The order is the official SDKs': the environment, RRSA (OIDC from the environment), the
+//! aliyun CLI profile, the shared INI file, the ECS instance's RAM role, a credentials URI.
+//! One difference, because the choice is made without network (a cache hit must not wait for
+//! a metadata probe): an explicitly configured source beats the implicit ECS probe. So the ECS
+//! step comes before the URI only when `ALIBABA_CLOUD_ECS_METADATA` names the role; otherwise it
+//! is the last resort, and when it fails its error lists everything tried before it.
 
-use super::Provider;
-use super::env::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, EnvProvider};
-use crate::config::Env;
+use std::path::PathBuf;
+
+use super::ecs::{self, EcsProvider};
+use super::role::RoleProvider;
+use super::uri::{URI_VAR, UriProvider};
+use super::{Provider, cli_profile, env, ini, oidc};
+use crate::aliyun::sts::RoleRequest;
+use crate::config::{Env, StsEndpoint};
 use crate::error::Error;
 
-/// Find the credential source to use.
-pub fn discover(env: &Env) -> Result<Box<dyn Provider>, Error> {
-    if let Some(provider) = EnvProvider::from_env(env)? {
+pub const ECS_ROLE_VAR: &str = "ALIBABA_CLOUD_ECS_METADATA";
+pub const ECS_DISABLED_VAR: &str = "ALIBABA_CLOUD_ECS_METADATA_DISABLED";
+pub const IMDS_V1_DISABLED_VAR: &str = "ALIBABA_CLOUD_IMDSV1_DISABLED";
+
+pub const NO_CREDENTIALS_HINT: &str = "hint: export ALIBABA_CLOUD_ACCESS_KEY_ID and \
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET, run `aliyun configure`, or use --profile; the identity \
+    needs cs:DescribeClusterUserKubeconfig on the cluster";
+
+/// What the sources need to know about their surroundings.
+pub struct Context<'a> {
+    pub env: &'a Env,
+    pub home: Option<PathBuf>,
+    pub sts: &'a StsEndpoint,
+    /// The ECS metadata service's base URL.
+    pub ecs_endpoint: String,
+    pub imds_v1_disabled: bool,
+}
+
+/// One step of the chain: a source to use, or why this step has none.
+pub enum Step {
+    Use(Box<dyn Provider>),
+    Skip(String),
+}
+
+/// Find the credential source: the profile `--profile` names, else the default chain; with
+/// `--role-arn`, that role assumed on top.
+pub fn discover(
+    ctx: &Context,
+    profile: Option<&str>,
+    role_arn: Option<&str>,
+) -> Result<Box<dyn Provider>, Error> {
+    let base = match profile {
+        Some(name) => cli_profile::forced(ctx, name)?,
+        None => default_chain(ctx)?,
+    };
+    Ok(match role_arn {
+        Some(arn) => Box::new(RoleProvider {
+            source: base,
+            role: RoleRequest::new(arn),
+            sts_endpoint: ctx.sts.resolve(None)?,
+            origin: "--role-arn".to_string(),
+        }),
+        None => base,
+    })
+}
+
+fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
+    let mut tried = Vec::new();
+
+    if let Some(provider) = env::from_env(ctx.env)? {
         return Ok(Box::new(provider));
     }
+    tried.push(format!(
+        "the environment: {} and {} (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY) are not set",
+        env::ACCESS_KEY_ID,
+        env::ACCESS_KEY_SECRET
+    ));
+
+    if let Some(provider) = oidc::from_env(ctx.env, &ctx.sts.resolve(None)?)? {
+        return Ok(Box::new(provider));
+    }
+    tried.push(format!(
+        "RRSA: {}, {} and {} are not set",
+        oidc::ROLE_ARN,
+        oidc::PROVIDER_ARN,
+        oidc::TOKEN_FILE
+    ));
+
+    match cli_profile::step(ctx)? {
+        Step::Use(provider) => return Ok(provider),
+        Step::Skip(why) => tried.push(why),
+    }
+
+    match ini::path(ctx) {
+        Some(path) => match ini::provider(ctx, &path)? {
+            Step::Use(provider) => return Ok(provider),
+            Step::Skip(why) => tried.push(format!("credentials file: {why}")),
+        },
+        None => tried.push(format!(
+            "credentials file: ~/.alibabacloud/credentials does not exist ({} is not set)",
+            ini::FILE_VAR
+        )),
+    }
+
+    let ecs_enabled = ctx.env.get(ECS_DISABLED_VAR) != Some("true");
+    let ecs = |role: Option<&str>, tried_before| EcsProvider {
+        endpoint: ctx.ecs_endpoint.clone(),
+        role: role.map(str::to_string),
+        imds_v1_disabled: ctx.imds_v1_disabled,
+        origin: "the ECS metadata service".to_string(),
+        tried_before,
+        region: None,
+    };
+    if ecs_enabled && let Some(role) = ctx.env.get(ECS_ROLE_VAR) {
+        return Ok(Box::new(ecs(Some(role), None)));
+    }
+
+    if let Some(uri) = ctx.env.get(URI_VAR) {
+        return Ok(Box::new(UriProvider {
+            uri: uri.to_string(),
+            origin: format!("the environment ({URI_VAR})"),
+            region: None,
+        }));
+    }
+    tried.push(format!("credentials URI: {URI_VAR} is not set"));
+
+    if ecs_enabled {
+        return Ok(Box::new(ecs(None, Some(tried))));
+    }
+    tried.push(format!(
+        "the ECS instance RAM role: disabled by {ECS_DISABLED_VAR}=true"
+    ));
     Err(Error::NoCredentials(format!(
-        "no Alibaba Cloud credentials found. Tried: the environment ({ACCESS_KEY_ID} and \
-         {ACCESS_KEY_SECRET}, with ALIBABA_CLOUD_SECURITY_TOKEN for STS keys).\n\
-         hint: export {ACCESS_KEY_ID} and {ACCESS_KEY_SECRET} for a RAM user allowed to call \
-         cs:DescribeClusterUserKubeconfig"
+        "no Alibaba Cloud credentials found. Tried, in order:\n  - {}\n{NO_CREDENTIALS_HINT}",
+        tried.join("\n  - ")
     )))
+}
+
+/// The ECS metadata service's base URL: `ACK_ECS_METADATA_ENDPOINT` or the fixed address.
+pub fn ecs_endpoint(env: &Env) -> String {
+    env.get("ACK_ECS_METADATA_ENDPOINT")
+        .unwrap_or(ecs::DEFAULT_ENDPOINT)
+        .trim_end_matches('/')
+        .to_string()
 }

@@ -1,66 +1,59 @@
-//! Credentials from the environment: `ALIBABA_CLOUD_ACCESS_KEY_ID`,
-//! `ALIBABA_CLOUD_ACCESS_KEY_SECRET` and, for STS keys, `ALIBABA_CLOUD_SECURITY_TOKEN`.
+//! Step 1 of the chain: an AccessKey pair in the environment.
+//!
+//! `ALIBABA_CLOUD_ACCESS_KEY_ID`, `ALIBABA_CLOUD_ACCESS_KEY_SECRET` and, for STS keys,
+//! `ALIBABA_CLOUD_SECURITY_TOKEN`; older tools (Terraform) use `ALICLOUD_ACCESS_KEY`,
+//! `ALICLOUD_SECRET_KEY` and `ALICLOUD_SECURITY_TOKEN`, accepted when the first are unset.
 
-use super::{Credentials, Provider};
+use super::static_key::StaticProvider;
 use crate::config::Env;
 use crate::error::Error;
-use crate::secret::Secret;
 
 pub const ACCESS_KEY_ID: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
 pub const ACCESS_KEY_SECRET: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
 pub const SECURITY_TOKEN: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
 
-pub struct EnvProvider {
-    credentials: Credentials,
-}
+/// The variable names of one spelling: id, secret, token.
+const SPELLINGS: [[&str; 3]; 2] = [
+    [ACCESS_KEY_ID, ACCESS_KEY_SECRET, SECURITY_TOKEN],
+    [
+        "ALICLOUD_ACCESS_KEY",
+        "ALICLOUD_SECRET_KEY",
+        "ALICLOUD_SECURITY_TOKEN",
+    ],
+];
 
-impl EnvProvider {
-    /// `None` when the variables are not set; an error when only half of a pair is.
-    pub fn from_env(env: &Env) -> Result<Option<Self>, Error> {
-        match (env.get(ACCESS_KEY_ID), env.get(ACCESS_KEY_SECRET)) {
-            (None, None) => Ok(None),
-            (Some(id), Some(secret)) => Ok(Some(EnvProvider {
-                credentials: Credentials {
-                    access_key_id: id.trim().to_string(),
-                    access_key_secret: Secret::new(secret.trim()),
-                    security_token: env.get(SECURITY_TOKEN).map(|t| Secret::new(t.trim())),
-                },
-            })),
-            (Some(_), None) => Err(Error::NoCredentials(format!(
-                "{ACCESS_KEY_ID} is set but {ACCESS_KEY_SECRET} is not: set both"
-            ))),
-            (None, Some(_)) => Err(Error::NoCredentials(format!(
-                "{ACCESS_KEY_SECRET} is set but {ACCESS_KEY_ID} is not: set both"
-            ))),
+/// `None` when no pair is set; an error when only half of one is.
+pub fn from_env(env: &Env) -> Result<Option<StaticProvider>, Error> {
+    for [id_var, secret_var, token_var] in SPELLINGS {
+        match (env.get(id_var), env.get(secret_var)) {
+            (None, None) => continue,
+            (Some(id), Some(secret)) => {
+                return Ok(Some(StaticProvider::new(
+                    id,
+                    secret,
+                    env.get(token_var),
+                    format!("the environment ({id_var})"),
+                )));
+            }
+            (Some(_), None) => {
+                return Err(Error::NoCredentials(format!(
+                    "{id_var} is set but {secret_var} is not: set both"
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(Error::NoCredentials(format!(
+                    "{secret_var} is set but {id_var} is not: set both"
+                )));
+            }
         }
     }
-}
-
-impl Provider for EnvProvider {
-    fn identity(&self) -> String {
-        format!("access-key:{}", self.credentials.access_key_id)
-    }
-
-    fn describe(&self) -> String {
-        let kind = if self.credentials.security_token.is_some() {
-            "STS token"
-        } else {
-            "AccessKey"
-        };
-        format!(
-            "{kind} {} from the environment ({ACCESS_KEY_ID})",
-            self.credentials.access_key_id
-        )
-    }
-
-    fn credentials(&self) -> Result<Credentials, Error> {
-        Ok(self.credentials.clone())
-    }
+    Ok(None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credentials::Provider;
 
     #[test]
     fn reads_a_key_pair_and_token() {
@@ -69,23 +62,39 @@ mod tests {
             (ACCESS_KEY_SECRET, "s3cret"),
             (SECURITY_TOKEN, "tok"),
         ]);
-        let provider = EnvProvider::from_env(&env).unwrap().unwrap();
+        let provider = from_env(&env).unwrap().unwrap();
         assert_eq!(provider.identity(), "access-key:LTAIexample");
-        let credentials = provider.credentials().unwrap();
-        assert_eq!(credentials.access_key_secret.expose(), "s3cret");
-        assert_eq!(credentials.security_token.unwrap().expose(), "tok");
         assert!(!provider.describe().contains("s3cret"));
+        assert!(provider.describe().contains("STS token"));
+    }
+
+    #[test]
+    fn alicloud_spelling_is_a_fallback() {
+        let env = Env::from_pairs([
+            ("ALICLOUD_ACCESS_KEY", "LTAIold"),
+            ("ALICLOUD_SECRET_KEY", "s"),
+        ]);
+        assert_eq!(
+            from_env(&env).unwrap().unwrap().identity(),
+            "access-key:LTAIold"
+        );
+        let both = Env::from_pairs([
+            ("ALICLOUD_ACCESS_KEY", "LTAIold"),
+            ("ALICLOUD_SECRET_KEY", "s"),
+            (ACCESS_KEY_ID, "LTAInew"),
+            (ACCESS_KEY_SECRET, "s"),
+        ]);
+        assert_eq!(
+            from_env(&both).unwrap().unwrap().identity(),
+            "access-key:LTAInew"
+        );
     }
 
     #[test]
     fn absent_is_none_and_half_a_pair_is_an_error() {
-        assert!(
-            EnvProvider::from_env(&Env::from_pairs([]))
-                .unwrap()
-                .is_none()
-        );
+        assert!(from_env(&Env::from_pairs([])).unwrap().is_none());
         let half = Env::from_pairs([(ACCESS_KEY_ID, "LTAIexample")]);
-        let error = EnvProvider::from_env(&half).err().unwrap().to_string();
+        let error = from_env(&half).err().unwrap().to_string();
         assert!(error.contains(ACCESS_KEY_SECRET), "{error}");
     }
 }

@@ -1,14 +1,25 @@
 //! Where the caller's Alibaba Cloud identity comes from.
 //!
 //! Two questions, kept apart because only one may touch the network:
-//! - who is the caller ([`Provider::identity`]): answered from local state alone, so a cache
-//!   hit can find its entry without any request;
-//! - what to sign with ([`Provider::credentials`]): only asked on a cache miss, and free to
-//!   call STS or a metadata service (the sources that do arrive with the full chain).
+//! - who is the caller ([`Provider::identity`]): answered from variables and files alone, so a
+//!   cache hit finds its entry without any request and without running any command;
+//! - what to sign with ([`Provider::credentials`]): only asked on a cache miss, and free to call
+//!   STS, the ECS metadata service, a credentials URI or an external command.
+//!
+//! [`chain::discover`] picks the source, in the official SDKs' order.
 
 pub mod chain;
+pub mod cli_profile;
+pub mod ecs;
 pub mod env;
+pub mod external;
+pub mod ini;
+pub mod oidc;
+pub mod role;
+pub mod static_key;
+pub mod uri;
 
+use crate::aliyun::Client;
 use crate::error::Error;
 use crate::secret::Secret;
 
@@ -31,5 +42,10 @@ pub trait Provider {
     fn describe(&self) -> String;
 
     /// The credentials to sign with.
-    fn credentials(&self) -> Result<Credentials, Error>;
+    fn credentials(&self, client: &Client) -> Result<Credentials, Error>;
+
+    /// The region this source is configured for (an aliyun CLI profile's `region_id`).
+    fn region(&self) -> Option<&str> {
+        None
+    }
 }

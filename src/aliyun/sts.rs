@@ -1,0 +1,157 @@
+//! Security Token Service (sts, API version 2015-04-01): assuming RAM roles.
+
+use serde_json::Value;
+
+use super::client::{Client, RpcRequest};
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::secret::Secret;
+
+const VERSION: &str = "2015-04-01";
+
+/// The default `RoleSessionName`: it shows in ActionTrail as who assumed the role.
+pub const DEFAULT_SESSION_NAME: &str = "ack-credential-plugin";
+/// The shortest session STS grants.
+pub const MIN_DURATION_SECONDS: u64 = 900;
+pub const DEFAULT_DURATION_SECONDS: u64 = 3600;
+
+/// What `AssumeRole` and `AssumeRoleWithOIDC` have in common.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRequest {
+    pub role_arn: String,
+    pub session_name: String,
+    pub duration_seconds: u64,
+    pub external_id: Option<String>,
+    pub policy: Option<String>,
+}
+
+impl RoleRequest {
+    pub fn new(role_arn: &str) -> Self {
+        RoleRequest {
+            role_arn: role_arn.to_string(),
+            session_name: DEFAULT_SESSION_NAME.to_string(),
+            duration_seconds: DEFAULT_DURATION_SECONDS,
+            external_id: None,
+            policy: None,
+        }
+    }
+
+    fn params(&self) -> Vec<(&'static str, String)> {
+        let mut params = vec![
+            ("RoleArn", self.role_arn.clone()),
+            ("RoleSessionName", self.session_name.clone()),
+            ("DurationSeconds", self.duration_seconds.to_string()),
+        ];
+        if let Some(id) = &self.external_id {
+            params.push(("ExternalId", id.clone()));
+        }
+        if let Some(policy) = &self.policy {
+            params.push(("Policy", policy.clone()));
+        }
+        params
+    }
+}
+
+/// `AssumeRole`, signed with `credentials`.
+pub fn assume_role(
+    client: &Client,
+    endpoint: &str,
+    credentials: &Credentials,
+    role: &RoleRequest,
+) -> Result<Credentials, Error> {
+    let request = RpcRequest {
+        action: "AssumeRole",
+        version: VERSION,
+        target: format!("role {}", role.role_arn),
+        params: role.params(),
+    };
+    let answer = client.rpc(endpoint, Some(credentials), &request)?;
+    parse_credentials(request.action, &answer.body, answer.request_id)
+}
+
+/// `AssumeRoleWithOIDC`: unsigned; the OIDC token is the proof.
+pub fn assume_role_with_oidc(
+    client: &Client,
+    endpoint: &str,
+    provider_arn: &str,
+    oidc_token: &Secret,
+    role: &RoleRequest,
+) -> Result<Credentials, Error> {
+    let mut params = role.params();
+    params.push(("OIDCProviderArn", provider_arn.to_string()));
+    params.push(("OIDCToken", oidc_token.expose().to_string()));
+    let request = RpcRequest {
+        action: "AssumeRoleWithOIDC",
+        version: VERSION,
+        target: format!("role {}", role.role_arn),
+        params,
+    };
+    let answer = client.rpc(endpoint, None, &request)?;
+    parse_credentials(request.action, &answer.body, answer.request_id)
+}
+
+/// `{"Credentials": {"AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}}`.
+/// Errors never quote the body: it holds the secret.
+fn parse_credentials(
+    action: &'static str,
+    body: &[u8],
+    request_id: Option<String>,
+) -> Result<Credentials, Error> {
+    let bad = |detail: &str| Error::BadResponse {
+        action,
+        request_id: request_id.clone(),
+        detail: detail.to_string(),
+    };
+    let body: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
+    let field = |name: &str| {
+        body["Credentials"][name]
+            .as_str()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| bad(&format!("the body has no Credentials.{name}")))
+    };
+    Ok(Credentials {
+        access_key_id: field("AccessKeyId")?.to_string(),
+        access_key_secret: Secret::new(field("AccessKeySecret")?),
+        security_token: Some(Secret::new(field("SecurityToken")?)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_sts_credentials_without_quoting_them() {
+        let body = br#"{"RequestId":"R","Credentials":{"AccessKeyId":"STS.x","AccessKeySecret":"s","SecurityToken":"t","Expiration":"2026-01-01T00:00:00Z"}}"#;
+        let credentials = parse_credentials("AssumeRole", body, None).unwrap();
+        assert_eq!(credentials.access_key_id, "STS.x");
+        assert_eq!(credentials.security_token.unwrap().expose(), "t");
+        let partial = br#"{"Credentials":{"AccessKeyId":"STS.x","AccessKeySecret":"TOPSECRET"}}"#;
+        let error = parse_credentials("AssumeRole", partial, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("SecurityToken") && !error.contains("TOPSECRET"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn sends_optional_parameters_only_when_set() {
+        let mut role = RoleRequest::new("acs:ram::1:role/r");
+        assert_eq!(role.params().len(), 3);
+        role.external_id = Some("e".into());
+        role.policy = Some("{}".into());
+        let names: Vec<_> = role.params().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            names,
+            [
+                "RoleArn",
+                "RoleSessionName",
+                "DurationSeconds",
+                "ExternalId",
+                "Policy"
+            ]
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! The RAM role attached to an ECS instance, from the instance metadata service.
+//!
+//! IMDSv2 first: `PUT /latest/api/token` gives a session token sent with every read. When that
+//! fails the v1 reads are tried without it, unless `ALIBABA_CLOUD_IMDSV1_DISABLED=true`.
+//! Timeouts are about a second: off ECS the address does not answer, and this must fail fast.
+//! Proxies are bypassed: the metadata service is only reachable from the instance itself.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Credentials, Provider};
+use crate::aliyun::Client;
+use crate::error::Error;
+use crate::secret::Secret;
+use crate::verbose;
+
+pub const DEFAULT_ENDPOINT: &str = "http://100.100.100.200";
+const TIMEOUT: Duration = Duration::from_secs(1);
+const TOKEN_TTL_SECONDS: &str = "21600";
+const CREDENTIALS_PATH: &str = "/latest/meta-data/ram/security-credentials/";
+
+pub struct EcsProvider {
+    pub endpoint: String,
+    /// The role, when configured; otherwise asked of the metadata service.
+    pub role: Option<String>,
+    pub imds_v1_disabled: bool,
+    /// Where it was configured ("aliyun CLI profile `x`", "the environment", ...).
+    pub origin: String,
+    /// For the chain's last-resort probe: what was tried before, listed if this fails too.
+    pub tried_before: Option<Vec<String>>,
+    pub region: Option<String>,
+}
+
+impl Provider for EcsProvider {
+    /// An instance has at most one RAM role attached, so the role name, or just "the attached
+    /// role" when it is discovered, identifies the caller without asking the metadata service.
+    fn identity(&self) -> String {
+        format!(
+            "ecs-ram-role:{}",
+            self.role.as_deref().unwrap_or("attached")
+        )
+    }
+
+    fn describe(&self) -> String {
+        match &self.role {
+            Some(role) => format!("ECS instance RAM role {role} ({})", self.origin),
+            None => format!("the ECS instance's RAM role ({})", self.origin),
+        }
+    }
+
+    fn credentials(&self, _client: &Client) -> Result<Credentials, Error> {
+        self.fetch().map_err(|why| match &self.tried_before {
+            Some(tried) => Error::NoCredentials(format!(
+                "no Alibaba Cloud credentials found. Tried, in order:\n  - {}\n  - the ECS \
+                 metadata service at {}: {why}\n{}",
+                tried.join("\n  - "),
+                self.endpoint,
+                super::chain::NO_CREDENTIALS_HINT
+            )),
+            None => Error::NoCredentials(format!(
+                "cannot get credentials from {}: {why}",
+                self.describe()
+            )),
+        })
+    }
+
+    fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+}
+
+impl EcsProvider {
+    fn fetch(&self) -> Result<Credentials, String> {
+        let http = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .connect_timeout(TIMEOUT)
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let token = match self.token(&http) {
+            Ok(token) => Some(token),
+            Err(why) if self.imds_v1_disabled => {
+                return Err(format!(
+                    "no IMDSv2 token ({why}), and ALIBABA_CLOUD_IMDSV1_DISABLED forbids reading without one"
+                ));
+            }
+            Err(why) => {
+                verbose!("no IMDSv2 token ({why}); reading metadata without one");
+                None
+            }
+        };
+        let get = |path: &str| -> Result<String, String> {
+            let mut request = http.get(format!("{}{path}", self.endpoint));
+            if let Some(token) = &token {
+                request = request.header("X-aliyun-ecs-metadata-token", token.expose());
+            }
+            let response = request.send().map_err(|e| describe(&e))?;
+            let status = response.status();
+            let body = response.text().map_err(|e| describe(&e))?;
+            if !status.is_success() {
+                return Err(format!("GET {path} answered HTTP {}", status.as_u16()));
+            }
+            Ok(body)
+        };
+        let role = match &self.role {
+            Some(role) => role.clone(),
+            None => {
+                let listed = get(CREDENTIALS_PATH)?;
+                listed
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .ok_or("no RAM role is attached to this instance")?
+                    .to_string()
+            }
+        };
+        verbose!("reading ECS RAM role {role} from {}", self.endpoint);
+        let body = get(&format!("{CREDENTIALS_PATH}{role}"))?;
+        parse_session_credentials(&body).map_err(|why| format!("role {role}: {why}"))
+    }
+
+    fn token(&self, http: &reqwest::blocking::Client) -> Result<Secret, String> {
+        let response = http
+            .put(format!("{}/latest/api/token", self.endpoint))
+            .header("X-aliyun-ecs-metadata-token-ttl-seconds", TOKEN_TTL_SECONDS)
+            .send()
+            .map_err(|e| describe(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!(
+                "the token request answered HTTP {}",
+                status.as_u16()
+            ));
+        }
+        let token = response.text().map_err(|e| describe(&e))?;
+        Ok(Secret::new(token.trim()))
+    }
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "no answer within a second (not on an ECS instance?)".to_string()
+    } else if error.is_connect() {
+        "cannot connect (not on an ECS instance?)".to_string()
+    } else {
+        "the connection failed".to_string()
+    }
+}
+
+/// `{"Code": "Success", "AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}`, the
+/// shape both the metadata service and a credentials URI answer with. Never quotes the body.
+pub fn parse_session_credentials(body: &str) -> Result<Credentials, String> {
+    let value: Value = serde_json::from_str(body).map_err(|_| "the answer is not JSON")?;
+    match value.get("Code").and_then(Value::as_str) {
+        Some("Success") => {}
+        Some(code) => return Err(format!("the answer's Code is {code:?}, not \"Success\"")),
+        None => return Err("the answer has no Code".to_string()),
+    }
+    let field = |name: &str| {
+        value
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("the answer has no {name}"))
+    };
+    Ok(Credentials {
+        access_key_id: field("AccessKeyId")?.to_string(),
+        access_key_secret: Secret::new(field("AccessKeySecret")?),
+        security_token: Some(Secret::new(field("SecurityToken")?)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_credentials_need_success_and_every_field() {
+        let ok = r#"{"Code":"Success","AccessKeyId":"STS.a","AccessKeySecret":"s","SecurityToken":"t","Expiration":"2026-01-01T00:00:00Z"}"#;
+        assert_eq!(
+            parse_session_credentials(ok).unwrap().access_key_id,
+            "STS.a"
+        );
+        let failed = r#"{"Code":"Failed","AccessKeySecret":"TOPSECRET"}"#;
+        assert!(
+            parse_session_credentials(failed)
+                .unwrap_err()
+                .contains("Failed")
+        );
+        let partial = r#"{"Code":"Success","AccessKeyId":"STS.a","AccessKeySecret":"TOPSECRET"}"#;
+        let error = parse_session_credentials(partial).unwrap_err();
+        assert!(error.contains("SecurityToken") && !error.contains("TOPSECRET"));
+        assert!(parse_session_credentials("nope").is_err());
+    }
+}

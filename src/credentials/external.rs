@@ -1,0 +1,145 @@
+//! An aliyun CLI `External` profile: a command that prints credentials as JSON on stdout,
+//! `{"mode": "AK"|"StsToken", "access_key_id", "access_key_secret", "sts_token"}`.
+//!
+//! Like the aliyun CLI, the command line is split on whitespace and run directly, without a
+//! shell. It gets no stdin (kubectl gives the plugin none either) and a deadline.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{Credentials, Provider};
+use crate::aliyun::Client;
+use crate::error::Error;
+use crate::secret::Secret;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct ExternalProvider {
+    pub command: String,
+    pub origin: String,
+    pub region: Option<String>,
+}
+
+impl Provider for ExternalProvider {
+    fn identity(&self) -> String {
+        format!("external:{}", self.command)
+    }
+
+    fn describe(&self) -> String {
+        format!("the command `{}` ({})", self.command, self.origin)
+    }
+
+    fn credentials(&self, _client: &Client) -> Result<Credentials, Error> {
+        self.run().map_err(|why| {
+            Error::NoCredentials(format!(
+                "cannot get credentials from {}: {why}",
+                self.describe()
+            ))
+        })
+    }
+
+    fn region(&self) -> Option<&str> {
+        self.region.as_deref()
+    }
+}
+
+impl ExternalProvider {
+    fn run(&self) -> Result<Credentials, String> {
+        let mut words = self.command.split_whitespace();
+        let program = words.next().ok_or("the command is empty")?;
+        let mut child = Command::new(program)
+            .args(words)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run it: {e}"))?;
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            let _ = (&mut stdout).take(1 << 20).read_to_end(&mut out);
+            out
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut err = Vec::new();
+            let _ = (&mut stderr).take(1 << 16).read_to_end(&mut err);
+            err
+        });
+        let deadline = Instant::now() + TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("it did not finish within {} s", TIMEOUT.as_secs()));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let out = reader.join().unwrap_or_default();
+        let err = err_reader.join().unwrap_or_default();
+        if !status.success() {
+            let err = String::from_utf8_lossy(&err);
+            let last = err
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            return Err(format!("it failed ({status}): {last}"));
+        }
+        parse_output(&out)
+    }
+}
+
+fn parse_output(out: &[u8]) -> Result<Credentials, String> {
+    let value: Value =
+        serde_json::from_slice(out).map_err(|_| "its output is not JSON".to_string())?;
+    let field = |name: &str| {
+        value
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let id = field("access_key_id").ok_or("its output has no access_key_id")?;
+    let secret = field("access_key_secret").ok_or("its output has no access_key_secret")?;
+    let token = match field("mode") {
+        Some("AK") => None,
+        Some("StsToken") => Some(field("sts_token").ok_or("its StsToken output has no sts_token")?),
+        Some(mode) => {
+            return Err(format!(
+                "its output has mode {mode:?}; expected AK or StsToken"
+            ));
+        }
+        None => field("sts_token"),
+    };
+    Ok(Credentials {
+        access_key_id: id.to_string(),
+        access_key_secret: Secret::new(secret),
+        security_token: token.map(Secret::new),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_ak_and_sts_token_output() {
+        let ak = br#"{"mode":"AK","access_key_id":"LTAI1","access_key_secret":"s"}"#;
+        assert!(parse_output(ak).unwrap().security_token.is_none());
+        let sts = br#"{"mode":"StsToken","access_key_id":"STS.1","access_key_secret":"s","sts_token":"t"}"#;
+        assert_eq!(
+            parse_output(sts).unwrap().security_token.unwrap().expose(),
+            "t"
+        );
+        let bad = br#"{"mode":"StsToken","access_key_id":"STS.1","access_key_secret":"TOPSECRET"}"#;
+        let error = parse_output(bad).unwrap_err();
+        assert!(error.contains("sts_token") && !error.contains("TOPSECRET"));
+        assert!(parse_output(b"hello").is_err());
+    }
+}
