@@ -2,17 +2,18 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "ack-credential-plugin",
     version,
-    about = "kubectl exec credential plugin for Alibaba Cloud ACK clusters",
+    about = "kubectl exec credential plugin for Alibaba Cloud ACK clusters and ASM meshes",
     long_about = "kubectl exec credential plugin for Alibaba Cloud Container Service for \
-                  Kubernetes (ACK).\n\nkubectl runs `get-credential` from a kubeconfig `exec` \
-                  entry; it prints an ExecCredential with a short-lived client certificate, \
-                  cached on disk and renewed before it expires."
+                  Kubernetes (ACK) and Service Mesh (ASM).\n\nkubectl runs `get-credential` from \
+                  a kubeconfig `exec` entry; it prints an ExecCredential with a short-lived \
+                  client certificate, cached on disk and renewed before it expires. \
+                  `kubeconfig` writes such a kubeconfig for you."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -21,12 +22,26 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print an ExecCredential for a cluster (what kubectl runs).
-    #[command(after_help = GET_CREDENTIAL_AFTER_HELP)]
+    /// Print an ExecCredential for a cluster or mesh (what kubectl runs).
+    #[command(after_help = ENVIRONMENT_HELP)]
     GetCredential(GetCredentialArgs),
+
+    /// Write a kubeconfig whose user runs this plugin, for a cluster or mesh.
+    #[command(after_help = ENVIRONMENT_HELP)]
+    Kubeconfig(KubeconfigArgs),
+
+    /// List or clear cached credentials.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
-const GET_CREDENTIAL_AFTER_HELP: &str = "\
+const ENVIRONMENT_HELP: &str = "\
 Credentials, first found wins (--profile forces the aliyun CLI profile):
   1. ALIBABA_CLOUD_ACCESS_KEY_ID + ALIBABA_CLOUD_ACCESS_KEY_SECRET (+ ALIBABA_CLOUD_SECURITY_TOKEN)
   2. RRSA: ALIBABA_CLOUD_ROLE_ARN + ALIBABA_CLOUD_OIDC_PROVIDER_ARN + ALIBABA_CLOUD_OIDC_TOKEN_FILE
@@ -36,54 +51,42 @@ Credentials, first found wins (--profile forces the aliyun CLI profile):
   6. ALIBABA_CLOUD_CREDENTIALS_URI
 
 Environment:
-  ACK_CS_ENDPOINT        same as --cs-endpoint
-  ACK_STS_ENDPOINT       same as --sts-endpoint (else ALIBABA_CLOUD_STS_REGION picks one)
+  ACK_CS_ENDPOINT, ACK_ASM_ENDPOINT, ACK_STS_ENDPOINT   same as the --*-endpoint flags
+  ALIBABA_CLOUD_STS_REGION   STS in that region (ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true: VPC)
   ACK_ECS_METADATA_ENDPOINT  the ECS metadata service (default http://100.100.100.200)
-  ALIBABA_CLOUD_REGION_ID  same as --region
+  ALIBABA_CLOUD_REGION_ID    same as --region (ALICLOUD_REGION also read)
   ACK_CACHE_DIR          same as --cache-dir
   KUBECACHEDIR           cache in $KUBECACHEDIR/ack-credential-plugin (default ~/.kube/cache)
   ACK_API_TIMEOUT        seconds one API call may take, retries included (default 30)
   ACK_LOCK_TIMEOUT       seconds to wait for another process fetching the same credential (default 45)
   KUBERNETES_EXEC_INFO   set by kubectl; its apiVersion is the one printed";
 
-#[derive(Debug, Args)]
-pub struct GetCredentialArgs {
+/// What to get a credential for, and how: shared by `get-credential` and `kubeconfig`.
+#[derive(Debug, Clone, Args)]
+#[group(skip)]
+#[command(group = ArgGroup::new("target").required(true).args(["cluster_id", "mesh_id"]))]
+pub struct TargetArgs {
     /// The ACK cluster id.
     #[arg(long, value_name = "ID")]
-    pub cluster_id: String,
+    pub cluster_id: Option<String>,
 
     /// Fetch the kubeconfig of this RAM user (its numeric uid) instead of the caller's.
     /// Only a main account may do this.
-    #[arg(long, value_name = "UID")]
+    #[arg(long, value_name = "UID", requires = "cluster_id")]
     pub uid: Option<String>,
 
-    /// Use the cluster's private (VPC) API server address.
+    /// The ASM service mesh id.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["uid", "expiration"])]
+    pub mesh_id: Option<String>,
+
+    /// Use the private (VPC) API server address.
     #[arg(long)]
     pub private_ip: bool,
 
-    /// Lifetime of the certificate to ask for: 15m to 72h, as `90m`, `3h` or `2d`.
-    #[arg(long, value_name = "DURATION", default_value = "3h")]
-    pub expiration: String,
-
-    /// The ExecCredential apiVersion when KUBERNETES_EXEC_INFO does not give one.
-    #[arg(long, value_enum, value_name = "VERSION")]
-    pub api_version: Option<ApiVersionArg>,
-
-    /// Fetch a new certificate even if a valid one is cached.
-    #[arg(long)]
-    pub force_refresh: bool,
-
-    /// Where to cache certificates [default: ~/.kube/cache/ack-credential-plugin].
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    /// Base URL of the ACK API [default: https://cs.{region}.aliyuncs.com or https://cs.aliyuncs.com].
-    #[arg(long, value_name = "URL")]
-    pub cs_endpoint: Option<String>,
-
-    /// Region of the cluster, which picks the ACK API endpoint (e.g. cn-hangzhou).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    /// Lifetime of the certificate to ask for: 15m to 72h, as `90m`, `3h` or `2d` [default: 3h].
+    /// Clusters only: ASM has no lifetime parameter.
+    #[arg(long, value_name = "DURATION")]
+    pub expiration: Option<String>,
 
     /// Use this aliyun CLI profile (from ~/.aliyun/config.json), whatever else is configured.
     #[arg(long, value_name = "NAME")]
@@ -93,6 +96,22 @@ pub struct GetCredentialArgs {
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
 
+    /// Region of the cluster, which picks the ACK API endpoint (e.g. cn-hangzhou).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Where to cache certificates [default: ~/.kube/cache/ack-credential-plugin].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Base URL of the ACK API [default: https://cs.{region}.aliyuncs.com or https://cs.aliyuncs.com].
+    #[arg(long, value_name = "URL")]
+    pub cs_endpoint: Option<String>,
+
+    /// Base URL of the ASM API [default: https://servicemesh.aliyuncs.com].
+    #[arg(long, value_name = "URL")]
+    pub asm_endpoint: Option<String>,
+
     /// Base URL of STS [default: https://sts.aliyuncs.com].
     #[arg(long, value_name = "URL")]
     pub sts_endpoint: Option<String>,
@@ -100,6 +119,75 @@ pub struct GetCredentialArgs {
     /// Log what happens on stderr (never secrets).
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GetCredentialArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// The ExecCredential apiVersion when KUBERNETES_EXEC_INFO does not give one.
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub api_version: Option<ApiVersionArg>,
+
+    /// Fetch a new certificate even if a valid one is cached.
+    #[arg(long)]
+    pub force_refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeconfigArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Name of the context, cluster and user entries [default: the cluster or mesh id].
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Write the kubeconfig to this file (replacing it) instead of stdout.
+    #[arg(long, value_name = "FILE", conflicts_with = "merge")]
+    pub output: Option<PathBuf>,
+
+    /// Merge into the first file of $KUBECONFIG, else ~/.kube/config.
+    #[arg(long)]
+    pub merge: bool,
+
+    /// With --merge: the kubeconfig file to merge into.
+    #[arg(long, value_name = "FILE", requires = "merge")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Make the new context the current one (always so for a new file).
+    #[arg(long)]
+    pub set_current_context: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// One line per cached credential: cluster or mesh, uid, identity, expiry, state.
+    List(CacheArgs),
+    /// Delete cached credentials: all of them, or one cluster's or mesh's.
+    Clear(CacheClearArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// The cache directory [default: ~/.kube/cache/ack-credential-plugin].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheClearArgs {
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// Only this cluster's credentials.
+    #[arg(long, value_name = "ID", conflicts_with = "mesh_id")]
+    pub cluster_id: Option<String>,
+
+    /// Only this mesh's credentials.
+    #[arg(long, value_name = "ID")]
+    pub mesh_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,5 +204,21 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn target_is_one_cluster_or_one_mesh() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["ack-credential-plugin", "get-credential"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv)
+        };
+        assert!(parse(&["--cluster-id", "c1"]).is_ok());
+        assert!(parse(&["--mesh-id", "m1", "--private-ip"]).is_ok());
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["--cluster-id", "c1", "--mesh-id", "m1"]).is_err());
+        assert!(parse(&["--mesh-id", "m1", "--uid", "1"]).is_err());
+        assert!(parse(&["--mesh-id", "m1", "--expiration", "3h"]).is_err());
+        assert!(parse(&["--uid", "1"]).is_err());
     }
 }

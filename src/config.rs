@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{ApiVersionArg, GetCredentialArgs};
+use crate::cli::{ApiVersionArg, GetCredentialArgs, KubeconfigArgs, TargetArgs};
 use crate::error::Error;
 
 /// A snapshot of the environment. Empty values count as unset, as in the official SDKs.
@@ -38,23 +38,50 @@ impl Env {
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
+
+    /// `HOME`, else the account's home directory.
+    pub fn home(&self) -> Option<PathBuf> {
+        self.get("HOME").map(PathBuf::from).or_else(dirs::home_dir)
+    }
 }
 
-/// Everything `get-credential` needs, validated.
+/// What a credential is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An ACK cluster: the caller's own kubeconfig, or with `uid` a RAM user's.
+    Cluster { id: String, uid: Option<String> },
+    /// An ASM service mesh.
+    Mesh { id: String },
+}
+
+impl Target {
+    pub fn id(&self) -> &str {
+        match self {
+            Target::Cluster { id, .. } | Target::Mesh { id } => id,
+        }
+    }
+
+    pub fn uid(&self) -> Option<&str> {
+        match self {
+            Target::Cluster { uid, .. } => uid.as_deref(),
+            Target::Mesh { .. } => None,
+        }
+    }
+}
+
+/// What decides a credential and how to fetch it, validated: shared by `get-credential` and
+/// `kubeconfig`.
 #[derive(Debug)]
-pub struct GetCredentialConfig {
-    pub cluster_id: String,
-    pub uid: Option<String>,
+pub struct Settings {
+    pub target: Target,
     pub private_ip: bool,
-    /// `TemporaryDurationMinutes`.
+    /// `TemporaryDurationMinutes` (clusters; 0 for a mesh, which has no such parameter).
     pub minutes: u32,
-    pub api_version: Option<ApiVersionArg>,
-    /// `KUBERNETES_EXEC_INFO`, as kubectl set it.
-    pub exec_info: Option<String>,
-    pub force_refresh: bool,
     pub cache_dir: PathBuf,
     /// `--cs-endpoint` or `ACK_CS_ENDPOINT`, validated, without a trailing slash.
     pub cs_endpoint: Option<String>,
+    /// `--asm-endpoint` or `ACK_ASM_ENDPOINT`, validated.
+    pub asm_endpoint: Option<String>,
     /// `--region`, else `ALIBABA_CLOUD_REGION_ID`, else `ALICLOUD_REGION`.
     pub region: Option<String>,
     /// `--profile`.
@@ -69,17 +96,123 @@ pub struct GetCredentialConfig {
     pub api_timeout: Duration,
     /// The most we wait for another process that is fetching the same credential.
     pub lock_timeout: Duration,
+    /// The flags as given, for `kubeconfig` to pass on to `get-credential`.
+    pub args: TargetArgs,
+}
+
+/// Everything `get-credential` needs.
+#[derive(Debug)]
+pub struct GetCredentialConfig {
+    pub settings: Settings,
+    pub api_version: Option<ApiVersionArg>,
+    /// `KUBERNETES_EXEC_INFO`, as kubectl set it.
+    pub exec_info: Option<String>,
+    pub force_refresh: bool,
+}
+
+/// Everything `kubeconfig` needs.
+#[derive(Debug)]
+pub struct KubeconfigConfig {
+    pub settings: Settings,
+    /// Name of the context, cluster and user entries.
+    pub context: Option<String>,
+    pub destination: Destination,
+    pub set_current_context: bool,
+}
+
+/// Where `kubeconfig` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    /// A file of its own, replacing whatever was there.
+    File(PathBuf),
+    /// Merged into an existing (or new) kubeconfig.
+    Merge(PathBuf),
 }
 
 const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(45);
+const DEFAULT_EXPIRATION: &str = "3h";
 
 impl GetCredentialConfig {
     pub fn resolve(args: &GetCredentialArgs, env: &Env) -> Result<Self, Error> {
-        validate_id("--cluster-id", &args.cluster_id)?;
-        if let Some(uid) = &args.uid {
-            validate_uid(uid)?;
+        Ok(GetCredentialConfig {
+            settings: Settings::resolve(&args.target, env)?,
+            api_version: args.api_version,
+            exec_info: env.get("KUBERNETES_EXEC_INFO").map(str::to_string),
+            force_refresh: args.force_refresh,
+        })
+    }
+}
+
+impl KubeconfigConfig {
+    pub fn resolve(args: &KubeconfigArgs, env: &Env) -> Result<Self, Error> {
+        let destination = match (&args.output, args.merge) {
+            (Some(path), _) => Destination::File(path.clone()),
+            (None, true) => Destination::Merge(match &args.kubeconfig {
+                Some(path) => path.clone(),
+                None => default_kubeconfig(env)?,
+            }),
+            (None, false) => Destination::Stdout,
+        };
+        if let Some(name) = &args.context
+            && (name.trim().is_empty() || name.contains(char::is_control))
+        {
+            return Err(Error::Usage(format!(
+                "--context {name:?} is not a usable name"
+            )));
         }
+        Ok(KubeconfigConfig {
+            settings: Settings::resolve(&args.target, env)?,
+            context: args.context.clone(),
+            destination,
+            set_current_context: args.set_current_context,
+        })
+    }
+}
+
+/// The kubeconfig `--merge` writes to: the first file of `$KUBECONFIG`, else `~/.kube/config`.
+fn default_kubeconfig(env: &Env) -> Result<PathBuf, Error> {
+    if let Some(list) = env.get("KUBECONFIG")
+        && let Some(first) = std::env::split_paths(list).find(|p| !p.as_os_str().is_empty())
+    {
+        return Ok(first);
+    }
+    let home = env
+        .home()
+        .ok_or_else(|| Error::Usage("cannot find the home directory: set HOME".to_string()))?;
+    Ok(home.join(".kube").join("config"))
+}
+
+impl Settings {
+    pub fn resolve(args: &TargetArgs, env: &Env) -> Result<Self, Error> {
+        let target = match (&args.cluster_id, &args.mesh_id) {
+            (Some(id), None) => {
+                validate_id("--cluster-id", id)?;
+                if let Some(uid) = &args.uid {
+                    validate_uid(uid)?;
+                }
+                Target::Cluster {
+                    id: id.clone(),
+                    uid: args.uid.clone(),
+                }
+            }
+            (None, Some(id)) => {
+                validate_id("--mesh-id", id)?;
+                Target::Mesh { id: id.clone() }
+            }
+            _ => {
+                return Err(Error::Usage(
+                    "give exactly one of --cluster-id and --mesh-id".to_string(),
+                ));
+            }
+        };
+        let minutes = match target {
+            Target::Cluster { .. } => {
+                parse_expiration(args.expiration.as_deref().unwrap_or(DEFAULT_EXPIRATION))?
+            }
+            Target::Mesh { .. } => 0,
+        };
         let region = args
             .region
             .as_deref()
@@ -88,12 +221,12 @@ impl GetCredentialConfig {
         if let Some(region) = region {
             validate_region(region)?;
         }
-        let cs_endpoint = args
-            .cs_endpoint
-            .as_deref()
-            .or_else(|| env.get("ACK_CS_ENDPOINT"))
-            .map(validate_endpoint)
-            .transpose()?;
+        let endpoint = |flag: &Option<String>, var: &str| {
+            flag.as_deref()
+                .or_else(|| env.get(var))
+                .map(validate_endpoint)
+                .transpose()
+        };
         if let Some(arn) = &args.role_arn {
             crate::credentials::role::validate_role_arn(arn).map_err(|why| {
                 Error::Usage(format!("--role-arn {arn:?} is not a role ARN: {why}"))
@@ -103,52 +236,52 @@ impl GetCredentialConfig {
         if let Some(region) = sts_region {
             validate_region(region)?;
         }
-        let sts = StsEndpoint {
-            explicit: args
-                .sts_endpoint
-                .as_deref()
-                .or_else(|| env.get("ACK_STS_ENDPOINT"))
-                .map(validate_endpoint)
-                .transpose()?,
-            region: sts_region.map(str::to_string),
-            vpc: env.get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED") == Some("true"),
-        };
-        Ok(GetCredentialConfig {
-            cluster_id: args.cluster_id.clone(),
-            uid: args.uid.clone(),
+        Ok(Settings {
+            target,
             private_ip: args.private_ip,
-            minutes: parse_expiration(&args.expiration)?,
-            api_version: args.api_version,
-            exec_info: env.get("KUBERNETES_EXEC_INFO").map(str::to_string),
-            force_refresh: args.force_refresh,
+            minutes,
             cache_dir: cache_dir(args.cache_dir.as_ref(), env)?,
-            cs_endpoint,
+            cs_endpoint: endpoint(&args.cs_endpoint, "ACK_CS_ENDPOINT")?,
+            asm_endpoint: endpoint(&args.asm_endpoint, "ACK_ASM_ENDPOINT")?,
             region: region.map(str::to_string),
             profile: args.profile.clone(),
             role_arn: args.role_arn.clone(),
-            sts,
+            sts: StsEndpoint {
+                explicit: endpoint(&args.sts_endpoint, "ACK_STS_ENDPOINT")?,
+                region: sts_region.map(str::to_string),
+                vpc: env.get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED") == Some("true"),
+            },
             ecs_endpoint: crate::credentials::chain::ecs_endpoint(env),
             imds_v1_disabled: env.get(crate::credentials::chain::IMDS_V1_DISABLED_VAR)
                 == Some("true"),
             api_timeout: seconds(env, "ACK_API_TIMEOUT")?.unwrap_or(DEFAULT_API_TIMEOUT),
             lock_timeout: seconds(env, "ACK_LOCK_TIMEOUT")?.unwrap_or(DEFAULT_LOCK_TIMEOUT),
+            args: args.clone(),
         })
     }
-}
 
-impl GetCredentialConfig {
-    /// The cs API's base URL: the explicit endpoint, else the region's (from the flag, the
-    /// environment or, failing both, the credential source's profile), else the central one.
-    pub fn cs_endpoint(&self, source_region: Option<&str>) -> Result<String, Error> {
-        if let Some(endpoint) = &self.cs_endpoint {
-            return Ok(endpoint.clone());
-        }
-        match self.region.as_deref().or(source_region) {
-            Some(region) => {
-                validate_region(region)?;
-                Ok(format!("https://cs.{region}.aliyuncs.com"))
+    /// The base URL of the API that issues this target's credentials: for a cluster the cs
+    /// API (the explicit endpoint, else the region's — from the flag, the environment or,
+    /// failing both, the credential source's profile — else the central one); for a mesh the
+    /// servicemesh API.
+    pub fn api_endpoint(&self, source_region: Option<&str>) -> Result<String, Error> {
+        match self.target {
+            Target::Mesh { .. } => Ok(self
+                .asm_endpoint
+                .clone()
+                .unwrap_or_else(|| "https://servicemesh.aliyuncs.com".to_string())),
+            Target::Cluster { .. } => {
+                if let Some(endpoint) = &self.cs_endpoint {
+                    return Ok(endpoint.clone());
+                }
+                match self.region.as_deref().or(source_region) {
+                    Some(region) => {
+                        validate_region(region)?;
+                        Ok(format!("https://cs.{region}.aliyuncs.com"))
+                    }
+                    None => Ok("https://cs.aliyuncs.com".to_string()),
+                }
             }
-            None => Ok("https://cs.aliyuncs.com".to_string()),
         }
     }
 }
@@ -179,7 +312,7 @@ impl StsEndpoint {
 }
 
 /// `--cache-dir`, else `ACK_CACHE_DIR`, else `${KUBECACHEDIR:-~/.kube/cache}/ack-credential-plugin`.
-fn cache_dir(flag: Option<&PathBuf>, env: &Env) -> Result<PathBuf, Error> {
+pub fn cache_dir(flag: Option<&PathBuf>, env: &Env) -> Result<PathBuf, Error> {
     if let Some(dir) = flag {
         return Ok(dir.clone());
     }
@@ -189,9 +322,7 @@ fn cache_dir(flag: Option<&PathBuf>, env: &Env) -> Result<PathBuf, Error> {
     let base = match env.get("KUBECACHEDIR") {
         Some(dir) => PathBuf::from(dir),
         None => env
-            .get("HOME")
-            .map(PathBuf::from)
-            .or_else(dirs::home_dir)
+            .home()
             .ok_or_else(|| {
                 Error::Usage(
                     "cannot find the home directory for the cache: set HOME, or use --cache-dir"
@@ -382,13 +513,9 @@ mod tests {
     #[test]
     fn role_arn_flag_is_checked() {
         let env = Env::from_pairs([("HOME", "/h")]);
-        let error =
-            GetCredentialConfig::resolve(&args(&["--role-arn", "admin"]), &env).unwrap_err();
+        let error = Settings::resolve(&args(&["--role-arn", "admin"]), &env).unwrap_err();
         assert_eq!(error.exit_code(), 2);
-        assert!(
-            GetCredentialConfig::resolve(&args(&["--role-arn", "acs:ram::123:role/admin"]), &env)
-                .is_ok()
-        );
+        assert!(Settings::resolve(&args(&["--role-arn", "acs:ram::123:role/admin"]), &env).is_ok());
     }
 
     #[test]
@@ -415,7 +542,7 @@ mod tests {
         }
     }
 
-    fn args(extra: &[&str]) -> GetCredentialArgs {
+    fn args(extra: &[&str]) -> TargetArgs {
         use clap::Parser;
         let mut argv = vec![
             "ack-credential-plugin",
@@ -425,17 +552,25 @@ mod tests {
         ];
         argv.extend_from_slice(extra);
         match crate::cli::Cli::parse_from(argv).command {
-            crate::cli::Command::GetCredential(args) => args,
+            crate::cli::Command::GetCredential(args) => args.target,
+            _ => unreachable!(),
         }
+    }
+
+    fn settings(extra: &[&str], env: &Env) -> Settings {
+        Settings::resolve(&args(extra), env).unwrap()
     }
 
     #[test]
     fn endpoint_and_cache_dir_precedence() {
         let env = Env::from_pairs([("HOME", "/home/u")]);
-        let config = GetCredentialConfig::resolve(&args(&[]), &env).unwrap();
-        assert_eq!(config.cs_endpoint(None).unwrap(), "https://cs.aliyuncs.com");
+        let config = settings(&[], &env);
         assert_eq!(
-            config.cs_endpoint(Some("cn-shenzhen")).unwrap(),
+            config.api_endpoint(None).unwrap(),
+            "https://cs.aliyuncs.com"
+        );
+        assert_eq!(
+            config.api_endpoint(Some("cn-shenzhen")).unwrap(),
             "https://cs.cn-shenzhen.aliyuncs.com"
         );
         assert_eq!(
@@ -448,9 +583,9 @@ mod tests {
             ("ALIBABA_CLOUD_REGION_ID", "cn-beijing"),
             ("KUBECACHEDIR", "/k"),
         ]);
-        let config = GetCredentialConfig::resolve(&args(&[]), &env).unwrap();
+        let config = settings(&[], &env);
         assert_eq!(
-            config.cs_endpoint(Some("cn-shenzhen")).unwrap(),
+            config.api_endpoint(Some("cn-shenzhen")).unwrap(),
             "https://cs.cn-beijing.aliyuncs.com"
         );
         assert_eq!(config.cache_dir, PathBuf::from("/k/ack-credential-plugin"));
@@ -461,30 +596,65 @@ mod tests {
             ("ACK_CACHE_DIR", "/c"),
             ("KUBECACHEDIR", "/k"),
         ]);
-        let config =
-            GetCredentialConfig::resolve(&args(&["--region", "cn-shanghai"]), &env).unwrap();
+        let config = settings(&["--region", "cn-shanghai"], &env);
         assert_eq!(
-            config.cs_endpoint(Some("cn-shenzhen")).unwrap(),
+            config.api_endpoint(Some("cn-shenzhen")).unwrap(),
             "http://127.0.0.1:9"
         );
         assert_eq!(config.cache_dir, PathBuf::from("/c"));
 
-        let config = GetCredentialConfig::resolve(
-            &args(&["--cs-endpoint", "https://x.example", "--cache-dir", "/d"]),
+        let config = settings(
+            &["--cs-endpoint", "https://x.example", "--cache-dir", "/d"],
+            &env,
+        );
+        assert_eq!(config.api_endpoint(None).unwrap(), "https://x.example");
+        assert_eq!(config.cache_dir, PathBuf::from("/d"));
+
+        let config = settings(
+            &["--region", "cn-shanghai"],
+            &Env::from_pairs([("HOME", "/h")]),
+        );
+        assert_eq!(
+            config.api_endpoint(None).unwrap(),
+            "https://cs.cn-shanghai.aliyuncs.com"
+        );
+    }
+
+    #[test]
+    fn a_mesh_goes_to_servicemesh_and_has_no_lifetime() {
+        use clap::Parser;
+        let env = Env::from_pairs([("HOME", "/h"), ("ALIBABA_CLOUD_REGION_ID", "cn-beijing")]);
+        let parse = |argv: &[&str]| match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::GetCredential(args) => args.target,
+            _ => unreachable!(),
+        };
+        let mesh = Settings::resolve(
+            &parse(&["p", "get-credential", "--mesh-id", "m1", "--private-ip"]),
             &env,
         )
         .unwrap();
-        assert_eq!(config.cs_endpoint(None).unwrap(), "https://x.example");
-        assert_eq!(config.cache_dir, PathBuf::from("/d"));
-
-        let config = GetCredentialConfig::resolve(
-            &args(&["--region", "cn-shanghai"]),
-            &Env::from_pairs([("HOME", "/h")]),
-        )
-        .unwrap();
+        assert_eq!(mesh.target, Target::Mesh { id: "m1".into() });
+        assert_eq!(mesh.minutes, 0);
         assert_eq!(
-            config.cs_endpoint(None).unwrap(),
-            "https://cs.cn-shanghai.aliyuncs.com"
+            mesh.api_endpoint(None).unwrap(),
+            "https://servicemesh.aliyuncs.com"
+        );
+        let env = Env::from_pairs([("HOME", "/h"), ("ACK_ASM_ENDPOINT", "http://127.0.0.1:2")]);
+        let mesh =
+            Settings::resolve(&parse(&["p", "get-credential", "--mesh-id", "m1"]), &env).unwrap();
+        assert_eq!(mesh.api_endpoint(None).unwrap(), "http://127.0.0.1:2");
+        let bad = Settings::resolve(&parse(&["p", "get-credential", "--mesh-id", "m/1"]), &env);
+        assert_eq!(bad.unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn merge_goes_to_the_first_kubeconfig_file() {
+        let env = Env::from_pairs([("HOME", "/h"), ("KUBECONFIG", "/a/one:/b/two")]);
+        assert_eq!(default_kubeconfig(&env).unwrap(), PathBuf::from("/a/one"));
+        let env = Env::from_pairs([("HOME", "/h")]);
+        assert_eq!(
+            default_kubeconfig(&env).unwrap(),
+            PathBuf::from("/h/.kube/config")
         );
     }
 }

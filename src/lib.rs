@@ -19,6 +19,7 @@ pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod exec_credential;
+pub mod fsutil;
 pub mod kubeconfig;
 pub mod log;
 pub mod secret;

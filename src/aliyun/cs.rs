@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::IssuedKubeconfig;
 use super::client::{Client, RoaRequest};
 use crate::credentials::Credentials;
 use crate::error::Error;
@@ -17,15 +18,6 @@ pub struct UserKubeconfigRequest<'a> {
     /// `TemporaryDurationMinutes`, 15..=4320. Left out, the API would hand back a certificate
     /// valid for years, so the plugin always sends it.
     pub minutes: u32,
-}
-
-/// The API's answer.
-pub struct UserKubeconfig {
-    /// The kubeconfig YAML. It holds the private key: never log or show it.
-    pub config: String,
-    /// The certificate's expiry as the API states it, RFC 3339 UTC.
-    pub expiration: Option<i64>,
-    pub request_id: Option<String>,
 }
 
 impl UserKubeconfigRequest<'_> {
@@ -44,7 +36,7 @@ pub fn describe_user_kubeconfig(
     endpoint: &str,
     credentials: &Credentials,
     request: &UserKubeconfigRequest,
-) -> Result<UserKubeconfig, Error> {
+) -> Result<IssuedKubeconfig, Error> {
     let action = request.action();
     let (path, target) = match request.uid {
         None => (
@@ -96,7 +88,7 @@ pub fn describe_user_kubeconfig(
         .get("expiration")
         .and_then(Value::as_str)
         .and_then(crate::time::parse_rfc3339);
-    Ok(UserKubeconfig {
+    Ok(IssuedKubeconfig {
         config: config.to_string(),
         expiration,
         request_id: answer.request_id.clone(),

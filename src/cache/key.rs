@@ -16,7 +16,8 @@ const LAYOUT: &str = "ack-credential-plugin/cache-key/v1";
 pub struct KeyInput<'a> {
     /// The API that issues it, e.g. `DescribeClusterUserKubeconfig`.
     pub api: &'a str,
-    pub cluster_id: &'a str,
+    /// The cluster or mesh id.
+    pub id: &'a str,
     pub uid: Option<&'a str>,
     pub private_ip: bool,
     pub minutes: u32,
@@ -30,7 +31,7 @@ pub struct KeyInput<'a> {
 pub struct CacheKey {
     /// The canonical form, stored in the entry and compared in full on every load.
     pub canonical: String,
-    /// The file name without extension: `<cluster id>-<hash>`.
+    /// The file name without extension: `<cluster or mesh id>-<hash>`.
     pub stem: String,
 }
 
@@ -39,7 +40,7 @@ impl CacheKey {
         let canonical = serde_json::json!([
             LAYOUT,
             input.api,
-            input.cluster_id,
+            input.id,
             input.uid,
             input.private_ip,
             input.minutes,
@@ -50,9 +51,53 @@ impl CacheKey {
         let digest = Sha256::digest(canonical.as_bytes());
         let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         CacheKey {
-            stem: format!("{}-{hash}", input.cluster_id),
+            stem: format!("{}-{hash}", input.id),
             canonical,
         }
+    }
+}
+
+/// The fields of a canonical key, read back for `cache list` and `cache clear`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFields {
+    pub api: String,
+    pub id: String,
+    pub uid: Option<String>,
+    pub private_ip: bool,
+    pub minutes: u32,
+    pub endpoint: String,
+    pub identity: String,
+}
+
+impl KeyFields {
+    /// `None` for a key of another layout.
+    pub fn parse(canonical: &str) -> Option<KeyFields> {
+        let value: serde_json::Value = serde_json::from_str(canonical).ok()?;
+        let [
+            layout,
+            api,
+            id,
+            uid,
+            private_ip,
+            minutes,
+            endpoint,
+            identity,
+        ] = value.as_array()?.as_slice()
+        else {
+            return None;
+        };
+        if layout.as_str()? != LAYOUT {
+            return None;
+        }
+        Some(KeyFields {
+            api: api.as_str()?.to_string(),
+            id: id.as_str()?.to_string(),
+            uid: uid.as_str().map(str::to_string),
+            private_ip: private_ip.as_bool()?,
+            minutes: u32::try_from(minutes.as_u64()?).ok()?,
+            endpoint: endpoint.as_str()?.to_string(),
+            identity: identity.as_str()?.to_string(),
+        })
     }
 }
 
@@ -63,7 +108,7 @@ mod tests {
     fn base() -> KeyInput<'static> {
         KeyInput {
             api: "DescribeClusterUserKubeconfig",
-            cluster_id: "c1",
+            id: "c1",
             uid: None,
             private_ip: false,
             minutes: 180,
@@ -86,10 +131,7 @@ mod tests {
                 api: "DescribeSubaccountK8sClusterUserConfig",
                 ..base()
             },
-            KeyInput {
-                cluster_id: "c2",
-                ..base()
-            },
+            KeyInput { id: "c2", ..base() },
             KeyInput {
                 uid: Some("123"),
                 ..base()
@@ -124,14 +166,30 @@ mod tests {
     }
 
     #[test]
+    fn canonical_form_reads_back() {
+        let input = KeyInput {
+            uid: Some("42"),
+            ..base()
+        };
+        let fields = KeyFields::parse(&CacheKey::new(&input).canonical).unwrap();
+        assert_eq!(fields.api, input.api);
+        assert_eq!(fields.id, "c1");
+        assert_eq!(fields.uid.as_deref(), Some("42"));
+        assert_eq!(fields.identity, input.identity);
+        assert_eq!(fields.minutes, 180);
+        assert!(KeyFields::parse("[\"other-layout\"]").is_none());
+        assert!(KeyFields::parse("nonsense").is_none());
+    }
+
+    #[test]
     fn fields_cannot_run_into_each_other() {
         let a = KeyInput {
-            cluster_id: "c1",
+            id: "c1",
             identity: "x\",\"y",
             ..base()
         };
         let b = KeyInput {
-            cluster_id: "c1",
+            id: "c1",
             identity: "x",
             ..base()
         };

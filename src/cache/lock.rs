@@ -22,7 +22,7 @@ pub struct Lock {
 /// `Ok(None)` when the wait ran out: the caller goes ahead without the lock rather than hang
 /// kubectl behind a stuck process.
 pub fn acquire(path: &Path, timeout: Duration) -> io::Result<Option<Lock>> {
-    let file = super::open_private(path, false)?;
+    let file = crate::fsutil::open_private(path, false)?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(10);
     loop {

@@ -11,18 +11,18 @@ pub mod entry;
 pub mod key;
 pub mod lock;
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use entry::Entry;
-pub use key::{CacheKey, KeyInput};
+pub use key::{CacheKey, KeyFields, KeyInput};
 pub use lock::Lock;
 
 use crate::error::Error;
-use crate::verbose;
+use crate::{fsutil, verbose};
 
 /// The largest entry file we read; a real one is a few KiB.
 const MAX_ENTRY: u64 = 1 << 20;
@@ -34,6 +34,10 @@ pub struct Cache {
 impl Cache {
     pub fn new(dir: PathBuf) -> Self {
         Cache { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub fn entry_path(&self, key: &CacheKey) -> PathBuf {
@@ -64,6 +68,29 @@ impl Cache {
         Some(entry)
     }
 
+    /// Every entry file in the directory, with its entry when it can be read.
+    pub fn entries(&self) -> io::Result<Vec<(PathBuf, Option<Entry>)>> {
+        let listing = match fs::read_dir(&self.dir) {
+            Ok(listing) => listing,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut entries = Vec::new();
+        for item in listing {
+            let path = item?.path();
+            let is_entry = path.extension().is_some_and(|e| e == "json")
+                && !path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if is_entry {
+                let entry = read_entry(&path).ok();
+                entries.push((path, entry));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(entries)
+    }
+
     /// Take the per-key lock, creating the directory if need be.
     pub fn lock(&self, key: &CacheKey, timeout: Duration) -> Result<Option<Lock>, Error> {
         self.ensure_dir()?;
@@ -77,27 +104,7 @@ impl Cache {
     /// Replace the entry under `key` atomically.
     pub fn store(&self, key: &CacheKey, entry: &Entry) -> io::Result<()> {
         self.ensure_dir().map_err(io::Error::other)?;
-        let path = self.entry_path(key);
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
-        let tmp = self.dir.join(format!(
-            ".{}.{}.{}.tmp",
-            key.stem,
-            std::process::id(),
-            u64::from_le_bytes(nonce)
-        ));
-        let written = (|| {
-            let mut file = open_private(&tmp, true)?;
-            file.write_all(&serde_json::to_vec(entry)?)?;
-            file.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            // Make the rename itself durable.
-            File::open(&self.dir)?.sync_all()
-        })();
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written
+        fsutil::write_atomic(&self.entry_path(key), &serde_json::to_vec(entry)?)
     }
 
     /// Create the directory (0700) or tighten one that others can write to.
@@ -125,23 +132,6 @@ impl Cache {
         }
         Ok(())
     }
-}
-
-/// Open a file of ours in the cache directory, never through a symlink, 0600 when created.
-/// `create_new` for temporary files; otherwise create-or-open read/write (lock files).
-fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
-    if create_new {
-        options.create_new(true);
-    } else {
-        options.create(true);
-    }
-    options.open(path)
 }
 
 fn read_entry(path: &Path) -> io::Result<Entry> {
@@ -173,7 +163,7 @@ mod tests {
     fn key() -> CacheKey {
         CacheKey::new(&KeyInput {
             api: "DescribeClusterUserKubeconfig",
-            cluster_id: "c1",
+            id: "c1",
             uid: None,
             private_ip: false,
             minutes: 180,

@@ -1,0 +1,100 @@
+//! Alibaba Cloud Service Mesh (servicemesh, API version 2020-01-11): the mesh kubeconfig.
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+use super::IssuedKubeconfig;
+use super::client::{Client, RpcRequest};
+use crate::credentials::Credentials;
+use crate::error::Error;
+
+const VERSION: &str = "2020-01-11";
+pub const ACTION: &str = "DescribeServiceMeshKubeconfig";
+
+/// `DescribeServiceMeshKubeconfig`. It takes no lifetime: the mesh decides.
+pub fn describe_kubeconfig(
+    client: &Client,
+    endpoint: &str,
+    credentials: &Credentials,
+    mesh_id: &str,
+    private_ip: bool,
+) -> Result<IssuedKubeconfig, Error> {
+    let request = RpcRequest {
+        action: ACTION,
+        version: VERSION,
+        target: format!("mesh {mesh_id}"),
+        params: vec![
+            ("ServiceMeshId", mesh_id.to_string()),
+            ("PrivateIpAddress", private_ip.to_string()),
+        ],
+    };
+    let answer = client
+        .rpc(endpoint, Some(credentials), &request)
+        .map_err(|error| match error {
+            Error::Api(mut api) => {
+                if api.code.contains("ServiceMesh") && (api.status == 404 || api.code.contains("NotFound")) {
+                    api.hint = Some(format!(
+                        "check the mesh id `{mesh_id}`: the mesh must exist in the account of these credentials"
+                    ));
+                }
+                Error::Api(api)
+            }
+            other => other,
+        })?;
+    let bad = |detail: &str| Error::BadResponse {
+        action: ACTION,
+        request_id: answer.request_id.clone(),
+        detail: detail.to_string(),
+    };
+    let body: Value =
+        serde_json::from_slice(&answer.body).map_err(|_| bad("the body is not JSON"))?;
+    let config = body
+        .get("Kubeconfig")
+        .and_then(Value::as_str)
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| bad("the body has no `Kubeconfig`"))?;
+    let expiration = body
+        .get("ExpireTime")
+        .and_then(Value::as_str)
+        .and_then(parse_expire_time);
+    Ok(IssuedKubeconfig {
+        config: config.to_string(),
+        expiration,
+        request_id: answer.request_id.clone().or_else(|| {
+            body.get("RequestId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        }),
+    })
+}
+
+/// `ExpireTime` is `2024-05-28 16:00:00`, with no zone, and not reliably UTC. It is read as UTC
+/// and only ever used as an upper bound beside the certificate's NotAfter, which is the
+/// authority: if the API meant a zone east of UTC, reading it as UTC only makes it later than
+/// the truth, and the NotAfter wins.
+fn parse_expire_time(text: &str) -> Option<i64> {
+    if let Some(t) = crate::time::parse_rfc3339(text) {
+        return Some(t);
+    }
+    NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S")
+        .ok()
+        .map(|t| t.and_utc().timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expire_time_without_a_zone_is_read_as_utc() {
+        assert_eq!(
+            parse_expire_time("2026-01-02 03:04:05"),
+            Some(1_767_323_045)
+        );
+        assert_eq!(
+            parse_expire_time("2026-01-02T03:04:05Z"),
+            Some(1_767_323_045)
+        );
+        assert_eq!(parse_expire_time("soon"), None);
+    }
+}

@@ -1,0 +1,118 @@
+//! `cache list` and `cache clear`: what is cached, and dropping it. Never shows a key or secret.
+
+use std::path::PathBuf;
+
+use crate::cache::{Cache, Entry, KeyFields};
+use crate::config::Env;
+use crate::error::Error;
+
+pub fn list(dir: PathBuf) -> Result<(), Error> {
+    let cache = Cache::new(dir);
+    let entries = read(&cache)?;
+    if entries.is_empty() {
+        eprintln!("no cached credentials in {}", cache.dir().display());
+        return Ok(());
+    }
+    let now = crate::time::now();
+    let rows: Vec<[String; 6]> = entries
+        .iter()
+        .map(|(path, entry)| row(path, entry.as_ref(), now))
+        .collect();
+    let header = ["KIND", "ID", "UID", "IDENTITY", "EXPIRES", "STATE"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// Delete entries (all, or one cluster's or mesh's); their lock files go with them.
+pub fn clear(dir: PathBuf, cluster_id: Option<&str>, mesh_id: Option<&str>) -> Result<(), Error> {
+    let cache = Cache::new(dir);
+    let mut removed = 0;
+    for (path, entry) in read(&cache)? {
+        let fields = entry.as_ref().and_then(|e| KeyFields::parse(&e.key));
+        let wanted = match (cluster_id, mesh_id, &fields) {
+            (None, None, _) => true,
+            (Some(id), _, Some(f)) => f.id == id && !is_mesh(f),
+            (_, Some(id), Some(f)) => f.id == id && is_mesh(f),
+            _ => false,
+        };
+        if wanted {
+            std::fs::remove_file(&path).map_err(|e| Error::Cache {
+                path: path.clone(),
+                detail: format!("cannot delete it: {e}"),
+            })?;
+            let _ = std::fs::remove_file(path.with_extension("lock"));
+            removed += 1;
+        }
+    }
+    eprintln!(
+        "removed {removed} cached credential{} from {}",
+        if removed == 1 { "" } else { "s" },
+        cache.dir().display()
+    );
+    Ok(())
+}
+
+/// The cache directory for `cache` commands: the same rules as for `get-credential`.
+pub fn dir(flag: Option<&PathBuf>, env: &Env) -> Result<PathBuf, Error> {
+    crate::config::cache_dir(flag, env)
+}
+
+fn read(cache: &Cache) -> Result<Vec<(PathBuf, Option<Entry>)>, Error> {
+    cache.entries().map_err(|e| Error::Cache {
+        path: cache.dir().to_path_buf(),
+        detail: format!("cannot list it: {e}"),
+    })
+}
+
+fn is_mesh(fields: &KeyFields) -> bool {
+    fields.api == crate::aliyun::servicemesh::ACTION
+}
+
+fn row(path: &std::path::Path, entry: Option<&Entry>, now: i64) -> [String; 6] {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let Some((entry, fields)) = entry.and_then(|e| Some((e, KeyFields::parse(&e.key)?))) else {
+        return [
+            "?".into(),
+            name.into_owned(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "unreadable (ignored; refetched when needed)".into(),
+        ];
+    };
+    let state = if entry.is_fresh(now) {
+        "valid"
+    } else if entry.is_usable(now) {
+        "refresh due"
+    } else {
+        "expired"
+    };
+    let mut kind = if is_mesh(&fields) { "mesh" } else { "cluster" }.to_string();
+    if fields.private_ip {
+        kind.push_str(" (private)");
+    }
+    [
+        kind,
+        fields.id,
+        fields.uid.unwrap_or_else(|| "-".into()),
+        fields.identity,
+        crate::time::rfc3339(entry.not_after),
+        state.into(),
+    ]
+}
