@@ -20,10 +20,26 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The name of the subcommand kubectl runs.
+pub const GET_CREDENTIAL: &str = "get-credential";
+
+/// `get-credential` as a command of its own, without the rest of the tree: the same arguments,
+/// help and usage line as `ack-credential-plugin get-credential`.
+pub fn get_credential_command() -> clap::Command {
+    // `augment_args` sets the flattened struct's doc as `about`, so the about comes after it.
+    GetCredentialArgs::augment_args(
+        clap::Command::new(GET_CREDENTIAL).bin_name("ack-credential-plugin get-credential"),
+    )
+    .about(GET_CREDENTIAL_ABOUT)
+    .after_help(ENVIRONMENT_HELP)
+}
+
+const GET_CREDENTIAL_ABOUT: &str =
+    "Print an ExecCredential for a cluster or mesh (what kubectl runs)";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print an ExecCredential for a cluster or mesh (what kubectl runs).
-    #[command(after_help = ENVIRONMENT_HELP)]
+    #[command(about = GET_CREDENTIAL_ABOUT, after_help = ENVIRONMENT_HELP)]
     GetCredential(GetCredentialArgs),
 
     /// Write a kubeconfig whose user runs this plugin, for a cluster or mesh.
@@ -204,6 +220,27 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// The fast path in `main` parses `get-credential` with [`get_credential_command`]; it must
+    /// accept exactly what the full tree's subcommand accepts and print the same help.
+    #[test]
+    fn the_lone_get_credential_command_matches_the_tree() {
+        let mut tree = Cli::command();
+        tree.build();
+        let mut from_tree = tree.find_subcommand_mut(GET_CREDENTIAL).unwrap().clone();
+        let mut alone = get_credential_command();
+        alone.build();
+        let ids = |c: &clap::Command| {
+            c.get_arguments()
+                .map(|a| a.get_id().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&from_tree), ids(&alone));
+        assert_eq!(
+            from_tree.render_long_help().to_string(),
+            alone.render_long_help().to_string()
+        );
     }
 
     #[test]

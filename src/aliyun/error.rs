@@ -131,10 +131,7 @@ pub fn hint(action: &str, status: u16, code: &str) -> Option<String> {
             "the API is throttling requests from this account; wait a little and try again".into()
         }
         _ if code.starts_with("Forbidden") || code.starts_with("NoPermission") || status == 403 => {
-            format!(
-                "this identity is not allowed to call {action}: grant `cs:{action}` in RAM, \
-                 or use another identity"
-            )
+            permission_hint(action)
         }
         _ if (500..600).contains(&status) => {
             "the service is having trouble; try again in a few minutes".into()
@@ -142,6 +139,25 @@ pub fn hint(action: &str, status: u16, code: &str) -> Option<String> {
         _ => return None,
     };
     Some(hint)
+}
+
+/// What to grant for a refused call. STS needs both sides: the caller's `sts:AssumeRole` and
+/// the role's trust policy naming the caller.
+fn permission_hint(action: &str) -> String {
+    match action {
+        "AssumeRole" | "AssumeRoleWithOIDC" => format!(
+            "this identity may not assume the role: it needs `sts:{action}` in RAM, and the \
+             role's trust policy must name it as a principal"
+        ),
+        "DescribeServiceMeshKubeconfig" => format!(
+            "this identity is not allowed to call {action}: grant `servicemesh:{action}` in RAM, \
+             or use another identity"
+        ),
+        _ => format!(
+            "this identity is not allowed to call {action}: grant `cs:{action}` in RAM, or use \
+             another identity"
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +199,24 @@ mod tests {
             body.server_string_to_sign.as_deref(),
             Some("GET\n\nx-acs-security-token:SECRET\n/k8s")
         );
+    }
+
+    #[test]
+    fn permission_hints_name_the_right_product() {
+        assert!(
+            hint("AssumeRole", 403, "NoPermission")
+                .unwrap()
+                .contains("sts:AssumeRole")
+        );
+        assert!(
+            hint("AssumeRole", 403, "NoPermission")
+                .unwrap()
+                .contains("trust policy")
+        );
+        let cs = hint("DescribeClusterUserKubeconfig", 403, "Forbidden.RAM").unwrap();
+        assert!(cs.contains("cs:DescribeClusterUserKubeconfig"), "{cs}");
+        let mesh = hint("DescribeServiceMeshKubeconfig", 403, "Forbidden").unwrap();
+        assert!(mesh.contains("servicemesh:"), "{mesh}");
     }
 
     #[test]

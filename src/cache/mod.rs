@@ -13,7 +13,7 @@ pub mod lock;
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,6 +47,10 @@ impl Cache {
     /// The entry stored under `key`, if there is a sound one.
     pub fn load(&self, key: &CacheKey) -> Option<Entry> {
         let path = self.entry_path(key);
+        if let Err(why) = self.check_dir() {
+            verbose!("not reading the cache: {why}");
+            return None;
+        }
         let entry = match read_entry(&path) {
             Ok(entry) => entry,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -107,7 +111,33 @@ impl Cache {
         fsutil::write_atomic(&self.entry_path(key), &serde_json::to_vec(entry)?)
     }
 
-    /// Create the directory (0700) or tighten one that others can write to.
+    /// Whether entries here can be trusted: the directory must be ours and closed to others,
+    /// or someone else could plant a certificate for us to hand to kubectl. Checked on every
+    /// load (one `stat`); [`Cache::ensure_dir`] repairs the permissions on the next store.
+    fn check_dir(&self) -> Result<(), String> {
+        let metadata = match fs::metadata(&self.dir) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        };
+        if metadata.uid() != rustix::process::geteuid().as_raw() {
+            return Err(format!(
+                "{} belongs to another user (uid {})",
+                self.dir.display(),
+                metadata.uid()
+            ));
+        }
+        if metadata.permissions().mode() & 0o022 != 0 {
+            return Err(format!(
+                "others can write to {}; it is made private on the next fetch",
+                self.dir.display()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Create the directory (0700), refuse one of another user, tighten one that others can
+    /// read or write.
     fn ensure_dir(&self) -> Result<(), Error> {
         let fail = |detail: String| Error::Cache {
             path: self.dir.clone(),
@@ -121,6 +151,12 @@ impl Cache {
         let metadata = fs::metadata(&self.dir).map_err(|e| fail(e.to_string()))?;
         if !metadata.is_dir() {
             return Err(fail("it is not a directory".to_string()));
+        }
+        if metadata.uid() != rustix::process::geteuid().as_raw() {
+            return Err(fail(format!(
+                "it belongs to another user (uid {}), who could plant credentials in it",
+                metadata.uid()
+            )));
         }
         if metadata.permissions().mode() & 0o077 != 0 {
             verbose!("tightening {} to 0700", self.dir.display());
@@ -139,7 +175,15 @@ fn read_entry(path: &Path) -> io::Result<Entry> {
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)?;
-    let mut text = Vec::new();
+    let size = file.metadata()?.len();
+    if size > MAX_ENTRY {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "it is too large",
+        ));
+    }
+    // One read of the known size (plus one to see the end), not a series of growing ones.
+    let mut text = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
     (&mut file).take(MAX_ENTRY).read_to_end(&mut text)?;
     // serde_json's messages give a position, never the content, for syntax errors; a wrong
     // shape would quote a value, so say only that.

@@ -3,5 +3,6 @@
 
 mod support;
 
+mod credential_chain;
 mod get_credential;
 mod kubectl_e2e;

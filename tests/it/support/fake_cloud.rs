@@ -1,11 +1,18 @@
-//! An in-process fake of the Alibaba Cloud Container Service (cs) API, on 127.0.0.1.
+//! An in-process fake of the Alibaba Cloud APIs the plugin talks to, on 127.0.0.1: the Container
+//! Service (cs) API, STS, the ECS metadata service and a credentials URI, all on one listener
+//! (routed by method and path: `POST /` is STS, `/latest/...` the metadata service,
+//! `/credentials-uri/<name>` a credentials URI, everything else cs).
 //!
 //! It exists so the real binary can be run against something that behaves like the cloud: it
-//! checks every request's ROA V2 HMAC-SHA1 signature with its own verifier (written from the
-//! public reference, not shared with `src/`), answers with Alibaba's error shapes, and issues real
-//! client certificates from its own client CA, so a TLS API server can trust what it hands out.
+//! checks every cs request's ROA V2 HMAC-SHA1 signature and every signed STS request's RPC V2
+//! HMAC-SHA1 signature with its own verifiers (written from the public reference, not shared with
+//! `src/`), answers with Alibaba's error shapes, and issues real client certificates from its own
+//! client CA, so a TLS API server can trust what it hands out. STS, the metadata service and
+//! credentials URIs hand out STS keys that the fake registers, so the cs API then accepts
+//! requests signed with them and issues certificates whose CN is the role's uid.
 //! Faults (5xx, throttling, dropped connections, hangs, garbage bodies) can be queued for the next
-//! requests or made permanent, and every request is logged for assertions and failure messages.
+//! requests (of any service, or of one) or made permanent, and every request is logged for
+//! assertions and failure messages.
 //!
 //! The file is self-contained (std and external crates only, no `super::`/`crate::`), so an
 //! example binary can reuse it with `#[path = "../tests/it/support/fake_cloud.rs"] mod fake_cloud;`.
@@ -26,7 +33,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha1::Sha1;
@@ -46,6 +53,35 @@ pub const LONG_LIVED_CERT: Duration = Duration::from_secs(3 * 365 * 24 * 3600);
 pub const CERT_ORGANIZATION: &str = "system:users";
 
 const HOST_ID: &str = "cs.aliyuncs.com";
+const STS_HOST_ID: &str = "sts.aliyuncs.com";
+
+/// The STS API version the fake serves.
+pub const STS_API_VERSION: &str = "2015-04-01";
+/// STS `Action`s the fake serves (also what [`RequestRecord::action`] holds for them).
+pub const ACTION_ASSUME_ROLE: &str = "AssumeRole";
+pub const ACTION_ASSUME_ROLE_WITH_OIDC: &str = "AssumeRoleWithOIDC";
+pub const ACTION_GET_CALLER_IDENTITY: &str = "GetCallerIdentity";
+/// [`RequestRecord::action`] of `PUT /latest/api/token` (the IMDSv2 token).
+pub const ACTION_IMDS_TOKEN: &str = "ImdsToken";
+/// [`RequestRecord::action`] of `GET /latest/meta-data/ram/security-credentials/` (role discovery).
+pub const ACTION_IMDS_ROLE_NAME: &str = "ImdsRoleName";
+/// [`RequestRecord::action`] of `GET /latest/meta-data/ram/security-credentials/<role>`.
+pub const ACTION_IMDS_CREDENTIALS: &str = "ImdsCredentials";
+/// [`RequestRecord::action`] of any other metadata path.
+pub const ACTION_IMDS_OTHER: &str = "ImdsOther";
+/// [`RequestRecord::action`] of `GET /credentials-uri/<name>`.
+pub const ACTION_CREDENTIALS_URI: &str = "CredentialsUri";
+/// The IMDSv2 token header of requests to the metadata service.
+pub const IMDS_TOKEN_HEADER: &str = "X-aliyun-ecs-metadata-token";
+/// The header of `PUT /latest/api/token` giving the token's lifetime (1..=21600 seconds).
+pub const IMDS_TOKEN_TTL_HEADER: &str = "X-aliyun-ecs-metadata-token-ttl-seconds";
+/// `DurationSeconds` bounds of AssumeRole / AssumeRoleWithOIDC.
+pub const MIN_DURATION_SECONDS: u64 = 900;
+pub const MAX_DURATION_SECONDS: u64 = 43200;
+/// `DurationSeconds` when a request leaves it out.
+pub const DEFAULT_DURATION_SECONDS: u64 = 3600;
+/// Lifetime of the STS keys the metadata service and credentials URIs hand out.
+pub const SESSION_KEY_LIFETIME: TimeDelta = TimeDelta::hours(6);
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -141,6 +177,43 @@ impl Fault {
     }
 }
 
+/// Which of the fake's services a request was routed to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Service {
+    /// The Container Service API (ROA), every path not claimed by another service.
+    Cs,
+    /// STS (RPC): any request for `/`.
+    Sts,
+    /// The ECS metadata service: `/latest/...`.
+    EcsMetadata,
+    /// A credentials URI: `/credentials-uri/<name>`.
+    CredentialsUri,
+}
+
+/// Credentials handed out by STS, the metadata service or a credentials URI.
+#[derive(Clone, Debug)]
+pub struct StsGrant {
+    /// Position of the request in the log.
+    pub seq: usize,
+    /// `AssumeRole`, `AssumeRoleWithOIDC`, [`ACTION_IMDS_CREDENTIALS`] or [`ACTION_CREDENTIALS_URI`].
+    pub action: String,
+    /// The role assumed (the ECS role name for the metadata service, the URI name for a URI).
+    pub role: String,
+    pub role_session_name: Option<String>,
+    pub duration_seconds: Option<u64>,
+    pub external_id: Option<String>,
+    pub policy: Option<String>,
+    pub oidc_provider_arn: Option<String>,
+    /// The key the AssumeRole request was signed with.
+    pub caller_key_id: Option<String>,
+    /// Who signed it.
+    pub caller_uid: Option<String>,
+    /// The STS key issued (registered in the fake's key table).
+    pub key: AccessKey,
+    /// The `Expiration` string answered.
+    pub expiration: String,
+}
+
 /// What happened to a logged request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -148,6 +221,9 @@ pub enum Outcome {
     Pending,
     /// A kubeconfig was issued (see [`RequestRecord::issued`]).
     Issued,
+    /// STS, the metadata service or a credentials URI answered with success (credentials, an
+    /// IMDSv2 token or a role name).
+    Granted,
     /// An injected fault decided the answer.
     Fault(String),
     /// Rejected with this error code (gateway or cs business error).
@@ -193,11 +269,18 @@ pub struct RequestRecord {
     pub path: String,
     /// Percent-decoded query parameters in the order sent.
     pub query: Vec<(String, String)>,
+    /// The service the request was routed to.
+    pub service: Service,
+    /// Form-body parameters (`application/x-www-form-urlencoded`), decoded, in the order sent.
+    pub form: Vec<(String, String)>,
+    /// For STS: the query (form-decoded) and form-body parameters merged, as STS reads them.
+    pub params: Vec<(String, String)>,
     /// Headers in the order sent, names as sent.
     pub headers: Vec<(String, String)>,
-    /// `x-acs-action`.
+    /// `x-acs-action` for cs, the `Action` parameter for STS, one of the `ACTION_IMDS_*`
+    /// constants for the metadata service, [`ACTION_CREDENTIALS_URI`] for a credentials URI.
     pub action: Option<String>,
-    /// The AccessKeyId from `Authorization`.
+    /// The AccessKeyId from `Authorization` (cs) or the `AccessKeyId` parameter (STS).
     pub access_key_id: Option<String>,
     pub outcome: Outcome,
     /// HTTP status answered (None when dropped or still pending).
@@ -221,10 +304,36 @@ impl RequestRecord {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The `x-acs-signature-nonce`.
+    /// The `x-acs-signature-nonce` (cs) or the `SignatureNonce` parameter (STS).
     pub fn nonce(&self) -> Option<&str> {
         self.header("x-acs-signature-nonce")
+            .or_else(|| self.param("SignatureNonce"))
     }
+
+    /// An STS parameter (form body or query, decoded).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A form-body parameter (decoded).
+    pub fn form_param(&self, name: &str) -> Option<&str> {
+        self.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parameters and headers whose values the log never shows.
+fn is_sensitive(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower == "x-acs-security-token"
+        || lower == "securitytoken"
+        || lower == "oidctoken"
+        || lower == IMDS_TOKEN_HEADER.to_ascii_lowercase()
 }
 
 impl fmt::Debug for RequestRecord {
@@ -246,13 +355,30 @@ impl fmt::Debug for RequestRecord {
             self.request_id,
         )?;
         for (name, value) in &self.headers {
-            let lower = name.to_ascii_lowercase();
-            let shown = if lower == "x-acs-security-token" {
+            let shown = if is_sensitive(name) {
                 format!("*** ({} chars)", value.len())
             } else {
                 value.clone()
             };
             writeln!(f, "    {name}: {shown}")?;
+        }
+        if !self.form.is_empty() || (self.service == Service::Sts && !self.params.is_empty()) {
+            let from = if self.form.is_empty() {
+                "query"
+            } else if self.params.len() == self.form.len() {
+                "form body"
+            } else {
+                "query and form body"
+            };
+            writeln!(f, "    params ({from}):")?;
+            for (name, value) in &self.params {
+                let shown = if is_sensitive(name) {
+                    format!("*** ({} chars)", value.len())
+                } else {
+                    value.clone()
+                };
+                writeln!(f, "      {name}={shown}")?;
+            }
         }
         if let Some(issued) = &self.issued {
             writeln!(
@@ -380,6 +506,168 @@ impl FakeCloud {
         }
     }
 
+    /// The principal an access key (static or STS) authenticates as.
+    pub fn key_principal(&self, key_id: &str) -> Option<Principal> {
+        self.shared
+            .lock()
+            .keys
+            .get(key_id)
+            .map(|k| k.principal.clone())
+    }
+
+    /// Every secret and security token of every key the fake knows (static keys and the STS keys
+    /// it handed out), and every accepted OIDC token: strings that must never appear in output.
+    pub fn secrets(&self) -> Vec<String> {
+        let state = self.shared.lock();
+        let mut out: Vec<String> = state
+            .keys
+            .values()
+            .flat_map(|k| std::iter::once(k.secret.clone()).chain(k.security_token.clone()))
+            .chain(state.oidc_providers.values().cloned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    // --- STS ----------------------------------------------------------------------------------
+
+    /// The STS base URL (the same listener): `http://127.0.0.1:PORT`.
+    pub fn sts_endpoint(&self) -> String {
+        self.endpoint()
+    }
+
+    /// Registers a RAM role (`acs:ram::<account>:role/<name>`) with a fresh uid of its own:
+    /// the CN of the certificates fetched with STS keys of this role. Any known key may assume
+    /// it until [`FakeCloud::allow_assume`] names who may.
+    pub fn add_role(&self, arn: &str) -> Principal {
+        let principal = self.new_principal(false);
+        self.shared.lock().roles.insert(
+            arn.to_string(),
+            Role {
+                principal: principal.clone(),
+                allowed: None,
+            },
+        );
+        principal
+    }
+
+    /// Restricts who may assume the role: from now on only the principals named by calls of
+    /// this function (others get 403 `NoPermission`). Panics if the role is unknown.
+    pub fn allow_assume(&self, arn: &str, principal: &Principal) {
+        let mut state = self.shared.lock();
+        let role = state
+            .roles
+            .get_mut(arn)
+            .unwrap_or_else(|| panic!("allow_assume: unknown role {arn}"));
+        role.allowed
+            .get_or_insert_with(Vec::new)
+            .push(principal.uid.clone());
+    }
+
+    /// Registers (or replaces) an OIDC provider and the one token it accepts in
+    /// AssumeRoleWithOIDC.
+    pub fn add_oidc_provider(&self, provider_arn: &str, accepted_token: &str) {
+        self.shared
+            .lock()
+            .oidc_providers
+            .insert(provider_arn.to_string(), accepted_token.to_string());
+    }
+
+    /// Every set of credentials handed out (STS, metadata service, credentials URIs), in order.
+    pub fn grants(&self) -> Vec<StsGrant> {
+        self.shared.lock().grants.clone()
+    }
+
+    /// Number of logged requests whose action is `action` (e.g. `"AssumeRole"`,
+    /// [`ACTION_USER_CONFIG`], [`ACTION_IMDS_TOKEN`]).
+    pub fn count_action(&self, action: &str) -> usize {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| r.action.as_deref() == Some(action))
+            .count()
+    }
+
+    /// The logged requests routed to `service`.
+    pub fn requests_to(&self, service: Service) -> Vec<RequestRecord> {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| r.service == service)
+            .cloned()
+            .collect()
+    }
+
+    /// The logged requests whose action is `action`.
+    pub fn requests_for(&self, action: &str) -> Vec<RequestRecord> {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| r.action.as_deref() == Some(action))
+            .cloned()
+            .collect()
+    }
+
+    // --- ECS metadata service -----------------------------------------------------------------
+
+    /// The metadata service base URL (the same listener): `http://127.0.0.1:PORT`.
+    pub fn metadata_endpoint(&self) -> String {
+        self.endpoint()
+    }
+
+    /// Attaches a RAM role named `name` (fresh uid) to the fake instance: the metadata service
+    /// names it at `/latest/meta-data/ram/security-credentials/` and hands out its STS keys.
+    pub fn set_ecs_role(&self, name: &str) -> Principal {
+        let principal = self.new_principal(false);
+        self.shared.lock().ecs_role = Some((name.to_string(), principal.clone()));
+        principal
+    }
+
+    /// When on, metadata GETs without a valid `X-aliyun-ecs-metadata-token` get 401.
+    /// (A token that is present but unknown gets 401 in either mode.)
+    pub fn require_imds_v2(&self, on: bool) {
+        self.shared.lock().imds_v2_required = on;
+    }
+
+    /// Answers `PUT /latest/api/token` with this status (e.g. 404 or 403) and no token, as a
+    /// metadata service without IMDSv2 would.
+    pub fn disable_imds_token(&self, status: u16) {
+        self.shared.lock().imds_token_status = Some(status);
+    }
+
+    // --- credentials URIs ---------------------------------------------------------------------
+
+    /// Serves `GET /credentials-uri/<name>` with a fresh STS key of a principal of its own;
+    /// returns the URL and that principal.
+    pub fn add_credentials_uri(&self, name: &str) -> (String, Principal) {
+        let principal = self.new_principal(false);
+        self.shared
+            .lock()
+            .uris
+            .insert(name.to_string(), UriSource::Serves(principal.clone()));
+        (self.credentials_uri(name), principal)
+    }
+
+    /// Serves `GET /credentials-uri/<name>` with HTTP 200 and `{"Code": code, "Message": ...}`
+    /// (no credentials); returns the URL.
+    pub fn add_failing_credentials_uri(&self, name: &str, code: &str) -> String {
+        self.shared
+            .lock()
+            .uris
+            .insert(name.to_string(), UriSource::Fails(code.to_string()));
+        self.credentials_uri(name)
+    }
+
+    /// `http://127.0.0.1:PORT/credentials-uri/<name>`
+    pub fn credentials_uri(&self, name: &str) -> String {
+        format!("{}/credentials-uri/{name}", self.endpoint())
+    }
+
     // --- clusters -----------------------------------------------------------------------------
 
     /// Registers a cluster whose kubeconfig carries a client certificate.
@@ -431,7 +719,17 @@ impl FakeCloud {
     pub fn fail_next(&self, n: usize, fault: Fault) {
         let mut state = self.shared.lock();
         for _ in 0..n {
-            state.queued.push_back(fault.clone());
+            state.queued.push_back((None, fault.clone()));
+        }
+    }
+
+    /// Applies `fault` to each of the next `n` requests routed to `service` (other services'
+    /// requests pass untouched). Faults that replace a kubeconfig body only make sense for cs;
+    /// for the other services `BodyNotJson` replaces a successful body and the rest are ignored.
+    pub fn fail_next_on(&self, service: Service, n: usize, fault: Fault) {
+        let mut state = self.shared.lock();
+        for _ in 0..n {
+            state.queued.push_back((Some(service), fault.clone()));
         }
     }
 
@@ -505,10 +803,11 @@ impl FakeCloud {
     pub fn dump(&self) -> String {
         let log = self.requests();
         let mut out = format!(
-            "fake cloud at {}: {} request(s), {} issued\n",
+            "fake cloud at {}: {} request(s), {} issued, {} granted\n",
             self.endpoint(),
             log.len(),
-            log.iter().filter(|r| r.outcome == Outcome::Issued).count()
+            log.iter().filter(|r| r.outcome == Outcome::Issued).count(),
+            log.iter().filter(|r| r.outcome == Outcome::Granted).count()
         );
         for record in &log {
             out.push_str(&format!("{record:?}"));
@@ -617,7 +916,7 @@ struct State {
     keys: HashMap<String, AccessKey>,
     sub_users: HashSet<String>,
     clusters: HashMap<String, Cluster>,
-    queued: VecDeque<Fault>,
+    queued: VecDeque<(Option<Service>, Fault)>,
     persistent: Option<Fault>,
     latency: Duration,
     clock_offset: TimeDelta,
@@ -626,6 +925,28 @@ struct State {
     nonces: HashSet<String>,
     next_uid: u64,
     log: Vec<RequestRecord>,
+    /// STS keys' expiry.
+    key_expiry: HashMap<String, DateTime<Utc>>,
+    roles: HashMap<String, Role>,
+    /// OIDC provider ARN → the token it accepts.
+    oidc_providers: HashMap<String, String>,
+    grants: Vec<StsGrant>,
+    ecs_role: Option<(String, Principal)>,
+    imds_v2_required: bool,
+    imds_token_status: Option<u16>,
+    imds_tokens: HashSet<String>,
+    uris: HashMap<String, UriSource>,
+}
+
+struct Role {
+    principal: Principal,
+    /// uids allowed to assume the role (None: any known key).
+    allowed: Option<Vec<String>>,
+}
+
+enum UriSource {
+    Serves(Principal),
+    Fails(String),
 }
 
 struct Shared {
@@ -746,6 +1067,13 @@ struct HttpRequest {
     path: String,
     query: Vec<(String, String)>,
     headers: Vec<(String, String)>,
+    /// The raw query string (without `?`).
+    raw_query: String,
+    body: String,
+    /// Form-body parameters, when the body is `application/x-www-form-urlencoded`.
+    form: Vec<(String, String)>,
+    /// The query (form-decoded) and the form body merged: what an RPC service reads.
+    params: Vec<(String, String)>,
 }
 
 impl HttpRequest {
@@ -759,6 +1087,20 @@ impl HttpRequest {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn is_form(&self) -> bool {
+        self.header("content-type").is_some_and(|ct| {
+            ct.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+    }
 }
 
 struct Reply {
@@ -767,7 +1109,11 @@ struct Reply {
     body: String,
     outcome: Outcome,
     issued: Option<Box<Issued>>,
+    content_type: &'static str,
 }
+
+const CONTENT_TYPE_JSON: &str = "application/json;charset=utf-8";
+const CONTENT_TYPE_TEXT: &str = "text/plain;charset=utf-8";
 
 impl Reply {
     fn json(status: u16, body: Value, outcome: Outcome) -> Reply {
@@ -777,6 +1123,18 @@ impl Reply {
             body: body.to_string(),
             outcome,
             issued: None,
+            content_type: CONTENT_TYPE_JSON,
+        }
+    }
+
+    fn text(status: u16, body: &str, outcome: Outcome) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: body.to_string(),
+            outcome,
+            issued: None,
+            content_type: CONTENT_TYPE_TEXT,
         }
     }
 }
@@ -811,18 +1169,34 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
         return;
     }
     let request_id = new_request_id(shared);
+    let service = classify(&request);
     let (seq, fault) = {
         let mut state = shared.lock();
-        let fault = state
+        let position = state
             .queued
-            .pop_front()
+            .iter()
+            .position(|(only, _)| only.is_none_or(|s| s == service));
+        let fault = position
+            .and_then(|i| state.queued.remove(i))
+            .map(|(_, fault)| fault)
             .or_else(|| state.persistent.clone());
         let seq = state.log.len();
-        let access_key_id = request
-            .header("authorization")
-            .and_then(|a| a.strip_prefix("acs "))
-            .and_then(|a| a.split_once(':'))
-            .map(|(id, _)| id.to_string());
+        let (action, access_key_id) = match service {
+            Service::Cs => (
+                request.header("x-acs-action").map(str::to_string),
+                request
+                    .header("authorization")
+                    .and_then(|a| a.strip_prefix("acs "))
+                    .and_then(|a| a.split_once(':'))
+                    .map(|(id, _)| id.to_string()),
+            ),
+            Service::Sts => (
+                request.param("Action").map(str::to_string),
+                request.param("AccessKeyId").map(str::to_string),
+            ),
+            Service::EcsMetadata => (Some(imds_action(&request).to_string()), None),
+            Service::CredentialsUri => (Some(ACTION_CREDENTIALS_URI.to_string()), None),
+        };
         state.log.push(RequestRecord {
             seq,
             received_at: Utc::now(),
@@ -831,8 +1205,11 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
             target: request.target.clone(),
             path: request.path.clone(),
             query: request.query.clone(),
+            service,
+            form: request.form.clone(),
+            params: request.params.clone(),
             headers: request.headers.clone(),
-            action: request.header("x-acs-action").map(str::to_string),
+            action,
             access_key_id,
             outcome: Outcome::Pending,
             status: None,
@@ -858,13 +1235,13 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
             if !shared.pause(Some(delay)) {
                 return;
             }
-            answer(shared, &request, &request_id, None)
+            respond(shared, service, seq, &request, &request_id, None)
         }
         Some(fault) if fault.replaces_success() => {
-            answer(shared, &request, &request_id, Some(fault))
+            respond(shared, service, seq, &request, &request_id, Some(fault))
         }
         Some(fault) => gateway_fault(shared, &fault, &request_id),
-        None => answer(shared, &request, &request_id, None),
+        None => respond(shared, service, seq, &request, &request_id, None),
     };
 
     if reply.outcome == Outcome::Issued {
@@ -876,10 +1253,11 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
 
     let now = shared.now();
     let mut head = format!(
-        "HTTP/1.1 {} {}\r\nDate: {}\r\nContent-Type: application/json;charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nx-acs-request-id: {}\r\n",
+        "HTTP/1.1 {} {}\r\nDate: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\nx-acs-request-id: {}\r\n",
         reply.status,
         reason(reply.status),
         http_date(now),
+        reply.content_type,
         reply.body.len(),
         request_id,
     );
@@ -956,6 +1334,7 @@ fn gateway_fault(shared: &Shared, fault: &Fault, request_id: &str) -> Reply {
             body: body.clone(),
             outcome,
             issued: None,
+            content_type: CONTENT_TYPE_JSON,
         },
         // The remaining faults are handled by the caller; answer something sane regardless.
         _ => Reply::json(
@@ -1421,6 +1800,7 @@ fn answer_inner(
             body: json!({ "config": yaml, "expiration": expiration }).to_string(),
             outcome: Outcome::Issued,
             issued: Some(Box::new(issued)),
+            content_type: CONTENT_TYPE_JSON,
         },
         Some(fault) => {
             let body = match &fault {
@@ -1443,6 +1823,7 @@ fn answer_inner(
                 body,
                 outcome: Outcome::Fault(fault.name()),
                 issued: None,
+                content_type: CONTENT_TYPE_JSON,
             }
         }
     };
@@ -1485,6 +1866,903 @@ fn issue_certificate(
     Ok((cert.pem(), key.serialize_pem()))
 }
 
+// ---------------------------------------------------------------------------------------------
+// The RPC V2 verifier (own implementation, from the public reference)
+// ---------------------------------------------------------------------------------------------
+
+/// Alibaba's percent-encoding: `A-Z a-z 0-9 - _ . ~` stay, every other UTF-8 byte is `%XY`
+/// (upper-case hex); so a space is `%20`, `*` is `%2A`, `/` is `%2F`.
+pub fn rpc_percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for byte in s.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The RPC V2 string to sign: `METHOD&%2F&` + enc(canonical query), the canonical query being
+/// every parameter except `Signature`, sorted by name, as `enc(name)=enc(value)` joined by `&`.
+pub fn rpc_string_to_sign(method: &str, params: &[(String, String)]) -> String {
+    let mut sorted: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "Signature")
+        .map(|(k, v)| (rpc_percent_encode(k), rpc_percent_encode(v)))
+        .collect();
+    sorted.sort();
+    let canonical = sorted
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!(
+        "{method}&{}&{}",
+        rpc_percent_encode("/"),
+        rpc_percent_encode(&canonical)
+    )
+}
+
+/// `base64(HMAC-SHA1(key = secret + "&", string_to_sign))`.
+pub fn rpc_signature(secret: &str, string_to_sign: &str) -> String {
+    let key = format!("{secret}&");
+    let mut mac = Hmac::<Sha1>::new_from_slice(key.as_bytes()).expect("HMAC takes any key");
+    mac.update(string_to_sign.as_bytes());
+    BASE64.encode(mac.finalize().into_bytes())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing between the services on the one listener
+// ---------------------------------------------------------------------------------------------
+
+fn classify(request: &HttpRequest) -> Service {
+    if request.path == "/" {
+        Service::Sts
+    } else if request.path.starts_with("/latest/") {
+        Service::EcsMetadata
+    } else if request.path.starts_with("/credentials-uri/") {
+        Service::CredentialsUri
+    } else {
+        Service::Cs
+    }
+}
+
+const IMDS_CREDENTIALS_PREFIX: &str = "/latest/meta-data/ram/security-credentials/";
+
+fn imds_action(request: &HttpRequest) -> &'static str {
+    if request.path == "/latest/api/token" {
+        ACTION_IMDS_TOKEN
+    } else if request.path == IMDS_CREDENTIALS_PREFIX {
+        ACTION_IMDS_ROLE_NAME
+    } else if request.path.starts_with(IMDS_CREDENTIALS_PREFIX) {
+        ACTION_IMDS_CREDENTIALS
+    } else {
+        ACTION_IMDS_OTHER
+    }
+}
+
+/// Answers a request of any service; `fault` replaces a successful body.
+fn respond(
+    shared: &Shared,
+    service: Service,
+    seq: usize,
+    request: &HttpRequest,
+    request_id: &str,
+    fault: Option<Fault>,
+) -> Reply {
+    let reply = match service {
+        Service::Cs => return answer(shared, request, request_id, fault),
+        Service::Sts => answer_sts(shared, seq, request, request_id),
+        Service::EcsMetadata => answer_imds(shared, seq, request),
+        Service::CredentialsUri => answer_credentials_uri(shared, seq, request, request_id),
+    };
+    match fault {
+        Some(Fault::BodyNotJson) if reply.status == 200 => Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: "<html><body><h1>502 Bad Gateway</h1>tengine</body></html>".to_string(),
+            outcome: Outcome::Fault(Fault::BodyNotJson.name()),
+            issued: None,
+            content_type: "text/html",
+        },
+        _ => reply,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// STS
+// ---------------------------------------------------------------------------------------------
+
+fn sts_error_body(request_id: &str, code: &str, message: &str) -> Value {
+    json!({
+        "RequestId": request_id,
+        "HostId": STS_HOST_ID,
+        "Code": code,
+        "Message": message,
+        "Recommend": format!("https://api.aliyun.com/troubleshoot?q={code}&product=Sts"),
+    })
+}
+
+fn sts_error(status: u16, request_id: &str, code: &str, message: &str) -> Reply {
+    Reply::json(
+        status,
+        sts_error_body(request_id, code, message),
+        Outcome::Rejected(code.to_string()),
+    )
+}
+
+fn answer_sts(shared: &Shared, seq: usize, request: &HttpRequest, request_id: &str) -> Reply {
+    match sts_inner(shared, seq, request, request_id) {
+        Ok(reply) | Err(reply) => reply,
+    }
+}
+
+fn sts_inner(
+    shared: &Shared,
+    seq: usize,
+    request: &HttpRequest,
+    request_id: &str,
+) -> Result<Reply, Reply> {
+    let fail =
+        |status: u16, code: &str, message: String| sts_error(status, request_id, code, &message);
+    if request.method != "POST" && request.method != "GET" {
+        return Err(fail(
+            404,
+            "InvalidAction.NotFound",
+            format!(
+                "Specified api is not found, please check your url and method: {} /",
+                request.method
+            ),
+        ));
+    }
+    if !request.body.is_empty() && !request.is_form() {
+        return Err(fail(
+            400,
+            "InvalidParameter.ContentType",
+            format!(
+                "The request body must be application/x-www-form-urlencoded (Content-Type: {:?}).",
+                request.header("content-type")
+            ),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (name, _) in &request.params {
+        if !seen.insert(name.as_str()) {
+            return Err(fail(
+                400,
+                "InvalidParameter.Duplicate",
+                format!(
+                    "The parameter {name} is sent more than once (query and form body are merged)."
+                ),
+            ));
+        }
+    }
+    let Some(action) = request.param("Action").filter(|a| !a.is_empty()) else {
+        return Err(fail(
+            400,
+            "MissingParameter",
+            "The input parameter \"Action\" that is mandatory for processing this request is not supplied.".to_string(),
+        ));
+    };
+    match request.param("Version") {
+        Some(STS_API_VERSION) => {}
+        None | Some("") => {
+            return Err(fail(
+                400,
+                "MissingParameter",
+                "The input parameter \"Version\" that is mandatory for processing this request is not supplied.".to_string(),
+            ));
+        }
+        Some(other) => {
+            return Err(fail(
+                400,
+                "InvalidVersion",
+                format!(
+                    "Specified parameter Version {other} is not valid (STS is {STS_API_VERSION})."
+                ),
+            ));
+        }
+    }
+    if request.param("Format") != Some("JSON") {
+        return Err(fail(
+            400,
+            "InvalidParameter.Format",
+            format!(
+                "This fake answers JSON only, and STS defaults to XML: send Format=JSON (got {:?}).",
+                request.param("Format")
+            ),
+        ));
+    }
+    match action {
+        ACTION_ASSUME_ROLE => {
+            let caller = rpc_authenticate(shared, request, request_id)?;
+            assume_role(shared, seq, request, request_id, &caller)
+        }
+        ACTION_ASSUME_ROLE_WITH_OIDC => {
+            check_timestamp_and_nonce(shared, request, request_id, false)?;
+            assume_role_with_oidc(shared, seq, request, request_id)
+        }
+        ACTION_GET_CALLER_IDENTITY => {
+            let caller = rpc_authenticate(shared, request, request_id)?;
+            Ok(Reply::json(
+                200,
+                json!({
+                    "RequestId": request_id,
+                    "AccountId": "1234567890123456",
+                    "UserId": caller.principal.uid,
+                    "PrincipalId": caller.principal.uid,
+                    "IdentityType": if caller.security_token.is_some() { "AssumedRoleUser" } else { "RAMUser" },
+                    "Arn": format!("acs:ram::1234567890123456:user/{}", caller.principal.uid),
+                }),
+                Outcome::Granted,
+            ))
+        }
+        other => Err(fail(
+            404,
+            "InvalidAction.NotFound",
+            format!("Specified api is not found, please check your url and method: Action={other}"),
+        )),
+    }
+}
+
+/// `Timestamp` (when present, or always when `required`) well formed and within 15 minutes;
+/// `SignatureNonce` (when present) not used before.
+fn check_timestamp_and_nonce(
+    shared: &Shared,
+    request: &HttpRequest,
+    request_id: &str,
+    required: bool,
+) -> Result<(), Reply> {
+    let fail =
+        |status: u16, code: &str, message: String| sts_error(status, request_id, code, &message);
+    match request.param("Timestamp") {
+        None if !required => {}
+        None => {
+            return Err(fail(
+                400,
+                "MissingParameter",
+                "The input parameter \"Timestamp\" that is mandatory for processing this request is not supplied.".to_string(),
+            ));
+        }
+        Some(raw) => {
+            let Ok(at) = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%SZ") else {
+                return Err(fail(
+                    400,
+                    "InvalidTimeStamp.Format",
+                    format!(
+                        "Specified time stamp or date value {raw:?} is not well formatted (yyyy-MM-ddTHH:mm:ssZ)."
+                    ),
+                ));
+            };
+            if (at.and_utc() - shared.now()).abs() > MAX_CLOCK_SKEW {
+                return Err(fail(
+                    400,
+                    "InvalidTimeStamp.Expired",
+                    "Specified time stamp or date value is expired.".to_string(),
+                ));
+            }
+        }
+    }
+    if let Some(nonce) = request.param("SignatureNonce") {
+        let fresh = shared.lock().nonces.insert(format!("rpc:{nonce}"));
+        if !fresh {
+            return Err(fail(
+                400,
+                "SignatureNonceUsed",
+                "Specified signature nonce was used already.".to_string(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The RPC gateway's checks of a signed request; returns the key it was signed with.
+fn rpc_authenticate(
+    shared: &Shared,
+    request: &HttpRequest,
+    request_id: &str,
+) -> Result<AccessKey, Reply> {
+    let fail =
+        |status: u16, code: &str, message: String| sts_error(status, request_id, code, &message);
+    for name in [
+        "AccessKeyId",
+        "Signature",
+        "SignatureMethod",
+        "SignatureVersion",
+    ] {
+        if request.param(name).is_none_or(str::is_empty) {
+            return Err(fail(
+                400,
+                "IncompleteSignature",
+                format!(
+                    "The request signature does not conform to Aliyun standards. Missing parameter {name}."
+                ),
+            ));
+        }
+    }
+    for name in ["SignatureNonce", "Timestamp"] {
+        if request.param(name).is_none_or(str::is_empty) {
+            return Err(fail(
+                400,
+                "MissingParameter",
+                format!(
+                    "The input parameter \"{name}\" that is mandatory for processing this request is not supplied."
+                ),
+            ));
+        }
+    }
+    let method = request.param("SignatureMethod").unwrap_or("");
+    if method != "HMAC-SHA1" {
+        return Err(fail(
+            400,
+            "InvalidSignatureMethod",
+            format!("Specified signature method {method} is not valid for this fake (HMAC-SHA1)."),
+        ));
+    }
+    let version = request.param("SignatureVersion").unwrap_or("");
+    if version != "1.0" {
+        return Err(fail(
+            400,
+            "InvalidSignatureVersion",
+            format!("Specified signature version {version} is not valid."),
+        ));
+    }
+    let key_id = request.param("AccessKeyId").unwrap_or("");
+    let (key, expiry) = {
+        let state = shared.lock();
+        (
+            state.keys.get(key_id).cloned(),
+            state.key_expiry.get(key_id).copied(),
+        )
+    };
+    let Some(key) = key else {
+        return Err(fail(
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.".to_string(),
+        ));
+    };
+    match (&key.security_token, request.param("SecurityToken")) {
+        (Some(_), None) => {
+            return Err(fail(
+                400,
+                "MissingSecurityToken",
+                "SecurityToken is mandatory for this action.".to_string(),
+            ));
+        }
+        (Some(expected), Some(got)) if expected != got => {
+            return Err(fail(
+                400,
+                "InvalidSecurityToken.Mismatch",
+                "Specified SecurityToken mismatch with the AccessKey.".to_string(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(fail(
+                400,
+                "InvalidSecurityToken.Malformed",
+                "Specified SecurityToken is malformed (this AccessKey is not an STS key)."
+                    .to_string(),
+            ));
+        }
+        _ => {}
+    }
+    let string_to_sign = rpc_string_to_sign(&request.method, &request.params);
+    let expected = rpc_signature(&key.secret, &string_to_sign);
+    if request.param("Signature") != Some(expected.as_str()) {
+        return Err(fail(
+            400,
+            "SignatureDoesNotMatch",
+            format!(
+                "Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}"
+            ),
+        ));
+    }
+    check_timestamp_and_nonce(shared, request, request_id, true)?;
+    if expiry.is_some_and(|at| at <= shared.now()) {
+        return Err(fail(
+            400,
+            "InvalidSecurityToken.Expired",
+            "Specified SecurityToken is expired.".to_string(),
+        ));
+    }
+    Ok(key)
+}
+
+/// `acs:ram::<account>:role/<name>` → (account, name).
+fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("acs:ram::")?;
+    let (account, name) = rest.split_once(":role/")?;
+    let valid = !account.is_empty()
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@'));
+    valid.then_some((account, name))
+}
+
+/// The business parameters common to AssumeRole and AssumeRoleWithOIDC.
+struct RoleRequest {
+    role_arn: String,
+    account: String,
+    role_name: String,
+    session_name: Option<String>,
+    duration_seconds: u64,
+    policy: Option<String>,
+}
+
+fn role_request(
+    request: &HttpRequest,
+    request_id: &str,
+    session_required: bool,
+) -> Result<RoleRequest, Reply> {
+    let fail =
+        |status: u16, code: &str, message: String| sts_error(status, request_id, code, &message);
+    let Some(role_arn) = request.param("RoleArn").filter(|a| !a.is_empty()) else {
+        return Err(fail(
+            400,
+            "MissingRoleArn",
+            "RoleArn is mandatory for this action.".to_string(),
+        ));
+    };
+    let Some((account, role_name)) = parse_role_arn(role_arn) else {
+        return Err(fail(
+            400,
+            "InvalidParameter.RoleArn",
+            format!(
+                "The parameter RoleArn {role_arn:?} is not a valid role ARN (acs:ram::<account>:role/<name>)."
+            ),
+        ));
+    };
+    let session_name = request.param("RoleSessionName").filter(|s| !s.is_empty());
+    match session_name {
+        None if session_required => {
+            return Err(fail(
+                400,
+                "MissingRoleSessionName",
+                "RoleSessionName is mandatory for this action.".to_string(),
+            ));
+        }
+        Some(name)
+            if !(2..=64).contains(&name.len())
+                || !name.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@')
+                }) =>
+        {
+            return Err(fail(
+                400,
+                "InvalidParameter.RoleSessionName",
+                format!(
+                    "The parameter RoleSessionName {name:?} is invalid: 2 to 64 of A-Z a-z 0-9 . @ - _."
+                ),
+            ));
+        }
+        _ => {}
+    }
+    let duration_seconds = match request.param("DurationSeconds") {
+        None => DEFAULT_DURATION_SECONDS,
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(d) if (MIN_DURATION_SECONDS..=MAX_DURATION_SECONDS).contains(&d) => d,
+            _ => {
+                return Err(fail(
+                    400,
+                    "InvalidParameter.DurationSeconds",
+                    format!(
+                        "The parameter DurationSeconds {raw:?} is invalid: {MIN_DURATION_SECONDS} to {MAX_DURATION_SECONDS} seconds."
+                    ),
+                ));
+            }
+        },
+    };
+    let policy = request.param("Policy").filter(|p| !p.is_empty());
+    if let Some(policy) = policy
+        && serde_json::from_str::<Value>(policy).is_err()
+    {
+        return Err(fail(
+            400,
+            "InvalidParameter.PolicyGrammar",
+            "The parameter Policy is not a valid policy document (JSON).".to_string(),
+        ));
+    }
+    Ok(RoleRequest {
+        role_arn: role_arn.to_string(),
+        account: account.to_string(),
+        role_name: role_name.to_string(),
+        session_name: session_name.map(str::to_string),
+        duration_seconds,
+        policy: policy.map(str::to_string),
+    })
+}
+
+fn assume_role(
+    shared: &Shared,
+    seq: usize,
+    request: &HttpRequest,
+    request_id: &str,
+    caller: &AccessKey,
+) -> Result<Reply, Reply> {
+    let asked = role_request(request, request_id, true)?;
+    let role_principal = {
+        let state = shared.lock();
+        let Some(role) = state.roles.get(&asked.role_arn) else {
+            return Err(sts_error(
+                404,
+                request_id,
+                "EntityNotExist.Role",
+                &format!("The role {} does not exist.", asked.role_arn),
+            ));
+        };
+        if role
+            .allowed
+            .as_ref()
+            .is_some_and(|allowed| !allowed.contains(&caller.principal.uid))
+        {
+            return Err(sts_error(
+                403,
+                request_id,
+                "NoPermission",
+                &format!(
+                    "You are not authorized to do this action. You should be authorized by RAM. ({} may not assume {})",
+                    caller.principal.uid, asked.role_arn
+                ),
+            ));
+        }
+        role.principal.clone()
+    };
+    let external_id = request
+        .param("ExternalId")
+        .filter(|e| !e.is_empty())
+        .map(str::to_string);
+    Ok(grant_role(
+        shared,
+        seq,
+        request_id,
+        ACTION_ASSUME_ROLE,
+        &asked,
+        &role_principal,
+        external_id,
+        None,
+        Some(caller),
+    ))
+}
+
+fn assume_role_with_oidc(
+    shared: &Shared,
+    seq: usize,
+    request: &HttpRequest,
+    request_id: &str,
+) -> Result<Reply, Reply> {
+    let fail =
+        |status: u16, code: &str, message: String| sts_error(status, request_id, code, &message);
+    let asked = role_request(request, request_id, false)?;
+    let Some(provider) = request.param("OIDCProviderArn").filter(|p| !p.is_empty()) else {
+        return Err(fail(
+            400,
+            "MissingOIDCProviderArn",
+            "OIDCProviderArn is mandatory for this action.".to_string(),
+        ));
+    };
+    let Some(token) = request.param("OIDCToken").filter(|t| !t.is_empty()) else {
+        return Err(fail(
+            400,
+            "MissingOIDCToken",
+            "OIDCToken is mandatory for this action.".to_string(),
+        ));
+    };
+    let role_principal = {
+        let state = shared.lock();
+        let Some(accepted) = state.oidc_providers.get(provider) else {
+            return Err(fail(
+                404,
+                "EntityNotExist.OIDCProvider",
+                format!("The OIDC provider {provider} does not exist."),
+            ));
+        };
+        if accepted != token {
+            return Err(fail(
+                400,
+                "AuthenticationFail.OIDCToken.Invalid",
+                "The OIDC token is invalid (not the one the provider issued, or expired)."
+                    .to_string(),
+            ));
+        }
+        let Some(role) = state.roles.get(&asked.role_arn) else {
+            return Err(fail(
+                404,
+                "EntityNotExist.Role",
+                format!("The role {} does not exist.", asked.role_arn),
+            ));
+        };
+        role.principal.clone()
+    };
+    Ok(grant_role(
+        shared,
+        seq,
+        request_id,
+        ACTION_ASSUME_ROLE_WITH_OIDC,
+        &asked,
+        &role_principal,
+        None,
+        Some(provider.to_string()),
+        None,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn grant_role(
+    shared: &Shared,
+    seq: usize,
+    request_id: &str,
+    action: &str,
+    asked: &RoleRequest,
+    role_principal: &Principal,
+    external_id: Option<String>,
+    oidc_provider_arn: Option<String>,
+    caller: Option<&AccessKey>,
+) -> Reply {
+    let lifetime = TimeDelta::seconds(i64::try_from(asked.duration_seconds).unwrap_or(3600));
+    let (key, expiration) = issue_sts_key(shared, role_principal, lifetime);
+    let session = asked
+        .session_name
+        .clone()
+        .unwrap_or_else(|| format!("oidc-{}", random_alnum(8)));
+    shared.lock().grants.push(StsGrant {
+        seq,
+        action: action.to_string(),
+        role: asked.role_arn.clone(),
+        role_session_name: asked.session_name.clone(),
+        duration_seconds: Some(asked.duration_seconds),
+        external_id,
+        policy: asked.policy.clone(),
+        oidc_provider_arn,
+        caller_key_id: caller.map(|k| k.id.clone()),
+        caller_uid: caller.map(|k| k.principal.uid.clone()),
+        key: key.clone(),
+        expiration: expiration.clone(),
+    });
+    let mut body = json!({
+        "RequestId": request_id,
+        "Credentials": {
+            "AccessKeyId": key.id,
+            "AccessKeySecret": key.secret,
+            "SecurityToken": key.security_token,
+            "Expiration": expiration,
+        },
+        "AssumedRoleUser": {
+            "Arn": format!("acs:ram::{}:assumed-role/{}/{session}", asked.account, asked.role_name),
+            "AssumedRoleId": format!("{}:{session}", role_principal.uid),
+        },
+    });
+    if action == ACTION_ASSUME_ROLE_WITH_OIDC {
+        body["OIDCTokenInfo"] = json!({ "Issuer": "https://oidc.fake", "Subject": "system:serviceaccount:default:fake" });
+    }
+    Reply::json(200, body, Outcome::Granted)
+}
+
+/// Registers a fresh STS key of `principal` expiring after `lifetime`; returns it and its
+/// `Expiration` string.
+fn issue_sts_key(
+    shared: &Shared,
+    principal: &Principal,
+    lifetime: TimeDelta,
+) -> (AccessKey, String) {
+    let key = AccessKey {
+        id: format!("STS.NT{}", random_alnum(22)),
+        secret: random_alnum(40),
+        principal: principal.clone(),
+        security_token: Some(random_security_token()),
+    };
+    let now = shared.now();
+    let now = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    let expires = now + lifetime;
+    {
+        let mut state = shared.lock();
+        if !key.principal.main_account {
+            state.sub_users.insert(key.principal.uid.clone());
+        }
+        state.keys.insert(key.id.clone(), key.clone());
+        state.key_expiry.insert(key.id.clone(), expires);
+    }
+    (key, expires.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut out = vec![0u8; n];
+    getrandom::fill(&mut out).expect("fake cloud: getrandom");
+    out
+}
+
+fn random_alnum(n: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    random_bytes(n)
+        .into_iter()
+        .map(|b| char::from(ALPHABET[usize::from(b) % ALPHABET.len()]))
+        .collect()
+}
+
+/// A long token in STS's shape: base64, so it carries `+`, `/` and `=` that must be
+/// percent-encoded in a form body.
+fn random_security_token() -> String {
+    let mut bytes = random_bytes(600);
+    // Make sure `+` and `/` both occur: 0xfb 0xef 0xbe encodes as "++++" / "77++"; pin a few.
+    bytes[..6].copy_from_slice(&[0xfb, 0xef, 0xbe, 0xff, 0xff, 0xff]);
+    format!("CAIS{}", BASE64.encode(&bytes[..599]))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ECS metadata service
+// ---------------------------------------------------------------------------------------------
+
+fn answer_imds(shared: &Shared, seq: usize, request: &HttpRequest) -> Reply {
+    let not_found = || Reply::text(404, "404 - Not Found", Outcome::Rejected("NotFound".into()));
+    let action = imds_action(request);
+    if action == ACTION_IMDS_TOKEN {
+        if request.method != "PUT" {
+            return Reply::text(
+                405,
+                "405 - Method Not Allowed",
+                Outcome::Rejected("MethodNotAllowed".into()),
+            );
+        }
+        if let Some(status) = shared.lock().imds_token_status {
+            return Reply::text(
+                status,
+                &format!("{status} - IMDSv2 is not available"),
+                Outcome::Rejected(format!("TokenDisabled({status})")),
+            );
+        }
+        let ttl = request.header(IMDS_TOKEN_TTL_HEADER);
+        match ttl.map(|t| t.parse::<u64>()) {
+            Some(Ok(ttl)) if (1..=21600).contains(&ttl) => {}
+            _ => {
+                return Reply::text(
+                    400,
+                    &format!("400 - {IMDS_TOKEN_TTL_HEADER} must be 1..21600, got {ttl:?}"),
+                    Outcome::Rejected("BadTokenTtl".into()),
+                );
+            }
+        }
+        let token = format!("imds-{}", random_alnum(40));
+        shared.lock().imds_tokens.insert(token.clone());
+        return Reply::text(200, &token, Outcome::Granted);
+    }
+    if request.method != "GET" {
+        return Reply::text(
+            405,
+            "405 - Method Not Allowed",
+            Outcome::Rejected("MethodNotAllowed".into()),
+        );
+    }
+    {
+        let state = shared.lock();
+        match request.header(IMDS_TOKEN_HEADER) {
+            Some(token) if !state.imds_tokens.contains(token) => {
+                return Reply::text(
+                    401,
+                    "401 - Unauthorized (unknown token)",
+                    Outcome::Rejected("Unauthorized".into()),
+                );
+            }
+            None if state.imds_v2_required => {
+                return Reply::text(
+                    401,
+                    "401 - Unauthorized (IMDSv2 token required)",
+                    Outcome::Rejected("Unauthorized".into()),
+                );
+            }
+            _ => {}
+        }
+    }
+    let role = shared.lock().ecs_role.clone();
+    match action {
+        ACTION_IMDS_ROLE_NAME => match role {
+            Some((name, _)) => Reply::text(200, &name, Outcome::Granted),
+            None => not_found(),
+        },
+        ACTION_IMDS_CREDENTIALS => {
+            let asked = &request.path[IMDS_CREDENTIALS_PREFIX.len()..];
+            let Some((name, principal)) = role.filter(|(name, _)| name == asked) else {
+                return not_found();
+            };
+            let (key, expiration) = issue_sts_key(shared, &principal, SESSION_KEY_LIFETIME);
+            shared.lock().grants.push(StsGrant {
+                seq,
+                action: ACTION_IMDS_CREDENTIALS.to_string(),
+                role: name,
+                role_session_name: None,
+                duration_seconds: None,
+                external_id: None,
+                policy: None,
+                oidc_provider_arn: None,
+                caller_key_id: None,
+                caller_uid: None,
+                key: key.clone(),
+                expiration: expiration.clone(),
+            });
+            let mut reply = Reply::json(
+                200,
+                json!({
+                    "AccessKeyId": key.id,
+                    "AccessKeySecret": key.secret,
+                    "Expiration": expiration,
+                    "SecurityToken": key.security_token,
+                    "LastUpdated": shared.now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    "Code": "Success",
+                }),
+                Outcome::Granted,
+            );
+            reply.content_type = CONTENT_TYPE_TEXT;
+            reply
+        }
+        _ => not_found(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credentials URIs
+// ---------------------------------------------------------------------------------------------
+
+fn answer_credentials_uri(
+    shared: &Shared,
+    seq: usize,
+    request: &HttpRequest,
+    request_id: &str,
+) -> Reply {
+    let name = request.path.trim_start_matches("/credentials-uri/");
+    let source = match shared.lock().uris.get(name) {
+        None => None,
+        Some(UriSource::Serves(principal)) => Some(Ok(principal.clone())),
+        Some(UriSource::Fails(code)) => Some(Err(code.clone())),
+    };
+    match (request.method.as_str(), source) {
+        ("GET", Some(Ok(principal))) => {
+            let (key, expiration) = issue_sts_key(shared, &principal, SESSION_KEY_LIFETIME);
+            shared.lock().grants.push(StsGrant {
+                seq,
+                action: ACTION_CREDENTIALS_URI.to_string(),
+                role: name.to_string(),
+                role_session_name: None,
+                duration_seconds: None,
+                external_id: None,
+                policy: None,
+                oidc_provider_arn: None,
+                caller_key_id: None,
+                caller_uid: None,
+                key: key.clone(),
+                expiration: expiration.clone(),
+            });
+            Reply::json(
+                200,
+                json!({
+                    "Code": "Success",
+                    "AccessKeyId": key.id,
+                    "AccessKeySecret": key.secret,
+                    "SecurityToken": key.security_token,
+                    "Expiration": expiration,
+                }),
+                Outcome::Granted,
+            )
+        }
+        ("GET", Some(Err(code))) => Reply::json(
+            200,
+            json!({
+                "Code": code,
+                "Message": format!("the credentials server cannot hand out credentials ({code})"),
+                "RequestId": request_id,
+            }),
+            Outcome::Rejected(code),
+        ),
+        _ => Reply::json(
+            404,
+            json!({ "Code": "NotFound", "Message": format!("no credentials URI {} {}", request.method, request.path) }),
+            Outcome::Rejected("NotFound".into()),
+        ),
+    }
+}
+
 fn new_request_id(shared: &Shared) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(1);
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
@@ -1512,6 +2790,7 @@ fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         429 => "Too Many Requests",
@@ -1550,18 +2829,20 @@ fn read_request(stream: &mut TcpStream) -> io::Result<Option<HttpRequest>> {
             headers.push((name.trim().to_string(), value.trim().to_string()));
         }
     }
-    // Drain a body if one was announced (the cs calls are GETs without one).
+    // Read a body if one was announced (the cs calls are GETs without one; STS posts a form).
     let content_length: usize = find_header(&headers, "content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let mut have = buf.len() - (head_end + 4);
-    while have < content_length {
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < content_length && body.len() <= 1024 * 1024 {
         let n = stream.read(&mut chunk)?;
         if n == 0 {
             break;
         }
-        have += n;
+        body.extend_from_slice(&chunk[..n]);
     }
+    body.truncate(content_length);
+    let body = String::from_utf8_lossy(&body).to_string();
 
     let (raw_path, raw_query) = match target.split_once('?') {
         Some((p, q)) => (p, Some(q)),
@@ -1578,13 +2859,40 @@ fn read_request(stream: &mut TcpStream) -> io::Result<Option<HttpRequest>> {
                 .collect()
         })
         .unwrap_or_default();
+    let is_form = find_header(&headers, "content-type").is_some_and(|ct| {
+        ct.to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    });
+    let form = if is_form {
+        parse_form(&body)
+    } else {
+        Vec::new()
+    };
+    let mut params = parse_form(raw_query.unwrap_or(""));
+    params.extend(form.iter().cloned());
     Ok(Some(HttpRequest {
         method,
         path: percent_decode(raw_path),
         target: target.clone(),
         query,
         headers,
+        raw_query: raw_query.unwrap_or("").to_string(),
+        body,
+        form,
+        params,
     }))
+}
+
+/// Decodes `application/x-www-form-urlencoded` pairs (`+` is a space, then `%XY` escapes).
+fn parse_form(raw: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| percent_decode(&s.replace('+', " "));
+    raw.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(pair), String::new()),
+        })
+        .collect()
 }
 
 /// Decodes `%XY` escapes (a `+` stays a `+`: Alibaba encodes spaces as `%20`).
@@ -1968,5 +3276,497 @@ mod tests {
         drop(fake);
         assert_eq!(client.join().unwrap(), "");
         assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    // --- RPC V2 verifier: official vectors ----------------------------------------------------
+
+    /// Vector `rpc-doc-describededicatedhosts` (Alibaba Cloud docs, RPC mechanism, fixed values).
+    #[test]
+    fn rpc_verifier_matches_vector_doc_describededicatedhosts() {
+        let params = pairs(&[
+            ("AccessKeyId", "testid"),
+            ("Action", "DescribeDedicatedHosts"),
+            ("Format", "JSON"),
+            ("RegionId", "cn-beijing"),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureNonce", "edb2b34af0af9a6d14deaf7c1a5315eb"),
+            ("SignatureVersion", "1.0"),
+            ("Timestamp", "2023-03-13T08:34:30Z"),
+            ("Version", "2014-05-26"),
+        ]);
+        let sts = rpc_string_to_sign("GET", &params);
+        assert_eq!(
+            sts,
+            "GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeDedicatedHosts%26Format%3DJSON%26RegionId%3Dcn-beijing%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3Dedb2b34af0af9a6d14deaf7c1a5315eb%26SignatureVersion%3D1.0%26Timestamp%3D2023-03-13T08%253A34%253A30Z%26Version%3D2014-05-26"
+        );
+        assert_eq!(
+            rpc_signature("testsecret", &sts),
+            "9NaGiOspFP5UPcwX8Iwt2YJXXuk="
+        );
+        // Order of the parameters as sent does not matter, and Signature is left out.
+        let mut shuffled = params.clone();
+        shuffled.reverse();
+        shuffled.push(("Signature".into(), "9NaGiOspFP5UPcwX8Iwt2YJXXuk=".into()));
+        assert_eq!(rpc_string_to_sign("GET", &shuffled), sts);
+    }
+
+    /// Vector `rpc-openapi-util-multi-lang` (darabonba-openapi-util, every language's test).
+    #[test]
+    fn rpc_verifier_matches_vector_openapi_util_query_and_body() {
+        let params = pairs(&[("query", "test"), ("body", "test")]);
+        let sts = rpc_string_to_sign("GET", &params);
+        assert_eq!(sts, "GET&%2F&body%3Dtest%26query%3Dtest");
+        assert_eq!(
+            rpc_signature("secret", &sts),
+            "XlUyV4sXjOuX5FnjUz9IF9tm5rU="
+        );
+    }
+
+    /// Vectors `rpc-go-sdk-v1-ak` and `rpc-go-sdk-v1-sts-token` (alibaba-cloud-sdk-go): empty
+    /// values, a space (`%20`) in a value, SecurityToken signed like any other parameter.
+    #[test]
+    fn rpc_verifier_matches_vectors_go_sdk_v1() {
+        let mut params = pairs(&[
+            ("AccessKeyId", "accessKeyId"),
+            ("Action", ""),
+            ("Format", "JSON"),
+            ("RegionId", "regionId"),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureNonce", "MOCK_UUID"),
+            ("SignatureType", ""),
+            ("SignatureVersion", "1.0"),
+            ("Timestamp", "mock date"),
+            ("Version", ""),
+        ]);
+        assert_eq!(
+            rpc_signature("accessKeySecret", &rpc_string_to_sign("GET", &params)),
+            "7loPmFjvDnzOVnQeQNj85S6nFGY="
+        );
+        params.push(("SecurityToken".into(), "accessKeyStsToken".into()));
+        assert_eq!(
+            rpc_signature("accessKeySecret", &rpc_string_to_sign("GET", &params)),
+            "5Nxdcler+ihqWqv0Hr2On4PsBf4="
+        );
+    }
+
+    /// Vector `rpc-go-sdk-v1-string-to-sign-url-value`: values are encoded, then the whole
+    /// canonical query again (`%` becomes `%25`).
+    #[test]
+    fn rpc_verifier_matches_vector_go_sdk_v1_url_value() {
+        let params = pairs(&[("key", "value"), ("q", "http://domain/?q=value&q2=value2")]);
+        assert_eq!(
+            rpc_string_to_sign("GET", &params),
+            "GET&%2F&key%3Dvalue%26q%3Dhttp%253A%252F%252Fdomain%252F%253Fq%253Dvalue%2526q2%253Dvalue2"
+        );
+        assert_eq!(rpc_percent_encode("a b*~/+=é"), "a%20b%2A~%2F%2B%3D%C3%A9");
+    }
+
+    // --- STS, metadata service and credentials URIs over HTTP ---------------------------------
+
+    /// A signed STS request built by hand: form body, all parameters in it.
+    fn sts_request(
+        action: &str,
+        key: Option<(&str, &str, Option<&str>)>,
+        business: &[(&str, &str)],
+    ) -> String {
+        let mut params = pairs(&[
+            ("Action", action),
+            ("Version", STS_API_VERSION),
+            ("Format", "JSON"),
+            (
+                "Timestamp",
+                &Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            ),
+            ("SignatureNonce", &random_alnum(16)),
+        ]);
+        params.extend(pairs(business));
+        if let Some((id, secret, token)) = key {
+            params.extend(pairs(&[
+                ("AccessKeyId", id),
+                ("SignatureMethod", "HMAC-SHA1"),
+                ("SignatureVersion", "1.0"),
+            ]));
+            if let Some(token) = token {
+                params.push(("SecurityToken".into(), token.into()));
+            }
+            let signature = rpc_signature(secret, &rpc_string_to_sign("POST", &params));
+            params.push(("Signature".into(), signature));
+        }
+        let body = params
+            .iter()
+            .map(|(k, v)| format!("{}={}", rpc_percent_encode(k), rpc_percent_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        format!(
+            "POST / HTTP/1.1\r\nHost: sts.aliyuncs.com\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    fn json_body(body: &str) -> Value {
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+    }
+
+    fn credentials_of(body: &Value) -> (String, String, String) {
+        let c = &body["Credentials"];
+        (
+            c["AccessKeyId"].as_str().unwrap().to_string(),
+            c["AccessKeySecret"].as_str().unwrap().to_string(),
+            c["SecurityToken"].as_str().unwrap().to_string(),
+        )
+    }
+
+    const ROLE_1: &str = "acs:ram::1234567890123456:role/first-role";
+    const ROLE_2: &str = "acs:ram::1234567890123456:role/second-role";
+
+    #[test]
+    fn fake_sts_assume_role_issues_a_key_the_cs_api_accepts_and_chains() {
+        let fake = FakeCloud::start();
+        fake.add_cluster_with_defaults("c1");
+        let me = fake.add_access_key("AK1", "secret1");
+        let first = fake.add_role(ROLE_1);
+        let second = fake.add_role(ROLE_2);
+        fake.allow_assume(ROLE_1, &me);
+        fake.allow_assume(ROLE_2, &first);
+
+        let business = [
+            ("RoleArn", ROLE_1),
+            ("RoleSessionName", "s1"),
+            ("DurationSeconds", "1800"),
+            ("ExternalId", "ext"),
+            ("Policy", r#"{"Version":"1","Statement":[]}"#),
+        ];
+        let (status, _, body) = send(
+            &fake,
+            &sts_request("AssumeRole", Some(("AK1", "secret1", None)), &business),
+        );
+        assert_eq!(status, 200, "{body}\n{fake:?}");
+        let body = json_body(&body);
+        let (id, secret, token) = credentials_of(&body);
+        assert!(id.starts_with("STS."), "{id}");
+        assert!(token.contains('+') && token.contains('/'), "{token}");
+        let expiration = body["Credentials"]["Expiration"].as_str().unwrap();
+        let expires = NaiveDateTime::parse_from_str(expiration, "%Y-%m-%dT%H:%M:%SZ")
+            .unwrap()
+            .and_utc();
+        assert!((expires - Utc::now() - TimeDelta::seconds(1800)).abs() < TimeDelta::seconds(5));
+        let grant = fake.grants().pop().unwrap();
+        assert_eq!(grant.role_session_name.as_deref(), Some("s1"));
+        assert_eq!(grant.duration_seconds, Some(1800));
+        assert_eq!(grant.external_id.as_deref(), Some("ext"));
+        assert_eq!(grant.caller_uid.as_deref(), Some(me.uid.as_str()));
+        assert_eq!(fake.key_principal(&id), Some(first.clone()));
+
+        // The cs API accepts the STS key (with its token) and issues a certificate for the role.
+        let mut cs = signer(&id, &secret, "n-cs-1");
+        cs.token = Some(&token);
+        let (status, _, body) = send(&fake, &cs.request("c1"));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(fake.last_request().unwrap().issued.unwrap().uid, first.uid);
+
+        // Chained: the second AssumeRole is signed with the first's STS key.
+        let (status, _, body) = send(
+            &fake,
+            &sts_request(
+                "AssumeRole",
+                Some((&id, &secret, Some(&token))),
+                &[("RoleArn", ROLE_2), ("RoleSessionName", "s2")],
+            ),
+        );
+        assert_eq!(status, 200, "{body}\n{fake:?}");
+        let (id2, _, _) = credentials_of(&json_body(&body));
+        assert_eq!(fake.key_principal(&id2), Some(second));
+        assert_eq!(fake.grants().pop().unwrap().duration_seconds, Some(3600));
+        // ... but the first key may not skip a hop, nor the user assume the second role.
+        let (status, _, body) = send(
+            &fake,
+            &sts_request(
+                "AssumeRole",
+                Some(("AK1", "secret1", None)),
+                &[("RoleArn", ROLE_2), ("RoleSessionName", "s3")],
+            ),
+        );
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(json_body(&body)["Code"], "NoPermission");
+        assert_eq!(fake.count_action("AssumeRole"), 3);
+        let record = fake.requests_to(Service::Sts).pop().unwrap();
+        assert_eq!(record.access_key_id.as_deref(), Some("AK1"));
+        assert_eq!(record.form_param("RoleSessionName"), Some("s3"));
+        assert!(record.query.is_empty());
+    }
+
+    #[test]
+    fn fake_sts_rejects_bad_signatures_tokens_durations_and_roles() {
+        let fake = FakeCloud::start();
+        fake.add_access_key("AK1", "secret1");
+        fake.add_sts_key("STS.K", "secret2", "tok+en/=");
+        fake.add_role(ROLE_1);
+        let code = |raw: &str| -> (u16, String, Value) {
+            let (status, _, body) = send(&fake, raw);
+            let body = json_body(&body);
+            (
+                status,
+                body["Code"].as_str().unwrap_or("").to_string(),
+                body,
+            )
+        };
+        let role = [("RoleArn", ROLE_1), ("RoleSessionName", "s1")];
+
+        let (status, c, body) = code(&sts_request(
+            "AssumeRole",
+            Some(("AK1", "wrong", None)),
+            &role,
+        ));
+        assert_eq!((status, c.as_str()), (400, "SignatureDoesNotMatch"));
+        let message = body["Message"].as_str().unwrap();
+        assert!(
+            message.contains(
+                "server string to sign is:POST&%2F&AccessKeyId%3DAK1%26Action%3DAssumeRole"
+            ),
+            "{message}"
+        );
+        assert!(body["RequestId"].as_str().is_some() && body["Recommend"].as_str().is_some());
+        assert_eq!(body["HostId"], STS_HOST_ID);
+
+        let (status, c, _) = code(&sts_request("AssumeRole", Some(("NOPE", "x", None)), &role));
+        assert_eq!((status, c.as_str()), (404, "InvalidAccessKeyId.NotFound"));
+        let (status, c, _) = code(&sts_request(
+            "AssumeRole",
+            Some(("STS.K", "secret2", None)),
+            &role,
+        ));
+        assert_eq!((status, c.as_str()), (400, "MissingSecurityToken"));
+        let (status, c, _) = code(&sts_request(
+            "AssumeRole",
+            Some(("STS.K", "secret2", Some("tok en/="))),
+            &role,
+        ));
+        assert_eq!((status, c.as_str()), (400, "InvalidSecurityToken.Mismatch"));
+        let (status, c, body) = code(&sts_request(
+            "AssumeRole",
+            Some(("STS.K", "secret2", Some("tok+en/="))),
+            &role,
+        ));
+        assert_eq!((status, c.as_str()), (200, ""), "{body}");
+
+        let (status, c, _) = code(&sts_request(
+            "AssumeRole",
+            Some(("AK1", "secret1", None)),
+            &[
+                ("RoleArn", ROLE_1),
+                ("RoleSessionName", "s1"),
+                ("DurationSeconds", "899"),
+            ],
+        ));
+        assert_eq!(
+            (status, c.as_str()),
+            (400, "InvalidParameter.DurationSeconds")
+        );
+        let (status, c, _) = code(&sts_request(
+            "AssumeRole",
+            Some(("AK1", "secret1", None)),
+            &[("RoleArn", ROLE_2), ("RoleSessionName", "s1")],
+        ));
+        assert_eq!((status, c.as_str()), (404, "EntityNotExist.Role"));
+        let (status, c, _) = code(&sts_request(
+            "AssumeRole",
+            Some(("AK1", "secret1", None)),
+            &[("RoleArn", "not-an-arn"), ("RoleSessionName", "s1")],
+        ));
+        assert_eq!((status, c.as_str()), (400, "InvalidParameter.RoleArn"));
+
+        // A reused nonce.
+        let raw = sts_request("AssumeRole", Some(("AK1", "secret1", None)), &role);
+        assert_eq!(code(&raw).0, 200);
+        assert_eq!(code(&raw).1, "SignatureNonceUsed");
+
+        // A `+` in a form value is a space, as in any form body.
+        let raw = sts_request(
+            "AssumeRole",
+            Some(("AK1", "secret1", None)),
+            &[
+                ("RoleArn", ROLE_1),
+                ("RoleSessionName", "s1"),
+                ("ExternalId", "a b"),
+            ],
+        );
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        let body = body.replace("ExternalId=a%20b", "ExternalId=a+b");
+        let head = head.replace(
+            &format!("Content-Length: {}", body.len() + 2),
+            &format!("Content-Length: {}", body.len()),
+        );
+        let (status, c, body) = code(&format!("{head}\r\n\r\n{body}"));
+        assert_eq!((status, c.as_str()), (200, ""), "{body}");
+        assert_eq!(
+            fake.grants().pop().unwrap().external_id.as_deref(),
+            Some("a b")
+        );
+    }
+
+    #[test]
+    fn fake_sts_assume_role_with_oidc_checks_provider_and_token() {
+        let fake = FakeCloud::start();
+        let role = fake.add_role(ROLE_1);
+        let provider = "acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1";
+        fake.add_oidc_provider(provider, "jwt-1");
+        let business = |token: &'static str| {
+            [
+                ("RoleArn", ROLE_1),
+                ("OIDCProviderArn", provider),
+                ("OIDCToken", token),
+                ("RoleSessionName", "rrsa"),
+            ]
+        };
+        let (status, _, body) = send(
+            &fake,
+            &sts_request("AssumeRoleWithOIDC", None, &business("jwt-1")),
+        );
+        assert_eq!(status, 200, "{body}");
+        let (id, _, _) = credentials_of(&json_body(&body));
+        assert_eq!(fake.key_principal(&id), Some(role));
+        let (status, _, body) = send(
+            &fake,
+            &sts_request("AssumeRoleWithOIDC", None, &business("jwt-2")),
+        );
+        assert_eq!(status, 400);
+        assert_eq!(
+            json_body(&body)["Code"],
+            "AuthenticationFail.OIDCToken.Invalid"
+        );
+        fake.add_oidc_provider(provider, "jwt-2");
+        let (status, _, _) = send(
+            &fake,
+            &sts_request("AssumeRoleWithOIDC", None, &business("jwt-2")),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(fake.count_action(ACTION_ASSUME_ROLE_WITH_OIDC), 3);
+        assert!(fake.secrets().contains(&"jwt-2".to_string()));
+    }
+
+    #[test]
+    fn fake_sts_takes_faults_aimed_at_it() {
+        let fake = FakeCloud::start();
+        fake.add_access_key("AK1", "secret1");
+        fake.add_role(ROLE_1);
+        fake.fail_next_on(Service::Sts, 1, Fault::ServiceUnavailable);
+        let role = [("RoleArn", ROLE_1), ("RoleSessionName", "s1")];
+        let (status, _, body) = send(
+            &fake,
+            &sts_request("AssumeRole", Some(("AK1", "secret1", None)), &role),
+        );
+        assert_eq!(status, 503, "{body}");
+        let (status, _, _) = send(
+            &fake,
+            &sts_request("AssumeRole", Some(("AK1", "secret1", None)), &role),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(
+            fake.requests()[0].outcome,
+            Outcome::Fault("ServiceUnavailable".into())
+        );
+    }
+
+    fn http(method: &str, path: &str, headers: &[(&str, &str)]) -> String {
+        let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: 100.100.100.200\r\n");
+        for (k, v) in headers {
+            raw.push_str(&format!("{k}: {v}\r\n"));
+        }
+        raw.push_str("Content-Length: 0\r\n\r\n");
+        raw
+    }
+
+    #[test]
+    fn fake_metadata_service_hands_out_role_credentials_with_and_without_tokens() {
+        let fake = FakeCloud::start();
+        fake.add_cluster_with_defaults("c1");
+        let role = fake.set_ecs_role("EcsRole");
+        let creds_path = "/latest/meta-data/ram/security-credentials/EcsRole";
+
+        // v1: no token needed by default.
+        let (status, _, body) = send(&fake, &http("GET", IMDS_CREDENTIALS_PREFIX, &[]));
+        assert_eq!((status, body.as_str()), (200, "EcsRole"));
+        let (status, _, body) = send(&fake, &http("GET", creds_path, &[]));
+        assert_eq!(status, 200, "{body}");
+        let body = json_body(&body);
+        assert_eq!(body["Code"], "Success");
+        let id = body["AccessKeyId"].as_str().unwrap();
+        assert_eq!(fake.key_principal(id), Some(role.clone()));
+        let mut cs = signer(id, body["AccessKeySecret"].as_str().unwrap(), "n-ecs");
+        cs.token = body["SecurityToken"].as_str();
+        let (status, _, body) = send(&fake, &cs.request("c1"));
+        assert_eq!(status, 200, "{body}");
+
+        // v2 required.
+        fake.require_imds_v2(true);
+        let (status, _, _) = send(&fake, &http("GET", creds_path, &[]));
+        assert_eq!(status, 401);
+        let (status, _, _) = send(&fake, &http("PUT", "/latest/api/token", &[]));
+        assert_eq!(status, 400);
+        let (status, _, token) = send(
+            &fake,
+            &http(
+                "PUT",
+                "/latest/api/token",
+                &[(IMDS_TOKEN_TTL_HEADER, "21600")],
+            ),
+        );
+        assert_eq!(status, 200);
+        let (status, _, _) = send(
+            &fake,
+            &http("GET", creds_path, &[(IMDS_TOKEN_HEADER, &token)]),
+        );
+        assert_eq!(status, 200);
+        let (status, _, _) = send(
+            &fake,
+            &http("GET", creds_path, &[(IMDS_TOKEN_HEADER, "forged")]),
+        );
+        assert_eq!(status, 401);
+        let (status, _, _) = send(
+            &fake,
+            &http(
+                "GET",
+                "/latest/meta-data/ram/security-credentials/Other",
+                &[(IMDS_TOKEN_HEADER, &token)],
+            ),
+        );
+        assert_eq!(status, 404);
+
+        fake.disable_imds_token(403);
+        let (status, _, _) = send(
+            &fake,
+            &http(
+                "PUT",
+                "/latest/api/token",
+                &[(IMDS_TOKEN_TTL_HEADER, "21600")],
+            ),
+        );
+        assert_eq!(status, 403);
+        assert_eq!(fake.count_action(ACTION_IMDS_TOKEN), 3);
+        assert_eq!(fake.count_action(ACTION_IMDS_ROLE_NAME), 1);
+        assert_eq!(fake.count_action(ACTION_IMDS_CREDENTIALS), 5);
+        assert_eq!(fake.grants().len(), 2);
+    }
+
+    #[test]
+    fn fake_credentials_uri_serves_or_fails() {
+        let fake = FakeCloud::start();
+        let (url, principal) = fake.add_credentials_uri("good");
+        assert!(url.ends_with("/credentials-uri/good"), "{url}");
+        let bad = fake.add_failing_credentials_uri("bad", "InternalError");
+        let (status, _, body) = send(&fake, &http("GET", "/credentials-uri/good", &[]));
+        assert_eq!(status, 200);
+        let body = json_body(&body);
+        assert_eq!(body["Code"], "Success");
+        assert_eq!(
+            fake.key_principal(body["AccessKeyId"].as_str().unwrap()),
+            Some(principal)
+        );
+        assert!(body["Expiration"].as_str().unwrap().ends_with('Z'));
+        let path = &bad[fake.endpoint().len()..];
+        let (status, _, body) = send(&fake, &http("GET", path, &[]));
+        assert_eq!(status, 200);
+        assert_eq!(json_body(&body)["Code"], "InternalError");
+        assert_eq!(fake.count_action(ACTION_CREDENTIALS_URI), 2);
     }
 }

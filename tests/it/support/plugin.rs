@@ -116,6 +116,25 @@ impl<'a> Plugin<'a> {
         self.env("ALIBABA_CLOUD_SECURITY_TOKEN", token)
     }
 
+    /// Registers a string (a secret written into a config file, say) that failure reports
+    /// show as `***` wherever it appears in an environment value.
+    pub fn secret(mut self, secret: &str) -> Self {
+        self.secrets.push(secret.to_string());
+        self
+    }
+
+    /// Writes `contents` to `relative` under this plugin's HOME (creating directories) and
+    /// returns the full path.
+    pub fn write_home_file(&self, relative: &str, contents: &str) -> PathBuf {
+        let path = self.home.path().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .unwrap_or_else(|e| panic!("create {}: {e}", parent.display()));
+        }
+        std::fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
+    }
+
     /// Uses (and shares) this cache directory, through ACK_CACHE_DIR.
     pub fn cache_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cache_dir = dir.as_ref().to_path_buf();

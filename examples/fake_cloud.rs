@@ -1,0 +1,81 @@
+//! A stand-alone fake of the Alibaba Cloud Container Service API, for benchmarks and manual runs.
+//!
+//! It is the test suite's fake (`tests/it/support/fake_cloud.rs`, included below, not copied):
+//! it listens on 127.0.0.1 only, checks every request's ROA signature and issues real client
+//! certificates.
+//!
+//! ```text
+//! cargo run --example fake_cloud -- [ACCESS_KEY_ID [ACCESS_KEY_SECRET [CLUSTER_ID]]]
+//! ```
+//!
+//! It registers the access key (a RAM user) and the cluster (defaults: `BENCHAKID`,
+//! `bench-secret`, `c-bench`), prints its endpoint (`http://127.0.0.1:PORT`) as the first and
+//! only line of stdout, and serves until stdin reaches end of file or the process is killed.
+//! Each line read from stdin is answered on stdout with the counters so far, e.g.
+//! `requests=1 successes=1`, so a script can check that a run made no request. On exit the
+//! counters go to stderr.
+
+#![allow(dead_code)]
+
+#[path = "../tests/it/support/fake_cloud.rs"]
+mod fake_cloud;
+
+use std::io::{self, BufRead, Write};
+
+use fake_cloud::FakeCloud;
+
+const DEFAULT_KEY_ID: &str = "BENCHAKID";
+const DEFAULT_KEY_SECRET: &str = "bench-secret";
+const DEFAULT_CLUSTER_ID: &str = "c-bench";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") || args.len() > 3 {
+        eprintln!(
+            "usage: fake_cloud [ACCESS_KEY_ID [ACCESS_KEY_SECRET [CLUSTER_ID]]]\n\
+             defaults: {DEFAULT_KEY_ID} {DEFAULT_KEY_SECRET} {DEFAULT_CLUSTER_ID}"
+        );
+        std::process::exit(if args.len() > 3 { 2 } else { 0 });
+    }
+    let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.to_string());
+    let (key_id, key_secret, cluster_id) = (
+        arg(0, DEFAULT_KEY_ID),
+        arg(1, DEFAULT_KEY_SECRET),
+        arg(2, DEFAULT_CLUSTER_ID),
+    );
+
+    let fake = FakeCloud::start();
+    let principal = fake.add_access_key(&key_id, &key_secret);
+    fake.add_cluster_with_defaults(&cluster_id);
+    eprintln!(
+        "fake_cloud: serving cluster {cluster_id} to access key {key_id} (uid {}) at {}",
+        principal.uid,
+        fake.endpoint()
+    );
+
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{}", fake.endpoint()).expect("fake_cloud: write stdout");
+    stdout.flush().expect("fake_cloud: flush stdout");
+
+    // Serve until stdin closes; answer every line with the counters.
+    for line in io::stdin().lock().lines() {
+        if line.is_err() {
+            break;
+        }
+        let reply = writeln!(
+            stdout,
+            "requests={} successes={}",
+            fake.count(),
+            fake.successes()
+        )
+        .and_then(|()| stdout.flush());
+        if reply.is_err() {
+            break;
+        }
+    }
+    eprintln!(
+        "fake_cloud: stopping after requests={} successes={}",
+        fake.count(),
+        fake.successes()
+    );
+}
