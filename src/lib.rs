@@ -20,6 +20,8 @@ pub mod credentials;
 pub mod error;
 pub mod exec_credential;
 pub mod fsutil;
+#[cfg(test)]
+mod fuzz;
 pub mod kubeconfig;
 pub mod log;
 pub mod secret;

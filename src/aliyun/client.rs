@@ -267,6 +267,10 @@ impl Client {
                         attempts,
                         detail,
                     },
+                    Error::Api(mut api) => {
+                        api.attempts = attempts;
+                        Error::Api(api)
+                    }
                     other => other,
                 });
             }
@@ -360,6 +364,7 @@ impl Call<'_> {
                 .unwrap_or_else(|| "(no message in the answer)".to_string()),
             request_id,
             hint,
+            attempts: 1,
         };
         if error::is_retryable(status, &code) {
             let wait = if error::is_throttling(status, &code) {

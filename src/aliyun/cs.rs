@@ -69,16 +69,22 @@ pub fn describe_user_kubeconfig(
             }
             other => other,
         })?;
+    parse_answer(action, &answer.body, answer.request_id)
+}
 
+/// `{"config": "<kubeconfig YAML>", "expiration": "<RFC 3339>"}`. Read into a `Value` first:
+/// serde's typed errors can quote the offending value, and that may be the private key.
+pub fn parse_answer(
+    action: &'static str,
+    body: &[u8],
+    request_id: Option<String>,
+) -> Result<IssuedKubeconfig, Error> {
     let bad = |detail: &str| Error::BadResponse {
         action,
-        request_id: answer.request_id.clone(),
+        request_id: request_id.clone(),
         detail: detail.to_string(),
     };
-    // Parse into a Value first: serde's typed errors can quote the offending value, and that
-    // value may be the kubeconfig with its private key.
-    let body: Value =
-        serde_json::from_slice(&answer.body).map_err(|_| bad("the body is not JSON"))?;
+    let body: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
     let config = body
         .get("config")
         .and_then(Value::as_str)
@@ -91,7 +97,7 @@ pub fn describe_user_kubeconfig(
     Ok(IssuedKubeconfig {
         config: config.to_string(),
         expiration,
-        request_id: answer.request_id.clone(),
+        request_id: request_id.clone(),
     })
 }
 

@@ -18,6 +18,8 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// What to do about it.
     pub hint: Option<String>,
+    /// How many attempts ended this way (retryable errors are retried).
+    pub attempts: u32,
 }
 
 impl fmt::Display for ApiError {
@@ -31,6 +33,9 @@ impl fmt::Display for ApiError {
             write!(f, ", RequestId: {id}")?;
         }
         f.write_str(")")?;
+        if self.attempts > 1 {
+            write!(f, ", {} attempts", self.attempts)?;
+        }
         if let Some(hint) = &self.hint {
             write!(f, "\nhint: {hint}")?;
         }

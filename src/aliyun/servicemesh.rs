@@ -41,13 +41,18 @@ pub fn describe_kubeconfig(
             }
             other => other,
         })?;
+    parse_answer(&answer.body, answer.request_id)
+}
+
+/// `{"RequestId", "Kubeconfig": "<YAML>", "ExpireTime": "2024-05-28 16:00:00"}`; errors never
+/// quote the body, which holds the private key.
+pub fn parse_answer(body: &[u8], request_id: Option<String>) -> Result<IssuedKubeconfig, Error> {
     let bad = |detail: &str| Error::BadResponse {
         action: ACTION,
-        request_id: answer.request_id.clone(),
+        request_id: request_id.clone(),
         detail: detail.to_string(),
     };
-    let body: Value =
-        serde_json::from_slice(&answer.body).map_err(|_| bad("the body is not JSON"))?;
+    let body: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
     let config = body
         .get("Kubeconfig")
         .and_then(Value::as_str)
@@ -60,7 +65,7 @@ pub fn describe_kubeconfig(
     Ok(IssuedKubeconfig {
         config: config.to_string(),
         expiration,
-        request_id: answer.request_id.clone().or_else(|| {
+        request_id: request_id.clone().or_else(|| {
             body.get("RequestId")
                 .and_then(Value::as_str)
                 .map(str::to_string)

@@ -92,7 +92,7 @@ pub fn assume_role_with_oidc(
 
 /// `{"Credentials": {"AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}}`.
 /// Errors never quote the body: it holds the secret.
-fn parse_credentials(
+pub(crate) fn parse_credentials(
     action: &'static str,
     body: &[u8],
     request_id: Option<String>,

@@ -185,9 +185,13 @@ fn read_entry(path: &Path) -> io::Result<Entry> {
     // One read of the known size (plus one to see the end), not a series of growing ones.
     let mut text = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
     (&mut file).take(MAX_ENTRY).read_to_end(&mut text)?;
-    // serde_json's messages give a position, never the content, for syntax errors; a wrong
-    // shape would quote a value, so say only that.
-    serde_json::from_slice(&text).map_err(|e| {
+    parse_entry(&text)
+}
+
+/// An entry file's contents. serde_json's messages give a position, never the content, for
+/// syntax errors; a wrong shape would quote a value, so then say only that.
+pub fn parse_entry(text: &[u8]) -> io::Result<Entry> {
+    serde_json::from_slice(text).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             if e.is_data() {

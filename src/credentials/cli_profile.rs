@@ -80,8 +80,13 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>, Error> {
             )));
         }
     };
-    // Only the position of a mistake is reported: a message about a value could quote a secret.
-    serde_json::from_slice(&text).map(Some).map_err(|e| {
+    parse(&text, path).map(Some)
+}
+
+/// The file's contents. Only the position of a mistake is reported: a message about a value
+/// could quote a secret.
+pub fn parse(text: &[u8], path: &Path) -> Result<ConfigFile, Error> {
+    serde_json::from_slice(text).map_err(|e| {
         Error::NoCredentials(format!(
             "the aliyun CLI config {} is not valid: {} at line {}, column {}",
             path.display(),

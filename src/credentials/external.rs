@@ -96,7 +96,7 @@ impl ExternalProvider {
     }
 }
 
-fn parse_output(out: &[u8]) -> Result<Credentials, String> {
+pub(crate) fn parse_output(out: &[u8]) -> Result<Credentials, String> {
     let value: Value =
         serde_json::from_slice(out).map_err(|_| "its output is not JSON".to_string())?;
     let field = |name: &str| {

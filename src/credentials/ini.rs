@@ -138,7 +138,7 @@ fn role_request(arn: &str, session: Option<&str>, policy: Option<&str>) -> RoleR
 }
 
 /// A forgiving INI reader: `[section]`, `key = value`, `#` and `;` comments, optional quotes.
-fn parse(text: &str) -> Sections {
+pub(crate) fn parse(text: &str) -> Sections {
     let mut sections = Sections::new();
     let mut current: Option<String> = None;
     for line in text.lines() {
