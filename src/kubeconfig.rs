@@ -76,14 +76,7 @@ impl Kubeconfig {
     /// Parse kubeconfig YAML. Errors name the position only, never the content: the document
     /// holds a private key.
     pub fn parse(yaml: &str) -> Result<Kubeconfig, String> {
-        serde_yaml_ng::from_str(yaml).map_err(|e| match e.location() {
-            Some(at) => format!(
-                "the kubeconfig is not valid YAML (line {}, column {})",
-                at.line(),
-                at.column()
-            ),
-            None => "the kubeconfig is not a valid kubeconfig document".to_string(),
-        })
+        serde_yaml_ng::from_str(yaml).map_err(|e| format!("the kubeconfig {}", yaml_error(&e)))
     }
 
     /// The cluster of the current context; else the only cluster there is.
@@ -228,14 +221,7 @@ pub fn merge(
     let mut document: Value = if existing.trim().is_empty() {
         Value::Mapping(Mapping::new())
     } else {
-        serde_yaml_ng::from_str(existing).map_err(|e| match e.location() {
-            Some(at) => format!(
-                "it is not valid YAML (line {}, column {})",
-                at.line(),
-                at.column()
-            ),
-            None => "it is not valid YAML".to_string(),
-        })?
+        serde_yaml_ng::from_str(existing).map_err(|e| format!("it {}", yaml_error(&e)))?
     };
     if document.is_null() {
         document = Value::Mapping(Mapping::new());
@@ -275,6 +261,18 @@ pub fn merge(
         map.insert("current-context".into(), name.into());
     }
     serde_yaml_ng::to_string(&document).map_err(|e| format!("cannot write it: {e}"))
+}
+
+/// Where a YAML document went wrong, without quoting it (a kubeconfig can hold a key).
+fn yaml_error(error: &serde_yaml_ng::Error) -> String {
+    match error.location() {
+        Some(at) => format!(
+            "is not valid YAML (line {}, column {})",
+            at.line(),
+            at.column()
+        ),
+        None => "is not a valid kubeconfig document".to_string(),
+    }
 }
 
 /// Base64-decode a `*-data` field and check it is PEM of the expected kind.

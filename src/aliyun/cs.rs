@@ -1,7 +1,5 @@
 //! Container Service for Kubernetes (cs, API version 2015-12-15): the user kubeconfig calls.
 
-use serde_json::Value;
-
 use super::IssuedKubeconfig;
 use super::client::{Client, RoaRequest};
 use crate::credentials::Credentials;
@@ -72,33 +70,20 @@ pub fn describe_user_kubeconfig(
     parse_answer(action, &answer.body, answer.request_id)
 }
 
-/// `{"config": "<kubeconfig YAML>", "expiration": "<RFC 3339>"}`. Read into a `Value` first:
-/// serde's typed errors can quote the offending value, and that may be the private key.
+/// `{"config": "<kubeconfig YAML>", "expiration": "<RFC 3339>"}`.
 pub fn parse_answer(
     action: &'static str,
     body: &[u8],
     request_id: Option<String>,
 ) -> Result<IssuedKubeconfig, Error> {
-    let bad = |detail: &str| Error::BadResponse {
+    IssuedKubeconfig::from_answer(
         action,
-        request_id: request_id.clone(),
-        detail: detail.to_string(),
-    };
-    let body: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
-    let config = body
-        .get("config")
-        .and_then(Value::as_str)
-        .filter(|c| !c.trim().is_empty())
-        .ok_or_else(|| bad("the body has no `config` (the kubeconfig)"))?;
-    let expiration = body
-        .get("expiration")
-        .and_then(Value::as_str)
-        .and_then(crate::time::parse_rfc3339);
-    Ok(IssuedKubeconfig {
-        config: config.to_string(),
-        expiration,
-        request_id: request_id.clone(),
-    })
+        body,
+        request_id,
+        "config",
+        "expiration",
+        crate::time::parse_rfc3339,
+    )
 }
 
 /// Hints for the cs answers a user is most likely to meet.

@@ -19,3 +19,44 @@ pub struct IssuedKubeconfig {
     pub expiration: Option<i64>,
     pub request_id: Option<String>,
 }
+
+impl IssuedKubeconfig {
+    /// Read an answer holding a kubeconfig in `config_field` and its expiry in `expiry_field`
+    /// (read by `parse_expiry`). Read into a `Value` first and never quoted: serde's typed
+    /// errors can quote the offending value, and that may be the private key.
+    fn from_answer(
+        action: &'static str,
+        body: &[u8],
+        request_id: Option<String>,
+        config_field: &str,
+        expiry_field: &str,
+        parse_expiry: fn(&str) -> Option<i64>,
+    ) -> Result<Self, crate::error::Error> {
+        use serde_json::Value;
+        let bad = |detail: String| crate::error::Error::BadResponse {
+            action,
+            request_id: request_id.clone(),
+            detail,
+        };
+        let body: Value =
+            serde_json::from_slice(body).map_err(|_| bad("the body is not JSON".into()))?;
+        let config = body
+            .get(config_field)
+            .and_then(Value::as_str)
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| bad(format!("the body has no `{config_field}` (the kubeconfig)")))?;
+        Ok(IssuedKubeconfig {
+            config: config.to_string(),
+            expiration: body
+                .get(expiry_field)
+                .and_then(Value::as_str)
+                .and_then(parse_expiry),
+            request_id: request_id.clone().or_else(|| {
+                ["RequestId", "requestId"]
+                    .iter()
+                    .find_map(|name| body.get(*name).and_then(Value::as_str))
+                    .map(str::to_string)
+            }),
+        })
+    }
+}

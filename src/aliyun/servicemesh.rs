@@ -1,7 +1,6 @@
 //! Alibaba Cloud Service Mesh (servicemesh, API version 2020-01-11): the mesh kubeconfig.
 
 use chrono::NaiveDateTime;
-use serde_json::Value;
 
 use super::IssuedKubeconfig;
 use super::client::{Client, RpcRequest};
@@ -44,33 +43,16 @@ pub fn describe_kubeconfig(
     parse_answer(&answer.body, answer.request_id)
 }
 
-/// `{"RequestId", "Kubeconfig": "<YAML>", "ExpireTime": "2024-05-28 16:00:00"}`; errors never
-/// quote the body, which holds the private key.
+/// `{"RequestId", "Kubeconfig": "<YAML>", "ExpireTime": "2024-05-28 16:00:00"}`.
 pub fn parse_answer(body: &[u8], request_id: Option<String>) -> Result<IssuedKubeconfig, Error> {
-    let bad = |detail: &str| Error::BadResponse {
-        action: ACTION,
-        request_id: request_id.clone(),
-        detail: detail.to_string(),
-    };
-    let body: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
-    let config = body
-        .get("Kubeconfig")
-        .and_then(Value::as_str)
-        .filter(|c| !c.trim().is_empty())
-        .ok_or_else(|| bad("the body has no `Kubeconfig`"))?;
-    let expiration = body
-        .get("ExpireTime")
-        .and_then(Value::as_str)
-        .and_then(parse_expire_time);
-    Ok(IssuedKubeconfig {
-        config: config.to_string(),
-        expiration,
-        request_id: request_id.clone().or_else(|| {
-            body.get("RequestId")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        }),
-    })
+    IssuedKubeconfig::from_answer(
+        ACTION,
+        body,
+        request_id,
+        "Kubeconfig",
+        "ExpireTime",
+        parse_expire_time,
+    )
 }
 
 /// `ExpireTime` is `2024-05-28 16:00:00`, with no zone, and not reliably UTC. It is read as UTC

@@ -103,17 +103,8 @@ pub(crate) fn parse_credentials(
         detail: detail.to_string(),
     };
     let body: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
-    let field = |name: &str| {
-        body["Credentials"][name]
-            .as_str()
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| bad(&format!("the body has no Credentials.{name}")))
-    };
-    Ok(Credentials {
-        access_key_id: field("AccessKeyId")?.to_string(),
-        access_key_secret: Secret::new(field("AccessKeySecret")?),
-        security_token: Some(Secret::new(field("SecurityToken")?)),
-    })
+    Credentials::from_session_json(&body["Credentials"])
+        .map_err(|why| bad(&why.replace("the answer", "the answer's Credentials")))
 }
 
 #[cfg(test)]

@@ -158,18 +158,7 @@ pub fn parse_session_credentials(body: &str) -> Result<Credentials, String> {
         Some(code) => return Err(format!("the answer's Code is {code:?}, not \"Success\"")),
         None => return Err("the answer has no Code".to_string()),
     }
-    let field = |name: &str| {
-        value
-            .get(name)
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| format!("the answer has no {name}"))
-    };
-    Ok(Credentials {
-        access_key_id: field("AccessKeyId")?.to_string(),
-        access_key_secret: Secret::new(field("AccessKeySecret")?),
-        security_token: Some(Secret::new(field("SecurityToken")?)),
-    })
+    Credentials::from_session_json(&value)
 }
 
 #[cfg(test)]

@@ -32,6 +32,26 @@ pub struct Credentials {
     pub security_token: Option<Secret>,
 }
 
+impl Credentials {
+    /// The `AccessKeyId`, `AccessKeySecret` and `SecurityToken` of a JSON object, the shape
+    /// STS, the ECS metadata service and credentials URIs all answer with. The error names the
+    /// missing field, never a value.
+    pub fn from_session_json(object: &serde_json::Value) -> Result<Credentials, String> {
+        let field = |name: &str| {
+            object
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("the answer has no {name}"))
+        };
+        Ok(Credentials {
+            access_key_id: field("AccessKeyId")?.to_string(),
+            access_key_secret: Secret::new(field("AccessKeySecret")?),
+            security_token: Some(Secret::new(field("SecurityToken")?)),
+        })
+    }
+}
+
 /// One source of credentials.
 pub trait Provider {
     /// Who the caller is, for the cache key: stable for the same identity, different for a
