@@ -5,4 +5,5 @@ mod support;
 
 mod credential_chain;
 mod get_credential;
+mod kubeconfig_cmd;
 mod kubectl_e2e;

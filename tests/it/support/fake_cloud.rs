@@ -1,13 +1,16 @@
 //! An in-process fake of the Alibaba Cloud APIs the plugin talks to, on 127.0.0.1: the Container
-//! Service (cs) API, STS, the ECS metadata service and a credentials URI, all on one listener
-//! (routed by method and path: `POST /` is STS, `/latest/...` the metadata service,
-//! `/credentials-uri/<name>` a credentials URI, everything else cs).
+//! Service (cs) API, Service Mesh (ASM, `DescribeServiceMeshKubeconfig`), STS, the ECS metadata
+//! service and a credentials URI, all on one listener (routed by method, path and RPC parameters:
+//! `/` is ASM when its `Action` or `Version` is servicemesh's and STS otherwise, `/latest/...` the
+//! metadata service, `/credentials-uri/<name>` a credentials URI, everything else cs).
 //!
 //! It exists so the real binary can be run against something that behaves like the cloud: it
-//! checks every cs request's ROA V2 HMAC-SHA1 signature and every signed STS request's RPC V2
-//! HMAC-SHA1 signature with its own verifiers (written from the public reference, not shared with
-//! `src/`), answers with Alibaba's error shapes, and issues real client certificates from its own
-//! client CA, so a TLS API server can trust what it hands out. STS, the metadata service and
+//! checks every cs request's ROA V2 HMAC-SHA1 signature and every signed STS and ASM request's
+//! RPC V2 HMAC-SHA1 signature with its own verifiers (written from the public reference, not
+//! shared with `src/`), answers with Alibaba's error shapes, and issues real client certificates
+//! from its own client CA (for clusters and meshes alike), so a TLS API server can trust what it
+//! hands out. ASM writes its `ExpireTime` without a zone, in UTC+8 by default, as the real API
+//! may: read as UTC it is 8 hours after the certificate's NotAfter. STS, the metadata service and
 //! credentials URIs hand out STS keys that the fake registers, so the cs API then accepts
 //! requests signed with them and issues certificates whose CN is the role's uid.
 //! Faults (5xx, throttling, dropped connections, hangs, garbage bodies) can be queued for the next
@@ -83,6 +86,25 @@ pub const DEFAULT_DURATION_SECONDS: u64 = 3600;
 /// Lifetime of the STS keys the metadata service and credentials URIs hand out.
 pub const SESSION_KEY_LIFETIME: TimeDelta = TimeDelta::hours(6);
 
+/// The servicemesh (ASM) API version the fake serves.
+pub const SERVICEMESH_API_VERSION: &str = "2020-01-11";
+/// The ASM `Action` the fake serves (also what [`RequestRecord::action`] holds for it).
+pub const ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG: &str = "DescribeServiceMeshKubeconfig";
+/// Lifetime of a mesh's certificates (ASM takes no lifetime parameter), unless
+/// [`FakeCloud::set_cert_lifetime`] says otherwise.
+pub const MESH_CERT_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// The zone ASM's zone-less `ExpireTime` is written in unless
+/// [`FakeCloud::set_mesh_expire_time_utc_offset`] says otherwise: UTC+8, so read as UTC it is
+/// 8 hours later than the certificate's NotAfter.
+pub const MESH_EXPIRE_TIME_UTC_OFFSET: TimeDelta = TimeDelta::hours(8);
+/// The format of ASM's `ExpireTime`: `2024-05-28 16:00:00`.
+pub const MESH_EXPIRE_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+/// The `server` of a mesh registered with [`FakeCloud::add_mesh_with_defaults`].
+pub const DEFAULT_MESH_PUBLIC_SERVER: &str = "https://203.0.113.20:6443";
+/// The private `server` of such a mesh (with `PrivateIpAddress=true`).
+pub const DEFAULT_MESH_PRIVATE_SERVER: &str = "https://192.168.0.20:6443";
+const ASM_HOST_ID: &str = "servicemesh.aliyuncs.com";
+
 // ---------------------------------------------------------------------------------------------
 // Public types
 // ---------------------------------------------------------------------------------------------
@@ -145,9 +167,10 @@ pub enum Fault {
     },
     /// After the request passed every check: HTTP 200 with a body that is not JSON.
     BodyNotJson,
-    /// After the request passed every check: HTTP 200 JSON without `config`.
+    /// After the request passed every check: HTTP 200 JSON without `config` (ASM: `Kubeconfig`).
     BodyWithoutConfig,
-    /// After the request passed every check: HTTP 200 whose `config` is not YAML.
+    /// After the request passed every check: HTTP 200 whose `config` (ASM: `Kubeconfig`) is not
+    /// YAML.
     ConfigNotYaml,
     /// After the request passed every check: HTTP 200 whose kubeconfig carries PEM-looking
     /// `client-certificate-data` that is not a certificate.
@@ -182,8 +205,12 @@ impl Fault {
 pub enum Service {
     /// The Container Service API (ROA), every path not claimed by another service.
     Cs,
-    /// STS (RPC): any request for `/`.
+    /// STS (RPC): any request for `/` that is not for ASM.
     Sts,
+    /// Service Mesh (ASM, RPC): a request for `/` whose `Action` is
+    /// [`ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG`] or whose `Version` is
+    /// [`SERVICEMESH_API_VERSION`].
+    Asm,
     /// The ECS metadata service: `/latest/...`.
     EcsMetadata,
     /// A credentials URI: `/credentials-uri/<name>`.
@@ -233,7 +260,10 @@ pub enum Outcome {
 /// What a successful request was given.
 #[derive(Clone, Debug)]
 pub struct Issued {
+    /// The cluster id, or the mesh id when [`Issued::mesh`].
     pub cluster_id: String,
+    /// Issued by ASM's `DescribeServiceMeshKubeconfig` for the mesh `cluster_id`.
+    pub mesh: bool,
     /// The uid the kubeconfig is for (CN of the certificate).
     pub uid: String,
     /// The cluster `server` written into the kubeconfig (public or private URL).
@@ -243,11 +273,13 @@ pub struct Issued {
     pub temporary_duration_minutes: Option<u32>,
     /// The client certificate PEM (None for a token user).
     pub certificate_pem: Option<String>,
+    /// The client certificate's private key PEM (None for a token user).
+    pub key_pem: Option<String>,
     /// The token (for a token cluster).
     pub token: Option<String>,
     pub not_before: DateTime<Utc>,
     pub not_after: DateTime<Utc>,
-    /// The body's `expiration` string.
+    /// The body's `expiration` string (ASM: its `ExpireTime`, zone-less).
     pub expiration: String,
     /// The certificate serial number (0 for a token user).
     pub serial: u64,
@@ -273,14 +305,15 @@ pub struct RequestRecord {
     pub service: Service,
     /// Form-body parameters (`application/x-www-form-urlencoded`), decoded, in the order sent.
     pub form: Vec<(String, String)>,
-    /// For STS: the query (form-decoded) and form-body parameters merged, as STS reads them.
+    /// For STS and ASM: the query (form-decoded) and form-body parameters merged, as an RPC
+    /// service reads them.
     pub params: Vec<(String, String)>,
     /// Headers in the order sent, names as sent.
     pub headers: Vec<(String, String)>,
-    /// `x-acs-action` for cs, the `Action` parameter for STS, one of the `ACTION_IMDS_*`
+    /// `x-acs-action` for cs, the `Action` parameter for STS and ASM, one of the `ACTION_IMDS_*`
     /// constants for the metadata service, [`ACTION_CREDENTIALS_URI`] for a credentials URI.
     pub action: Option<String>,
-    /// The AccessKeyId from `Authorization` (cs) or the `AccessKeyId` parameter (STS).
+    /// The AccessKeyId from `Authorization` (cs) or the `AccessKeyId` parameter (STS, ASM).
     pub access_key_id: Option<String>,
     pub outcome: Outcome,
     /// HTTP status answered (None when dropped or still pending).
@@ -304,13 +337,13 @@ impl RequestRecord {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The `x-acs-signature-nonce` (cs) or the `SignatureNonce` parameter (STS).
+    /// The `x-acs-signature-nonce` (cs) or the `SignatureNonce` parameter (STS, ASM).
     pub fn nonce(&self) -> Option<&str> {
         self.header("x-acs-signature-nonce")
             .or_else(|| self.param("SignatureNonce"))
     }
 
-    /// An STS parameter (form body or query, decoded).
+    /// An STS or ASM parameter (form body or query, decoded).
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
@@ -362,7 +395,8 @@ impl fmt::Debug for RequestRecord {
             };
             writeln!(f, "    {name}: {shown}")?;
         }
-        if !self.form.is_empty() || (self.service == Service::Sts && !self.params.is_empty()) {
+        let rpc = matches!(self.service, Service::Sts | Service::Asm);
+        if !self.form.is_empty() || (rpc && !self.params.is_empty()) {
             let from = if self.form.is_empty() {
                 "query"
             } else if self.params.len() == self.form.len() {
@@ -383,7 +417,8 @@ impl fmt::Debug for RequestRecord {
         if let Some(issued) = &self.issued {
             writeln!(
                 f,
-                "    issued: uid={} server={} serial={} not_after={} expiration={}",
+                "    issued{}: uid={} server={} serial={} not_after={} expiration={}",
+                if issued.mesh { " (mesh)" } else { "" },
                 issued.uid,
                 issued.server,
                 issued.serial,
@@ -703,6 +738,60 @@ impl FakeCloud {
         );
     }
 
+    // --- service meshes (ASM) -----------------------------------------------------------------
+
+    /// The ASM base URL (the same listener): `http://127.0.0.1:PORT`.
+    pub fn asm_endpoint(&self) -> String {
+        self.endpoint()
+    }
+
+    /// Registers a service mesh: `DescribeServiceMeshKubeconfig` for it answers a kubeconfig
+    /// with this server (`private_server` with `PrivateIpAddress=true`) and CA, and a client
+    /// certificate for the caller's uid valid for [`MESH_CERT_LIFETIME`]. Any known key may ask
+    /// until [`FakeCloud::allow_mesh`] names who may.
+    pub fn add_mesh(&self, id: &str, public_server: &str, private_server: &str, ca_pem: &str) {
+        self.shared.lock().meshes.insert(
+            id.to_string(),
+            Mesh {
+                public_server: public_server.to_string(),
+                private_server: private_server.to_string(),
+                ca_pem: ca_pem.to_string(),
+                allowed: None,
+            },
+        );
+    }
+
+    /// Registers a mesh with documentation-range server URLs ([`DEFAULT_MESH_PUBLIC_SERVER`],
+    /// [`DEFAULT_MESH_PRIVATE_SERVER`]) and the fake's cluster CA.
+    pub fn add_mesh_with_defaults(&self, id: &str) {
+        let ca = self.cluster_ca_pem();
+        self.add_mesh(
+            id,
+            DEFAULT_MESH_PUBLIC_SERVER,
+            DEFAULT_MESH_PRIVATE_SERVER,
+            &ca,
+        );
+    }
+
+    /// Restricts who may fetch the mesh's kubeconfig: from now on only the principals named by
+    /// calls of this function (others get 403 `Forbidden.RAM`). Panics if the mesh is unknown.
+    pub fn allow_mesh(&self, id: &str, principal: &Principal) {
+        let mut state = self.shared.lock();
+        let mesh = state
+            .meshes
+            .get_mut(id)
+            .unwrap_or_else(|| panic!("allow_mesh: unknown mesh {id}"));
+        mesh.allowed
+            .get_or_insert_with(Vec::new)
+            .push(principal.uid.clone());
+    }
+
+    /// The zone ASM's `ExpireTime` is written in (default [`MESH_EXPIRE_TIME_UTC_OFFSET`],
+    /// UTC+8): `TimeDelta::zero()` writes true UTC.
+    pub fn set_mesh_expire_time_utc_offset(&self, offset: TimeDelta) {
+        self.shared.lock().mesh_expire_time_utc_offset = Some(offset);
+    }
+
     /// PEM of the CA that signs every client certificate the fake issues.
     pub fn client_ca_pem(&self) -> String {
         self.shared.client_ca.pem.clone()
@@ -724,8 +813,9 @@ impl FakeCloud {
     }
 
     /// Applies `fault` to each of the next `n` requests routed to `service` (other services'
-    /// requests pass untouched). Faults that replace a kubeconfig body only make sense for cs;
-    /// for the other services `BodyNotJson` replaces a successful body and the rest are ignored.
+    /// requests pass untouched). Faults that replace a kubeconfig body only make sense for cs
+    /// and ASM; for the other services `BodyNotJson` replaces a successful body and the rest are
+    /// ignored.
     pub fn fail_next_on(&self, service: Service, n: usize, fault: Fault) {
         let mut state = self.shared.lock();
         for _ in 0..n {
@@ -756,13 +846,14 @@ impl FakeCloud {
     }
 
     /// Overrides the lifetime of issued certificates (NotAfter = now + lifetime), whatever
-    /// `TemporaryDurationMinutes` says.
+    /// `TemporaryDurationMinutes` says; for meshes, instead of [`MESH_CERT_LIFETIME`].
     pub fn set_cert_lifetime(&self, lifetime: Duration) {
         self.shared.lock().cert_lifetime = Some(lifetime);
     }
 
-    /// Moves the body's `expiration` away from the certificate's NotAfter (negative: earlier),
-    /// as when the API's idea of the expiry and the certificate disagree.
+    /// Moves the body's `expiration` (ASM: `ExpireTime`, before its zone is applied) away from
+    /// the certificate's NotAfter (negative: earlier), as when the API's idea of the expiry and
+    /// the certificate disagree.
     pub fn set_api_expiration_offset(&self, offset: TimeDelta) {
         self.shared.lock().api_expiration_offset = offset;
     }
@@ -784,7 +875,7 @@ impl FakeCloud {
         self.shared.lock().log.len()
     }
 
-    /// Number of requests answered with a kubeconfig.
+    /// Number of requests answered with a kubeconfig (cs or ASM).
     pub fn successes(&self) -> usize {
         self.shared
             .lock()
@@ -904,6 +995,14 @@ pub fn roa_signature(secret: &str, string_to_sign: &str) -> String {
 const DEFAULT_PUBLIC_SERVER: &str = "https://203.0.113.10:6443";
 const DEFAULT_PRIVATE_SERVER: &str = "https://192.168.0.10:6443";
 
+struct Mesh {
+    public_server: String,
+    private_server: String,
+    ca_pem: String,
+    /// uids allowed to fetch the kubeconfig (None: any known key).
+    allowed: Option<Vec<String>>,
+}
+
 struct Cluster {
     public_server: String,
     private_server: String,
@@ -936,6 +1035,9 @@ struct State {
     imds_token_status: Option<u16>,
     imds_tokens: HashSet<String>,
     uris: HashMap<String, UriSource>,
+    meshes: HashMap<String, Mesh>,
+    /// None: [`MESH_EXPIRE_TIME_UTC_OFFSET`].
+    mesh_expire_time_utc_offset: Option<TimeDelta>,
 }
 
 struct Role {
@@ -1190,7 +1292,7 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
                     .and_then(|a| a.split_once(':'))
                     .map(|(id, _)| id.to_string()),
             ),
-            Service::Sts => (
+            Service::Sts | Service::Asm => (
                 request.param("Action").map(str::to_string),
                 request.param("AccessKeyId").map(str::to_string),
             ),
@@ -1737,11 +1839,13 @@ fn answer_inner(
 
     let mut issued = Issued {
         cluster_id: call.cluster_id.clone(),
+        mesh: false,
         uid: uid.clone(),
         server: server.clone(),
         private_ip,
         temporary_duration_minutes: minutes,
         certificate_pem: None,
+        key_pem: None,
         token: token.clone(),
         not_before,
         not_after,
@@ -1765,6 +1869,7 @@ fn answer_inner(
             issue_certificate(&shared.client_ca, &uid, not_before, not_after, serial)
                 .map_err(|e| cs_error(500, request_id, "InternalError", &e))?;
         issued.certificate_pem = Some(cert_pem.clone());
+        issued.key_pem = Some(key_pem.clone());
         issued.serial = serial;
         json!({
             "client-certificate-data": BASE64.encode(&cert_pem),
@@ -1772,26 +1877,8 @@ fn answer_inner(
         })
     };
 
-    let kubeconfig = json!({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{
-            "name": "kubernetes",
-            "cluster": {
-                "server": server,
-                "certificate-authority-data": BASE64.encode(&ca_pem),
-            },
-        }],
-        "contexts": [{
-            "name": context,
-            "context": { "cluster": "kubernetes", "user": uid },
-        }],
-        "current-context": context,
-        "preferences": {},
-        "users": [{ "name": uid, "user": user }],
-    });
-    let yaml = serde_yaml_ng::to_string(&kubeconfig)
-        .map_err(|e| cs_error(500, request_id, "InternalError", &format!("yaml: {e}")))?;
+    let yaml = render_kubeconfig(&server, &ca_pem, &uid, &context, user)
+        .map_err(|e| cs_error(500, request_id, "InternalError", &e))?;
 
     let reply = match fault {
         None => Reply {
@@ -1828,6 +1915,36 @@ fn answer_inner(
         }
     };
     Ok(reply)
+}
+
+/// The kubeconfig YAML the APIs answer: one cluster (`server`, base64 CA), one context, one user
+/// (`user`: base64 certificate and key, or a token) named after the uid.
+fn render_kubeconfig(
+    server: &str,
+    ca_pem: &str,
+    uid: &str,
+    context: &str,
+    user: Value,
+) -> Result<String, String> {
+    let kubeconfig = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{
+            "name": "kubernetes",
+            "cluster": {
+                "server": server,
+                "certificate-authority-data": BASE64.encode(ca_pem),
+            },
+        }],
+        "contexts": [{
+            "name": context,
+            "context": { "cluster": "kubernetes", "user": uid },
+        }],
+        "current-context": context,
+        "preferences": {},
+        "users": [{ "name": uid, "user": user }],
+    });
+    serde_yaml_ng::to_string(&kubeconfig).map_err(|e| format!("yaml: {e}"))
 }
 
 /// Issues a client certificate (fresh P-256 key) signed by `ca`; returns (cert PEM, key PEM).
@@ -1919,7 +2036,13 @@ pub fn rpc_signature(secret: &str, string_to_sign: &str) -> String {
 
 fn classify(request: &HttpRequest) -> Service {
     if request.path == "/" {
-        Service::Sts
+        if request.param("Action") == Some(ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG)
+            || request.param("Version") == Some(SERVICEMESH_API_VERSION)
+        {
+            Service::Asm
+        } else {
+            Service::Sts
+        }
     } else if request.path.starts_with("/latest/") {
         Service::EcsMetadata
     } else if request.path.starts_with("/credentials-uri/") {
@@ -1954,6 +2077,7 @@ fn respond(
 ) -> Reply {
     let reply = match service {
         Service::Cs => return answer(shared, request, request_id, fault),
+        Service::Asm => return answer_servicemesh(shared, request, request_id, fault),
         Service::Sts => answer_sts(shared, seq, request, request_id),
         Service::EcsMetadata => answer_imds(shared, seq, request),
         Service::CredentialsUri => answer_credentials_uri(shared, seq, request, request_id),
@@ -1975,22 +2099,56 @@ fn respond(
 // STS
 // ---------------------------------------------------------------------------------------------
 
-fn sts_error_body(request_id: &str, code: &str, message: &str) -> Value {
-    json!({
-        "RequestId": request_id,
-        "HostId": STS_HOST_ID,
-        "Code": code,
-        "Message": message,
-        "Recommend": format!("https://api.aliyun.com/troubleshoot?q={code}&product=Sts"),
-    })
+/// An RPC product on the listener: what its error bodies name and the API version it serves.
+#[derive(Clone, Copy)]
+struct RpcProduct {
+    /// For messages: `STS`, `ASM`.
+    name: &'static str,
+    host_id: &'static str,
+    /// The `product` of the `Recommend` link.
+    recommend: &'static str,
+    version: &'static str,
+}
+
+const STS_PRODUCT: RpcProduct = RpcProduct {
+    name: "STS",
+    host_id: STS_HOST_ID,
+    recommend: "Sts",
+    version: STS_API_VERSION,
+};
+
+const ASM_PRODUCT: RpcProduct = RpcProduct {
+    name: "ASM",
+    host_id: ASM_HOST_ID,
+    recommend: "servicemesh",
+    version: SERVICEMESH_API_VERSION,
+};
+
+fn rpc_product_error(
+    product: RpcProduct,
+    status: u16,
+    request_id: &str,
+    code: &str,
+    message: &str,
+) -> Reply {
+    Reply::json(
+        status,
+        json!({
+            "RequestId": request_id,
+            "HostId": product.host_id,
+            "Code": code,
+            "Message": message,
+            "Recommend": format!(
+                "https://api.aliyun.com/troubleshoot?q={code}&product={}",
+                product.recommend
+            ),
+        }),
+        Outcome::Rejected(code.to_string()),
+    )
 }
 
 fn sts_error(status: u16, request_id: &str, code: &str, message: &str) -> Reply {
-    Reply::json(
-        status,
-        sts_error_body(request_id, code, message),
-        Outcome::Rejected(code.to_string()),
-    )
+    rpc_product_error(STS_PRODUCT, status, request_id, code, message)
 }
 
 fn answer_sts(shared: &Shared, seq: usize, request: &HttpRequest, request_id: &str) -> Reply {
@@ -1999,14 +2157,16 @@ fn answer_sts(shared: &Shared, seq: usize, request: &HttpRequest, request_id: &s
     }
 }
 
-fn sts_inner(
-    shared: &Shared,
-    seq: usize,
-    request: &HttpRequest,
+/// The checks every RPC request gets before its signature: method, form body, no parameter
+/// twice, `Action`, `Version` (the product's), `Format=JSON`. Returns the action.
+fn rpc_envelope<'r>(
+    request: &'r HttpRequest,
     request_id: &str,
-) -> Result<Reply, Reply> {
-    let fail =
-        |status: u16, code: &str, message: String| sts_error(status, request_id, code, &message);
+    product: RpcProduct,
+) -> Result<&'r str, Reply> {
+    let fail = |status: u16, code: &str, message: String| {
+        rpc_product_error(product, status, request_id, code, &message)
+    };
     if request.method != "POST" && request.method != "GET" {
         return Err(fail(
             404,
@@ -2047,7 +2207,7 @@ fn sts_inner(
         ));
     };
     match request.param("Version") {
-        Some(STS_API_VERSION) => {}
+        Some(version) if version == product.version => {}
         None | Some("") => {
             return Err(fail(
                 400,
@@ -2060,7 +2220,8 @@ fn sts_inner(
                 400,
                 "InvalidVersion",
                 format!(
-                    "Specified parameter Version {other} is not valid (STS is {STS_API_VERSION})."
+                    "Specified parameter Version {other} is not valid ({} is {}).",
+                    product.name, product.version
                 ),
             ));
         }
@@ -2070,22 +2231,35 @@ fn sts_inner(
             400,
             "InvalidParameter.Format",
             format!(
-                "This fake answers JSON only, and STS defaults to XML: send Format=JSON (got {:?}).",
+                "This fake answers JSON only, and {} defaults to XML: send Format=JSON (got {:?}).",
+                product.name,
                 request.param("Format")
             ),
         ));
     }
+    Ok(action)
+}
+
+fn sts_inner(
+    shared: &Shared,
+    seq: usize,
+    request: &HttpRequest,
+    request_id: &str,
+) -> Result<Reply, Reply> {
+    let fail =
+        |status: u16, code: &str, message: String| sts_error(status, request_id, code, &message);
+    let action = rpc_envelope(request, request_id, STS_PRODUCT)?;
     match action {
         ACTION_ASSUME_ROLE => {
-            let caller = rpc_authenticate(shared, request, request_id)?;
+            let caller = rpc_authenticate(shared, request, request_id, STS_PRODUCT)?;
             assume_role(shared, seq, request, request_id, &caller)
         }
         ACTION_ASSUME_ROLE_WITH_OIDC => {
-            check_timestamp_and_nonce(shared, request, request_id, false)?;
+            check_timestamp_and_nonce(shared, request, request_id, STS_PRODUCT, false)?;
             assume_role_with_oidc(shared, seq, request, request_id)
         }
         ACTION_GET_CALLER_IDENTITY => {
-            let caller = rpc_authenticate(shared, request, request_id)?;
+            let caller = rpc_authenticate(shared, request, request_id, STS_PRODUCT)?;
             Ok(Reply::json(
                 200,
                 json!({
@@ -2113,10 +2287,12 @@ fn check_timestamp_and_nonce(
     shared: &Shared,
     request: &HttpRequest,
     request_id: &str,
+    product: RpcProduct,
     required: bool,
 ) -> Result<(), Reply> {
-    let fail =
-        |status: u16, code: &str, message: String| sts_error(status, request_id, code, &message);
+    let fail = |status: u16, code: &str, message: String| {
+        rpc_product_error(product, status, request_id, code, &message)
+    };
     match request.param("Timestamp") {
         None if !required => {}
         None => {
@@ -2163,9 +2339,11 @@ fn rpc_authenticate(
     shared: &Shared,
     request: &HttpRequest,
     request_id: &str,
+    product: RpcProduct,
 ) -> Result<AccessKey, Reply> {
-    let fail =
-        |status: u16, code: &str, message: String| sts_error(status, request_id, code, &message);
+    let fail = |status: u16, code: &str, message: String| {
+        rpc_product_error(product, status, request_id, code, &message)
+    };
     for name in [
         "AccessKeyId",
         "Signature",
@@ -2260,7 +2438,7 @@ fn rpc_authenticate(
             ),
         ));
     }
-    check_timestamp_and_nonce(shared, request, request_id, true)?;
+    check_timestamp_and_nonce(shared, request, request_id, product, true)?;
     if expiry.is_some_and(|at| at <= shared.now()) {
         return Err(fail(
             400,
@@ -2590,6 +2768,193 @@ fn random_security_token() -> String {
     // Make sure `+` and `/` both occur: 0xfb 0xef 0xbe encodes as "++++" / "77++"; pin a few.
     bytes[..6].copy_from_slice(&[0xfb, 0xef, 0xbe, 0xff, 0xff, 0xff]);
     format!("CAIS{}", BASE64.encode(&bytes[..599]))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service Mesh (ASM)
+// ---------------------------------------------------------------------------------------------
+
+/// Authenticates (the RPC verifier, as for AssumeRole) and answers `DescribeServiceMeshKubeconfig`;
+/// `fault` replaces a successful body.
+fn answer_servicemesh(
+    shared: &Shared,
+    request: &HttpRequest,
+    request_id: &str,
+    fault: Option<Fault>,
+) -> Reply {
+    match servicemesh_inner(shared, request, request_id, fault) {
+        Ok(reply) | Err(reply) => reply,
+    }
+}
+
+fn servicemesh_inner(
+    shared: &Shared,
+    request: &HttpRequest,
+    request_id: &str,
+    fault: Option<Fault>,
+) -> Result<Reply, Reply> {
+    let fail = |status: u16, code: &str, message: String| {
+        rpc_product_error(ASM_PRODUCT, status, request_id, code, &message)
+    };
+    let action = rpc_envelope(request, request_id, ASM_PRODUCT)?;
+    if action != ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG {
+        return Err(fail(
+            404,
+            "InvalidAction.NotFound",
+            format!(
+                "Specified api is not found, please check your url and method: Action={action}"
+            ),
+        ));
+    }
+    let caller = rpc_authenticate(shared, request, request_id, ASM_PRODUCT)?;
+    let Some(mesh_id) = request.param("ServiceMeshId").filter(|m| !m.is_empty()) else {
+        return Err(fail(
+            400,
+            "MissingParameter",
+            "The input parameter \"ServiceMeshId\" that is mandatory for processing this request is not supplied.".to_string(),
+        ));
+    };
+    let private_ip = match request.param("PrivateIpAddress") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(fail(
+                400,
+                "InvalidParameter",
+                format!("PrivateIpAddress must be true or false, got {other:?}"),
+            ));
+        }
+    };
+    let (server, ca_pem, lifetime, expiration_offset, zone) = {
+        let state = shared.lock();
+        let Some(mesh) = state.meshes.get(mesh_id) else {
+            return Err(fail(
+                404,
+                "ServiceMesh.NotFound",
+                format!("The specified service mesh {mesh_id} does not exist."),
+            ));
+        };
+        if mesh
+            .allowed
+            .as_ref()
+            .is_some_and(|allowed| !allowed.contains(&caller.principal.uid))
+        {
+            return Err(fail(
+                403,
+                "Forbidden.RAM",
+                format!(
+                    "User not authorized to operate on the specified resource: {} may not describe the kubeconfig of service mesh {mesh_id}.",
+                    caller.principal.uid
+                ),
+            ));
+        }
+        let server = if private_ip {
+            mesh.private_server.clone()
+        } else {
+            mesh.public_server.clone()
+        };
+        (
+            server,
+            mesh.ca_pem.clone(),
+            state.cert_lifetime.unwrap_or(MESH_CERT_LIFETIME),
+            state.api_expiration_offset,
+            state
+                .mesh_expire_time_utc_offset
+                .unwrap_or(MESH_EXPIRE_TIME_UTC_OFFSET),
+        )
+    };
+
+    let uid = caller.principal.uid.clone();
+    let now = shared.now();
+    let now_secs = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+    let not_before = now_secs - TimeDelta::minutes(1);
+    let not_after = now_secs + TimeDelta::from_std(lifetime).unwrap_or(TimeDelta::days(1));
+    // Zone-less, in the mesh's zone: UTC+8 unless told otherwise.
+    let expire_time = (not_after + expiration_offset + zone)
+        .format(MESH_EXPIRE_TIME_FORMAT)
+        .to_string();
+    let internal = |e: String| fail(500, "InternalError", e);
+
+    let mut issued = Issued {
+        cluster_id: mesh_id.to_string(),
+        mesh: true,
+        uid: uid.clone(),
+        server: server.clone(),
+        private_ip,
+        temporary_duration_minutes: None,
+        certificate_pem: None,
+        key_pem: None,
+        token: None,
+        not_before,
+        not_after,
+        expiration: expire_time.clone(),
+        serial: 0,
+    };
+    let user = if fault == Some(Fault::CertificateNotACertificate) {
+        let fake_pem = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGUsIGp1c3QgdGV4dA==\n-----END CERTIFICATE-----\n";
+        let key = rcgen::KeyPair::generate().map_err(|e| internal(format!("key: {e}")))?;
+        json!({
+            "client-certificate-data": BASE64.encode(fake_pem),
+            "client-key-data": BASE64.encode(key.serialize_pem()),
+        })
+    } else {
+        let serial = shared.serials.fetch_add(1, Ordering::SeqCst);
+        let (cert_pem, key_pem) =
+            issue_certificate(&shared.client_ca, &uid, not_before, not_after, serial)
+                .map_err(internal)?;
+        issued.certificate_pem = Some(cert_pem.clone());
+        issued.key_pem = Some(key_pem.clone());
+        issued.serial = serial;
+        json!({
+            "client-certificate-data": BASE64.encode(&cert_pem),
+            "client-key-data": BASE64.encode(&key_pem),
+        })
+    };
+    let context = format!("{uid}-{mesh_id}");
+    let yaml = render_kubeconfig(&server, &ca_pem, &uid, &context, user).map_err(internal)?;
+
+    let body = |kubeconfig: Option<&str>| {
+        let mut body = json!({ "RequestId": request_id, "ExpireTime": expire_time });
+        if let Some(kubeconfig) = kubeconfig {
+            body["Kubeconfig"] = Value::String(kubeconfig.to_string());
+        }
+        body.to_string()
+    };
+    let reply = match fault {
+        None => Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: body(Some(&yaml)),
+            outcome: Outcome::Issued,
+            issued: Some(Box::new(issued)),
+            content_type: CONTENT_TYPE_JSON,
+        },
+        Some(fault) => {
+            let (text, content_type) = match &fault {
+                Fault::BodyNotJson => (
+                    "<html><body><h1>502 Bad Gateway</h1>tengine</body></html>".to_string(),
+                    "text/html",
+                ),
+                Fault::BodyWithoutConfig => (body(None), CONTENT_TYPE_JSON),
+                Fault::ConfigNotYaml => (
+                    body(Some(
+                        "apiVersion: v1\nclusters: [\n  {server: \"https://x\n\t- : :\n",
+                    )),
+                    CONTENT_TYPE_JSON,
+                ),
+                _ => (body(Some(&yaml)), CONTENT_TYPE_JSON),
+            };
+            Reply {
+                status: 200,
+                headers: Vec::new(),
+                body: text,
+                outcome: Outcome::Fault(fault.name()),
+                issued: None,
+                content_type,
+            }
+        }
+    };
+    Ok(reply)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -3369,9 +3734,19 @@ mod tests {
         key: Option<(&str, &str, Option<&str>)>,
         business: &[(&str, &str)],
     ) -> String {
+        rpc_request(STS_API_VERSION, action, key, business)
+    }
+
+    /// A signed (when `key` is given) RPC request of any product, built by hand.
+    fn rpc_request(
+        version: &str,
+        action: &str,
+        key: Option<(&str, &str, Option<&str>)>,
+        business: &[(&str, &str)],
+    ) -> String {
         let mut params = pairs(&[
             ("Action", action),
-            ("Version", STS_API_VERSION),
+            ("Version", version),
             ("Format", "JSON"),
             (
                 "Timestamp",
@@ -3664,6 +4039,207 @@ mod tests {
         assert_eq!(
             fake.requests()[0].outcome,
             Outcome::Fault("ServiceUnavailable".into())
+        );
+    }
+
+    /// A signed `DescribeServiceMeshKubeconfig` request built by hand.
+    fn asm_request(key: (&str, &str, Option<&str>), business: &[(&str, &str)]) -> String {
+        rpc_request(
+            SERVICEMESH_API_VERSION,
+            ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG,
+            Some(key),
+            business,
+        )
+    }
+
+    #[test]
+    fn fake_asm_issues_a_mesh_kubeconfig_whose_expire_time_is_utc_plus_8() {
+        let fake = FakeCloud::start();
+        fake.add_mesh_with_defaults("m1");
+        let me = fake.add_access_key("AK1", "secret1");
+        let (status, _, body) = send(
+            &fake,
+            &asm_request(
+                ("AK1", "secret1", None),
+                &[("ServiceMeshId", "m1"), ("PrivateIpAddress", "false")],
+            ),
+        );
+        assert_eq!(status, 200, "{body}\n{fake:?}");
+        let body = json_body(&body);
+        assert!(body["RequestId"].as_str().is_some_and(|r| !r.is_empty()));
+        let config: Value = serde_yaml_ng::from_str(body["Kubeconfig"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            config["clusters"][0]["cluster"]["server"],
+            DEFAULT_MESH_PUBLIC_SERVER
+        );
+        let record = fake.last_request().unwrap();
+        assert_eq!(record.service, Service::Asm);
+        assert_eq!(
+            record.action.as_deref(),
+            Some(ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG)
+        );
+        assert_eq!(record.access_key_id.as_deref(), Some("AK1"));
+        assert_eq!(record.outcome, Outcome::Issued);
+        let issued = record.issued.unwrap();
+        assert!(issued.mesh && !issued.private_ip);
+        assert_eq!(
+            (issued.cluster_id.as_str(), issued.uid.as_str()),
+            ("m1", me.uid.as_str())
+        );
+        assert_eq!(
+            issued.not_after - issued.not_before,
+            TimeDelta::from_std(MESH_CERT_LIFETIME).unwrap() + TimeDelta::minutes(1)
+        );
+        // ExpireTime: zone-less, the NotAfter in UTC+8.
+        let expire_time = body["ExpireTime"].as_str().unwrap();
+        assert_eq!(expire_time, issued.expiration);
+        let read_as_utc = NaiveDateTime::parse_from_str(expire_time, MESH_EXPIRE_TIME_FORMAT)
+            .unwrap()
+            .and_utc();
+        assert_eq!(read_as_utc - issued.not_after, TimeDelta::hours(8));
+        let cert_pem = BASE64
+            .decode(
+                config["users"][0]["user"]["client-certificate-data"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            issued.certificate_pem.as_deref(),
+            Some(String::from_utf8(cert_pem).unwrap().as_str())
+        );
+        let key_pem = BASE64
+            .decode(
+                config["users"][0]["user"]["client-key-data"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            issued.key_pem.as_deref(),
+            Some(String::from_utf8(key_pem).unwrap().as_str())
+        );
+
+        // Private address, a lifetime override, true UTC, and an STS key with its token.
+        fake.set_cert_lifetime(Duration::from_secs(3600));
+        fake.set_mesh_expire_time_utc_offset(TimeDelta::zero());
+        fake.add_sts_key("STS.K", "secret2", "tok+en/=");
+        let (status, _, body) = send(
+            &fake,
+            &asm_request(
+                ("STS.K", "secret2", Some("tok+en/=")),
+                &[("ServiceMeshId", "m1"), ("PrivateIpAddress", "true")],
+            ),
+        );
+        assert_eq!(status, 200, "{body}\n{fake:?}");
+        let issued = fake.last_request().unwrap().issued.unwrap();
+        assert_eq!(issued.server, DEFAULT_MESH_PRIVATE_SERVER);
+        assert_eq!(issued.not_after - issued.not_before, TimeDelta::minutes(61));
+        assert_eq!(
+            json_body(&body)["ExpireTime"],
+            issued.not_after.format(MESH_EXPIRE_TIME_FORMAT).to_string()
+        );
+        assert_eq!(fake.successes(), 2);
+        assert!(fake.requests_to(Service::Sts).is_empty());
+    }
+
+    #[test]
+    fn fake_asm_rejects_bad_signatures_unknown_meshes_and_forbidden_callers() {
+        let fake = FakeCloud::start();
+        fake.add_mesh_with_defaults("m1");
+        let me = fake.add_access_key("AK1", "secret1");
+        fake.add_access_key("AK2", "secret2");
+        fake.add_sts_key("STS.K", "secret3", "token-abc");
+        let code = |raw: &str| -> (u16, String, Value) {
+            let (status, _, body) = send(&fake, raw);
+            let body = json_body(&body);
+            (
+                status,
+                body["Code"].as_str().unwrap_or("").to_string(),
+                body,
+            )
+        };
+        let m1 = [("ServiceMeshId", "m1")];
+
+        let (status, c, body) = code(&asm_request(("AK1", "wrong", None), &m1));
+        assert_eq!((status, c.as_str()), (400, "SignatureDoesNotMatch"));
+        assert_eq!(body["HostId"], ASM_HOST_ID);
+        assert!(body["RequestId"].as_str().is_some());
+        let message = body["Message"].as_str().unwrap();
+        assert!(
+            message.contains("server string to sign is:POST&%2F&AccessKeyId%3DAK1%26Action%3DDescribeServiceMeshKubeconfig"),
+            "{message}"
+        );
+        let (status, c, _) = code(&asm_request(("NOPE", "x", None), &m1));
+        assert_eq!((status, c.as_str()), (404, "InvalidAccessKeyId.NotFound"));
+        let (status, c, _) = code(&asm_request(("STS.K", "secret3", None), &m1));
+        assert_eq!((status, c.as_str()), (400, "MissingSecurityToken"));
+        let (status, c, _) = code(&asm_request(("STS.K", "secret3", Some("token-xyz")), &m1));
+        assert_eq!((status, c.as_str()), (400, "InvalidSecurityToken.Mismatch"));
+        let (status, c, body) = code(&asm_request(("STS.K", "secret3", Some("token-abc")), &m1));
+        assert_eq!((status, c.as_str()), (200, ""), "{body}");
+
+        let (status, c, body) = code(&asm_request(
+            ("AK1", "secret1", None),
+            &[("ServiceMeshId", "nope")],
+        ));
+        assert_eq!((status, c.as_str()), (404, "ServiceMesh.NotFound"));
+        assert!(body["Message"].as_str().unwrap().contains("nope"));
+        let (status, c, _) = code(&asm_request(("AK1", "secret1", None), &[]));
+        assert_eq!((status, c.as_str()), (400, "MissingParameter"));
+        let (status, c, _) = code(&asm_request(
+            ("AK1", "secret1", None),
+            &[("ServiceMeshId", "m1"), ("PrivateIpAddress", "yes")],
+        ));
+        assert_eq!((status, c.as_str()), (400, "InvalidParameter"));
+        // The servicemesh action with STS's version.
+        let (status, c, _) = code(&rpc_request(
+            STS_API_VERSION,
+            ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG,
+            Some(("AK1", "secret1", None)),
+            &m1,
+        ));
+        assert_eq!((status, c.as_str()), (400, "InvalidVersion"));
+
+        fake.allow_mesh("m1", &me);
+        let (status, c, _) = code(&asm_request(("AK2", "secret2", None), &m1));
+        assert_eq!((status, c.as_str()), (403, "Forbidden.RAM"));
+        let (status, c, _) = code(&asm_request(("AK1", "secret1", None), &m1));
+        assert_eq!((status, c.as_str()), (200, ""));
+        assert_eq!(
+            fake.count_action(ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG),
+            11
+        );
+        assert_eq!(fake.successes(), 2);
+    }
+
+    #[test]
+    fn fake_asm_takes_faults_aimed_at_it() {
+        let fake = FakeCloud::start();
+        fake.add_mesh_with_defaults("m1");
+        fake.add_access_key("AK1", "secret1");
+        fake.fail_next_on(Service::Asm, 1, Fault::ServiceUnavailable);
+        fake.fail_next_on(Service::Asm, 1, Fault::BodyWithoutConfig);
+        let m1 = [("ServiceMeshId", "m1")];
+        let (status, _, body) = send(&fake, &asm_request(("AK1", "secret1", None), &m1));
+        assert_eq!(status, 503, "{body}");
+        let (status, _, body) = send(&fake, &asm_request(("AK1", "secret1", None), &m1));
+        assert_eq!(status, 200, "{body}");
+        assert!(json_body(&body).get("Kubeconfig").is_none(), "{body}");
+        let (status, _, _) = send(&fake, &asm_request(("AK1", "secret1", None), &m1));
+        assert_eq!(status, 200);
+        let outcomes: Vec<Outcome> = fake
+            .requests_to(Service::Asm)
+            .into_iter()
+            .map(|r| r.outcome)
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::Fault("ServiceUnavailable".into()),
+                Outcome::Fault("BodyWithoutConfig".into()),
+                Outcome::Issued
+            ]
         );
     }
 
