@@ -316,6 +316,9 @@ pub struct RequestRecord {
     /// The AccessKeyId from `Authorization` (cs) or the `AccessKeyId` parameter (STS, ASM).
     pub access_key_id: Option<String>,
     pub outcome: Outcome,
+    /// Monotonic time the answer was ready to send (None when dropped or still pending): with
+    /// `received`, how long the fake itself took, which benchmarks subtract.
+    pub answered: Option<Instant>,
     /// HTTP status answered (None when dropped or still pending).
     pub status: Option<u16>,
     /// RequestId put into the answer.
@@ -1314,6 +1317,7 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
             action,
             access_key_id,
             outcome: Outcome::Pending,
+            answered: None,
             status: None,
             request_id: request_id.clone(),
             issued: None,
@@ -1369,6 +1373,7 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
     head.push_str("\r\n");
     // Log before answering, so the log is complete once the client has its answer.
     shared.update(seq, |r| {
+        r.answered = Some(Instant::now());
         r.status = Some(reply.status);
         r.outcome = reply.outcome.clone();
         r.issued = reply.issued.as_deref().cloned();
