@@ -78,7 +78,7 @@ Environment:
   KUBERNETES_EXEC_INFO   set by kubectl; its apiVersion is the one printed";
 
 /// What to get a credential for, and how: shared by `get-credential` and `kubeconfig`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 #[group(skip)]
 #[command(group = ArgGroup::new("target").required(true).args(["cluster_id", "mesh_id"]))]
 pub struct TargetArgs {
@@ -137,7 +137,7 @@ pub struct TargetArgs {
     pub verbose: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, PartialEq, Eq, Args)]
 pub struct GetCredentialArgs {
     #[command(flatten)]
     pub target: TargetArgs,
@@ -175,6 +175,80 @@ pub struct KubeconfigArgs {
     /// Make the new context the current one (always so for a new file).
     #[arg(long)]
     pub set_current_context: bool,
+}
+
+/// `get-credential`'s arguments read without clap, for the common case.
+///
+/// kubectl runs `get-credential` with a handful of `--flag value` pairs on every call, and
+/// building clap's parser was the largest cost of a cache hit after starting the process. This
+/// reads exactly those forms (`--flag value`, `--flag=value`, switches). Anything else — help,
+/// an unknown, repeated or short flag, a value that looks like a flag, a conflict, a missing
+/// target — gives `None`, and clap parses the arguments instead and reports any error. A
+/// property test holds it to clap's answers.
+pub fn parse_get_credential(args: &[std::ffi::OsString]) -> Option<GetCredentialArgs> {
+    let mut parsed = GetCredentialArgs::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let arg = arg.to_str()?;
+        let (name, inline) = match arg.strip_prefix("--")?.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (arg.strip_prefix("--")?, None),
+        };
+        if !seen.insert(name) {
+            return None;
+        }
+        let t = &mut parsed.target;
+        let switch = match name {
+            "private-ip" => &mut t.private_ip,
+            "verbose" => &mut t.verbose,
+            "force-refresh" => &mut parsed.force_refresh,
+            _ => {
+                let value = match inline {
+                    Some(value) => value,
+                    None => args.next()?.to_str()?,
+                };
+                if value.starts_with('-') || value.is_empty() {
+                    return None;
+                }
+                let slot = match name {
+                    "cluster-id" => &mut t.cluster_id,
+                    "uid" => &mut t.uid,
+                    "mesh-id" => &mut t.mesh_id,
+                    "expiration" => &mut t.expiration,
+                    "profile" => &mut t.profile,
+                    "role-arn" => &mut t.role_arn,
+                    "region" => &mut t.region,
+                    "cs-endpoint" => &mut t.cs_endpoint,
+                    "asm-endpoint" => &mut t.asm_endpoint,
+                    "sts-endpoint" => &mut t.sts_endpoint,
+                    "cache-dir" => {
+                        t.cache_dir = Some(value.into());
+                        continue;
+                    }
+                    "api-version" => {
+                        parsed.api_version = Some(match value {
+                            "v1" => ApiVersionArg::V1,
+                            "v1beta1" => ApiVersionArg::V1beta1,
+                            _ => return None,
+                        });
+                        continue;
+                    }
+                    _ => return None,
+                };
+                *slot = Some(value.to_string());
+                continue;
+            }
+        };
+        if inline.is_some() {
+            return None;
+        }
+        *switch = true;
+    }
+    let t = &parsed.target;
+    let one_target = t.cluster_id.is_some() != t.mesh_id.is_some();
+    let mesh_conflict = t.mesh_id.is_some() && (t.uid.is_some() || t.expiration.is_some());
+    (one_target && !mesh_conflict).then_some(parsed)
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,7 +289,7 @@ pub enum ApiVersionArg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, FromArgMatches};
 
     #[test]
     fn cli_is_well_formed() {
@@ -240,6 +314,87 @@ mod tests {
         assert_eq!(
             from_tree.render_long_help().to_string(),
             alone.render_long_help().to_string()
+        );
+    }
+
+    /// The hand-read fast path agrees with clap: whenever it answers, clap gives the same
+    /// arguments, and whenever clap refuses, it does not answer.
+    #[test]
+    fn fast_get_credential_parsing_agrees_with_clap() {
+        use proptest::prelude::*;
+        let tokens = prop::sample::select(vec![
+            "--cluster-id",
+            "--mesh-id",
+            "--uid",
+            "--private-ip",
+            "--expiration",
+            "--profile",
+            "--role-arn",
+            "--region",
+            "--cache-dir",
+            "--cs-endpoint",
+            "--asm-endpoint",
+            "--sts-endpoint",
+            "--api-version",
+            "--force-refresh",
+            "--verbose",
+            "-v",
+            "--help",
+            "--cluster-id=c2",
+            "--private-ip=true",
+            "--api-version=v1",
+            "--nope",
+            "--",
+            "-",
+            "c1",
+            "m1",
+            "123",
+            "3h",
+            "v1",
+            "v1beta1",
+            "v2",
+            "http://127.0.0.1:1",
+            "/tmp/c",
+            "",
+            "-x",
+            "--uid=",
+            "x=y",
+        ]);
+        let config = proptest::test_runner::Config::with_cases(4096);
+        proptest!(config, |(argv in prop::collection::vec(tokens, 0..8))| {
+            let args: Vec<std::ffi::OsString> = argv.iter().map(Into::into).collect();
+            let fast = parse_get_credential(&args);
+            let clap = get_credential_command()
+                .try_get_matches_from(std::iter::once("get-credential").chain(argv.iter().copied()))
+                .ok()
+                .map(|m| GetCredentialArgs::from_arg_matches(&m).unwrap());
+            if let Some(fast) = fast {
+                prop_assert_eq!(Some(fast), clap, "{:?}", argv);
+            }
+        });
+        // And it does answer the forms kubeconfig writes.
+        let written = [
+            "--cluster-id",
+            "c1",
+            "--uid",
+            "42",
+            "--expiration",
+            "90m",
+            "--private-ip",
+            "--profile",
+            "dev",
+            "--cache-dir",
+            "/c",
+            "--region",
+            "cn-beijing",
+        ];
+        let args: Vec<std::ffi::OsString> = written.iter().map(Into::into).collect();
+        assert!(parse_get_credential(&args).is_some());
+        let args: Vec<std::ffi::OsString> =
+            ["--mesh-id", "m1", "-v"].iter().map(Into::into).collect();
+        assert!(
+            parse_get_credential(&args).is_none(),
+            "short flags are left to clap"
         );
     }
 

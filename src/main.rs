@@ -1,5 +1,6 @@
 //! Parse, run, print the error once, map it to an exit code.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use ack_credential_plugin::cli::{
@@ -43,23 +44,23 @@ fn main() -> ExitCode {
     }
 }
 
-/// Parse the command line. `get-credential`, which kubectl runs on every call, is parsed with
-/// its own subcommand alone: building clap's whole command tree cost a quarter of a cache hit.
+/// Parse the command line. `get-credential`, which kubectl runs on every call, is read by hand
+/// when it has the usual form ([`cli::parse_get_credential`]), else with its own subcommand
+/// alone: building clap's whole command tree cost a quarter of a cache hit.
 fn parse() -> Cli {
-    let mut args = std::env::args_os();
-    let program = args.next().unwrap_or_default();
-    let first = args.next();
-    if first.as_deref() == Some(GET_CREDENTIAL.as_ref()) {
-        let matches =
-            cli::get_credential_command().get_matches_from(std::iter::once(program).chain(args));
-        match GetCredentialArgs::from_arg_matches(&matches) {
-            Ok(args) => {
-                return Cli {
-                    command: Command::GetCredential(args),
-                };
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == GET_CREDENTIAL) {
+        let args = match cli::parse_get_credential(&args[2..]) {
+            Some(args) => args,
+            None => {
+                let matches = cli::get_credential_command()
+                    .get_matches_from(std::iter::once(&args[0]).chain(&args[2..]));
+                GetCredentialArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
             }
-            Err(e) => e.exit(),
-        }
+        };
+        return Cli {
+            command: Command::GetCredential(args),
+        };
     }
     Cli::parse()
 }
