@@ -23,6 +23,11 @@ pub enum Error {
         attempts: u32,
         detail: String,
     },
+    /// The server's TLS certificate is not trusted. Verification cannot be turned off.
+    UntrustedServer {
+        action: &'static str,
+        detail: String,
+    },
     /// The API said yes but its answer cannot be used.
     BadResponse {
         action: &'static str,
@@ -69,6 +74,12 @@ impl fmt::Display for Error {
                  hint: check the network, the endpoint and any HTTPS_PROXY setting; \
                  run with -v to see each attempt",
                 if *attempts == 1 { "" } else { "s" }
+            ),
+            Error::UntrustedServer { action, detail } => write!(
+                f,
+                "{action} failed: the server's TLS certificate is not trusted: {detail}\n\
+                 hint: check the endpoint; behind a TLS-inspecting proxy, add its CA to the \
+                 system's trust store (or point SSL_CERT_FILE at a bundle that has it)"
             ),
             Error::BadResponse {
                 action,

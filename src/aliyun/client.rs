@@ -308,6 +308,13 @@ impl Call<'_> {
                     "no answer after {} ms: {detail}",
                     sent.elapsed().as_millis()
                 );
+                // An untrusted certificate stays untrusted: trying again cannot help.
+                if detail.contains(UNTRUSTED_CERTIFICATE) {
+                    return Attempt::Fail(Error::UntrustedServer {
+                        action: self.action,
+                        detail,
+                    });
+                }
                 return Attempt::Retry(unreachable(detail), None);
             }
         };
@@ -432,6 +439,11 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .ok()
         .map(Duration::from_secs)
 }
+
+/// How rustls words a server certificate it does not trust ("invalid peer certificate:
+/// UnknownIssuer", "...: Expired", "...: NotValidForName"). reqwest wraps the rustls error in
+/// an `io::Error` whose `source()` skips it, so the text is what can be matched.
+const UNTRUSTED_CERTIFICATE: &str = "invalid peer certificate";
 
 /// A transport error, without the URL (an RPC URL carries the signature and token).
 fn describe_transport_error(error: reqwest::Error) -> String {

@@ -108,6 +108,12 @@ impl Cache {
     /// Replace the entry under `key` atomically.
     pub fn store(&self, key: &CacheKey, entry: &Entry) -> io::Result<()> {
         self.ensure_dir().map_err(io::Error::other)?;
+        // A writer killed between creating its temporary file and renaming it leaves the file
+        // behind, a credential in it. A minute on, no live writer still owns one.
+        let stale = std::time::SystemTime::now() - Duration::from_secs(60);
+        self.remove_files(|name, m| {
+            name.starts_with('.') && name.ends_with(".tmp") && m.modified().is_ok_and(|t| t < stale)
+        });
         fsutil::write_atomic(&self.entry_path(key), &serde_json::to_vec(entry)?)
     }
 
@@ -158,7 +164,8 @@ impl Cache {
                 metadata.uid()
             )));
         }
-        if metadata.permissions().mode() & 0o077 != 0 {
+        let mode = metadata.permissions().mode();
+        if mode & 0o077 != 0 {
             verbose!("tightening {} to 0700", self.dir.display());
             fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
                 fail(format!(
@@ -166,7 +173,29 @@ impl Cache {
                 ))
             })?;
         }
+        if mode & 0o022 != 0 {
+            // Others could write here: whatever is in it may have been planted. Now that it is
+            // private again, start from nothing rather than trust it.
+            self.remove_files(|name, _| name.ends_with(".json") || name.ends_with(".tmp"));
+        }
         Ok(())
+    }
+
+    /// Delete the files `select` picks by name and metadata. Errors are ignored: a file left
+    /// behind is a miss at worst.
+    fn remove_files(&self, select: impl Fn(&str, &fs::Metadata) -> bool) {
+        let Ok(listing) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for item in listing.flatten() {
+            let path = item.path();
+            let name = item.file_name();
+            let name = name.to_string_lossy();
+            if item.metadata().is_ok_and(|m| select(&name, &m)) {
+                verbose!("removing {}", path.display());
+                let _ = fs::remove_file(&path);
+            }
+        }
     }
 }
 
@@ -208,8 +237,8 @@ mod tests {
     use super::*;
     use crate::exec_credential::Status;
 
-    fn key() -> CacheKey {
-        CacheKey::new(&KeyInput {
+    fn key_input() -> KeyInput<'static> {
+        KeyInput {
             api: "DescribeClusterUserKubeconfig",
             id: "c1",
             uid: None,
@@ -217,7 +246,11 @@ mod tests {
             minutes: 180,
             endpoint: "https://cs.aliyuncs.com",
             identity: "access-key:LTAI1",
-        })
+        }
+    }
+
+    fn key() -> CacheKey {
+        CacheKey::new(&key_input())
     }
 
     fn entry(key: &CacheKey) -> Entry {
@@ -285,17 +318,74 @@ mod tests {
     }
 
     #[test]
-    fn loose_directory_permissions_are_tightened() {
+    fn loose_directory_permissions_are_distrusted_then_tightened() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cache");
-        fs::create_dir(&path).unwrap();
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o777)).unwrap();
-        Cache::new(path.clone())
-            .store(&key(), &entry(&key()))
-            .unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        cache.store(&key(), &entry(&key())).unwrap();
+        fs::set_permissions(cache.dir(), fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(
+            cache.load(&key()).is_none(),
+            "a world-writable directory is not trusted"
+        );
+        // Taking the lock makes it private again and drops what might have been planted.
+        let _lock = cache.lock(&key(), Duration::from_millis(10)).unwrap();
         assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            fs::metadata(cache.dir()).unwrap().permissions().mode() & 0o777,
             0o700
         );
+        assert!(
+            cache.load(&key()).is_none(),
+            "nothing from the open time survives"
+        );
+        cache.store(&key(), &entry(&key())).unwrap();
+        assert!(cache.load(&key()).is_some());
+    }
+
+    #[test]
+    fn stale_temporary_files_are_swept_but_entries_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let other = CacheKey::new(&KeyInput {
+            id: "c2",
+            ..key_input()
+        });
+        cache.store(&other, &entry(&other)).unwrap();
+        let old_tmp = cache.dir().join(".c1-x.1.2.tmp");
+        let new_tmp = cache.dir().join(".c1-x.3.4.tmp");
+        fs::write(&old_tmp, "half").unwrap();
+        fs::write(&new_tmp, "half").unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(600);
+        let age = |path: &Path| {
+            fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        };
+        age(&old_tmp);
+        age(&cache.entry_path(&other));
+        cache.store(&key(), &entry(&key())).unwrap();
+        assert!(!old_tmp.exists(), "a stale temporary file is swept");
+        assert!(new_tmp.exists(), "a fresh one may belong to a live writer");
+        assert!(cache.load(&other).is_some(), "old entries stay");
+    }
+
+    #[test]
+    fn a_directory_of_another_user_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // As root, hand a directory to `nobody`; as anyone else, `/` already belongs to root.
+        let foreign = if rustix::process::geteuid().is_root() {
+            let path = dir.path().join("foreign");
+            fs::create_dir(&path).unwrap();
+            std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+            path
+        } else {
+            PathBuf::from("/")
+        };
+        let cache = Cache::new(foreign);
+        assert!(cache.check_dir().unwrap_err().contains("another user"));
+        let error = cache.lock(&key(), Duration::from_millis(10)).unwrap_err();
+        assert!(error.to_string().contains("another user"), "{error}");
     }
 }

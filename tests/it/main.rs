@@ -7,3 +7,4 @@ mod credential_chain;
 mod get_credential;
 mod kubeconfig_cmd;
 mod kubectl_e2e;
+mod reliability;

@@ -4,3 +4,4 @@ pub mod apiserver;
 pub mod fake_cloud;
 pub mod kubectl;
 pub mod plugin;
+pub mod reliability_support;
