@@ -2,6 +2,7 @@
 # Build ack-credential-plugin from this checkout and install it.
 #   ./install.sh                 installs into ~/.local/bin
 #   PREFIX=/usr/local ./install.sh   installs into /usr/local/bin
+#   ACK_PIE=1 ./install.sh           builds a position-independent executable (see below)
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -13,13 +14,20 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
-# On Linux with glibc the binary is linked statically (static-pie): kubectl starts it on every
-# call, and skipping the dynamic loader makes a cache hit as cheap as starting /bin/true (see
-# docs/PERFORMANCE.md). `--target` keeps the flag off build scripts and proc-macros, which
-# cannot be static.
+# On Linux with glibc the binary is linked statically and not position-independent, like
+# kubectl and the Go credential plugins: kubectl starts it on every call, and with neither the
+# dynamic loader nor self-relocation a cache hit costs little more than starting /bin/true
+# (docs/PERFORMANCE.md measures each variant). The price is that the program image itself is
+# not address-randomised (the heap, the stack and other mappings still are); for a
+# position-independent build, set ACK_PIE=1. `--target` keeps the flags off build scripts and
+# proc-macros, which cannot be static.
 host="$(rustc -vV | sed -n 's/^host: //p')"
 case "$host" in
-    *-linux-gnu) export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" ;;
+    *-linux-gnu)
+        flags="-C target-feature=+crt-static"
+        [[ "${ACK_PIE:-0}" == 1 ]] || flags="$flags -C relocation-model=static"
+        export RUSTFLAGS="${RUSTFLAGS:-} $flags"
+        ;;
 esac
 echo "building ack-credential-plugin (release, $host)..."
 cargo build --release --locked --target "$host"

@@ -6,8 +6,9 @@
 #
 # What it does:
 #   1. installs hyperfine, GNU time, jq and strace from Debian if missing;
-#   2. builds the plugin as install.sh does (static-pie release, --target <host>), the dynamically
-#      linked release build (extra row; DYNAMIC=0 skips it) and the fake_cloud example;
+#   2. builds and installs the plugin with install.sh itself (static, not position-independent, on
+#      linux-gnu), plus two extra rows (DYNAMIC=0 skips them): install.sh with ACK_PIE=1
+#      (static-pie) and the default dynamically linked cargo build; and the fake_cloud example;
 #   3. starts the fake ACK API on 127.0.0.1, seeds the plugin's cache with one real get-credential,
 #      checks that a second run makes no request, then STOPS the fake: every measured run works
 #      with nothing listening, which proves it touches no network;
@@ -43,9 +44,9 @@ GKE_TOKEN="ya29.bench-cached-token-0123456789"
 EXEC_INFO='{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}'
 
 # Targets.
-MAX_RATIO_TRUE="1.5"
-MAX_RATIO_GKE="0.5"
-MAX_RSS_KIB=$((10 * 1024))
+MAX_RATIO_TRUE="1.3"
+MAX_RATIO_GKE="0.33"
+MAX_RSS_KIB=$((8 * 1024))
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'cache-hit.sh: error: %s\n' "$*" >&2; exit 2; }
@@ -109,23 +110,22 @@ fi
 GKE_PLUGIN="$(readlink -f "$GKE_PLUGIN" 2>/dev/null || true)"
 
 # ------------------------------------------------------------------------------------------
-# Build: the plugin exactly as install.sh builds it, the dynamic variant, the fake.
+# Build: the plugin by install.sh itself (into target/bench/install), the position-independent
+# variant (ACK_PIE=1) and the dynamically linked default cargo build for comparison, the fake.
 # ------------------------------------------------------------------------------------------
 host="$(rustc -vV | sed -n 's/^host: //p')"
-plugin="$ROOT/target/$host/release/ack-credential-plugin"
+plugin="$ROOT/target/bench/install/bin/ack-credential-plugin"
+plugin_pie=""
 plugin_dyn=""
+[[ "$DYNAMIC" != 1 ]] || plugin_pie="$ROOT/target/bench/install-pie/bin/ack-credential-plugin"
 [[ "$DYNAMIC" != 1 ]] || plugin_dyn="$ROOT/target/release/ack-credential-plugin"
 fake_bin="$ROOT/target/debug/examples/fake_cloud"
 if [[ "$BUILD" == 1 ]]; then
-    say "building ack-credential-plugin as install.sh does (release, --target $host)"
-    (
-        case "$host" in
-            *-linux-gnu) export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" ;;
-        esac
-        cargo build -q --release --locked --target "$host"
-    )
+    say "building and installing ack-credential-plugin with install.sh"
+    PREFIX="$ROOT/target/bench/install" ./install.sh >/dev/null
     if [[ -n "$plugin_dyn" ]]; then
-        say "building the default (dynamically linked) release binary for comparison"
+        say "building the position-independent (ACK_PIE=1) and dynamically linked variants"
+        ACK_PIE=1 PREFIX="$ROOT/target/bench/install-pie" ./install.sh >/dev/null
         cargo build -q --release --locked
     fi
     say "building the fake_cloud example"
@@ -133,11 +133,11 @@ if [[ "$BUILD" == 1 ]]; then
 else
     say "BUILD=0: using the binaries already built"
 fi
-for bin in "$plugin" $plugin_dyn "$fake_bin"; do
+for bin in "$plugin" $plugin_pie $plugin_dyn "$fake_bin"; do
     [[ -x "$bin" ]] || die "$bin is missing (run without BUILD=0)"
 done
 
-# static-pie: an ET_DYN executable with neither an interpreter (PT_INTERP) nor DT_NEEDED.
+# static: ET_EXEC with no interpreter; static-pie: an ET_DYN executable with neither an interpreter (PT_INTERP) nor DT_NEEDED.
 linkage() {
     local bin="$1" type interp needed
     type="$(readelf -h "$bin" | sed -n 's/^ *Type: *\([A-Z]*\).*/\1/p')"
@@ -283,6 +283,8 @@ check_offline() { # check_offline <name> <expected stdout pattern> <command...>
     say "$name: output ok; no socket/connect, no child; opens: ${opened:-nothing}"
 }
 check_offline ack-credential-plugin '"clientCertificateData"' "$plugin" "${plugin_args[@]}"
+[[ -z "$plugin_pie" ]] || check_offline ack-credential-plugin-pie '"clientCertificateData"' \
+    "$plugin_pie" "${plugin_args[@]}"
 [[ -z "$plugin_dyn" ]] || check_offline ack-credential-plugin-dynamic '"clientCertificateData"' \
     "$plugin_dyn" "${plugin_args[@]}"
 [[ -z "$GKE_PLUGIN" ]] || check_offline gke-gcloud-auth-plugin "\"$GKE_TOKEN\"" "$GKE_PLUGIN"
@@ -294,6 +296,9 @@ check_offline ack-credential-plugin '"clientCertificateData"' "$plugin" "${plugi
 names=(true ack-credential-plugin)
 cmds=(/bin/true "$plugin ${plugin_args[*]}")
 bins=(/bin/true "$plugin")
+if [[ -n "$plugin_pie" ]]; then
+    names+=(ack-credential-plugin-pie); cmds+=("$plugin_pie ${plugin_args[*]}"); bins+=("$plugin_pie")
+fi
 if [[ -n "$plugin_dyn" ]]; then
     names+=(ack-credential-plugin-dynamic); cmds+=("$plugin_dyn ${plugin_args[*]}"); bins+=("$plugin_dyn")
 fi
@@ -424,6 +429,7 @@ verdict() { # verdict <PASS|FAIL|SKIP> <text>
     p_rss="${rss[ack-credential-plugin]}"
     if ((p_rss <= MAX_RSS_KIB)); then v=PASS; else v=FAIL; fi
     verdict "$v" "peak RSS of the plugin = $p_rss KiB over $RSS_RUNS runs (target <= $MAX_RSS_KIB KiB)"
+    [[ -z "$plugin_pie" ]] || echo "      (static-pie build, ACK_PIE=1, for comparison: median / true = $(ratio "$(stat_of ack-credential-plugin-pie median)" "$t_med"))"
     [[ -z "$plugin_dyn" ]] || echo "      (dynamic build, for comparison: median / true = $(ratio "$(stat_of ack-credential-plugin-dynamic median)" "$t_med"))"
 } | tee -a "$summary"
 # The pipeline ran in a subshell: recompute the verdict here.

@@ -29,15 +29,12 @@ for tool in hyperfine jq; do
 done
 [[ -x /usr/bin/time ]] || apt-get install -y -qq time >/dev/null 2>&1 || die "cannot install GNU time"
 
-host="$(rustc -vV | sed -n 's/^host: //p')"
 if [[ "$BUILD" == 1 ]]; then
-    say "building the plugin as install.sh does, and the fake"
-    case "$host" in *-linux-gnu) export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" ;; esac
-    cargo build --quiet --release --locked --target "$host"
-    unset RUSTFLAGS
+    say "building and installing the plugin with install.sh, and building the fake"
+    PREFIX="$PWD/target/bench/install" ./install.sh >/dev/null
     cargo build --quiet --release --locked --example fake_cloud
 fi
-plugin="$PWD/target/$host/release/ack-credential-plugin"
+plugin="$PWD/target/bench/install/bin/ack-credential-plugin"
 fake="$PWD/target/release/examples/fake_cloud"
 [[ -x "$plugin" && -x "$fake" ]] || die "build first (BUILD=1)"
 
