@@ -73,8 +73,9 @@ Environment:
   ALIBABA_CLOUD_REGION_ID    same as --region (ALICLOUD_REGION also read)
   ACK_CACHE_DIR          same as --cache-dir
   KUBECACHEDIR           cache in $KUBECACHEDIR/ack-credential-plugin (default ~/.kube/cache)
-  ACK_API_TIMEOUT        seconds one API call may take, retries included (default 30)
-  ACK_LOCK_TIMEOUT       seconds to wait for another process fetching the same credential (default 45)
+  ACK_API_TIMEOUT        seconds a fetch may take, every API call and retry included (default 30)
+  ACK_LOCK_TIMEOUT       seconds to wait for another process fetching the same credential
+                         (default: ACK_API_TIMEOUT + 10)
   KUBERNETES_EXEC_INFO   set by kubectl; its apiVersion is the one printed";
 
 /// What to get a credential for, and how: shared by `get-credential` and `kubeconfig`.

@@ -92,7 +92,7 @@ pub struct Settings {
     /// The ECS metadata service's base URL.
     pub ecs_endpoint: String,
     pub imds_v1_disabled: bool,
-    /// The most one API call may take, retries included.
+    /// The most one fetch may take, every API call and retry included.
     pub api_timeout: Duration,
     /// The most we wait for another process that is fetching the same credential.
     pub lock_timeout: Duration,
@@ -131,7 +131,10 @@ pub enum Destination {
 }
 
 const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(45);
+/// A waiter gives the lock holder its whole fetch budget and this much more (the holder's
+/// start-up, the cache write) before fetching itself: a holder that is merely slow is waited
+/// for, one that is stuck costs a bounded wait.
+const LOCK_MARGIN: Duration = Duration::from_secs(10);
 const DEFAULT_EXPIRATION: &str = "3h";
 
 impl GetCredentialConfig {
@@ -232,6 +235,7 @@ impl Settings {
                 Error::Usage(format!("--role-arn {arn:?} is not a role ARN: {why}"))
             })?;
         }
+        let api_timeout = seconds(env, "ACK_API_TIMEOUT")?.unwrap_or(DEFAULT_API_TIMEOUT);
         let sts_region = env.get("ALIBABA_CLOUD_STS_REGION");
         if let Some(region) = sts_region {
             validate_region(region)?;
@@ -254,8 +258,8 @@ impl Settings {
             ecs_endpoint: crate::credentials::chain::ecs_endpoint(env),
             imds_v1_disabled: env.get(crate::credentials::chain::IMDS_V1_DISABLED_VAR)
                 == Some("true"),
-            api_timeout: seconds(env, "ACK_API_TIMEOUT")?.unwrap_or(DEFAULT_API_TIMEOUT),
-            lock_timeout: seconds(env, "ACK_LOCK_TIMEOUT")?.unwrap_or(DEFAULT_LOCK_TIMEOUT),
+            api_timeout,
+            lock_timeout: seconds(env, "ACK_LOCK_TIMEOUT")?.unwrap_or(api_timeout + LOCK_MARGIN),
             args: args.clone(),
         })
     }

@@ -38,6 +38,8 @@ pub enum Error {
     ExecInfo(String),
     /// The cache directory cannot be used.
     Cache { path: PathBuf, detail: String },
+    /// Something the plugin needs locally failed (the HTTP client, its own path, a file).
+    Setup(String),
     /// stdout could not be written.
     Output(std::io::Error),
 }
@@ -56,7 +58,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(message) => f.write_str(message),
+            Error::Usage(message) | Error::Setup(message) => f.write_str(message),
             Error::NoCredentials(message) => f.write_str(message),
             Error::Api(error) => error.fmt(f),
             Error::Source { source, error } => {

@@ -33,10 +33,7 @@ fn main() -> ExitCode {
                 cache::clear(dir, args.cluster_id.as_deref(), args.mesh_id.as_deref())
             })
         }
-        Command::Completions { shell } => {
-            completions::run(*shell);
-            Ok(())
-        }
+        Command::Completions { shell } => completions::run(*shell),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

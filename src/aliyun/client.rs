@@ -43,8 +43,10 @@ pub fn user_agent() -> String {
 /// A blocking HTTP client with the plugin's timeouts and retry policy.
 pub struct Client {
     http: reqwest::blocking::Client,
-    /// The most one call may take, all attempts and waits included.
-    budget: Duration,
+    /// When everything fetched with this client must be done: one fetch (an STS call and the
+    /// cs call, say) shares one budget, so that a process waiting on the lock knows how long
+    /// the holder can take.
+    deadline: Instant,
 }
 
 /// A ROA-style call (cs): the action, the API version, a path and a query.
@@ -82,6 +84,7 @@ enum Attempt {
 }
 
 impl Client {
+    /// A client whose calls, all attempts and waits included, end within `budget` from now.
     pub fn new(budget: Duration) -> Result<Self, Error> {
         let http = reqwest::blocking::Client::builder()
             .user_agent(user_agent())
@@ -89,8 +92,11 @@ impl Client {
             // Signed requests are never worth following elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| Error::Usage(format!("cannot set up the HTTP client: {e}")))?;
-        Ok(Client { http, budget })
+            .map_err(|e| Error::Setup(format!("cannot set up the HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            deadline: Instant::now() + budget,
+        })
     }
 
     /// Call a ROA API (cs) with a fresh `Date`, nonce and signature on every attempt.
@@ -227,7 +233,7 @@ impl Client {
         let mut response = self
             .http
             .get(url)
-            .timeout(self.budget.min(ATTEMPT_TIMEOUT))
+            .timeout(self.remaining().min(ATTEMPT_TIMEOUT))
             .header("Accept", "application/json")
             .send()
             .map_err(describe_transport_error)?;
@@ -239,6 +245,11 @@ impl Client {
         Ok((response.status().as_u16(), body))
     }
 
+    /// What is left of the budget.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
     /// Run attempts until one is done or fails for good, the attempts run out or the budget does.
     fn with_retries(
         &self,
@@ -246,7 +257,7 @@ impl Client {
         endpoint: &str,
         mut attempt: impl FnMut(Duration) -> Attempt,
     ) -> Result<Answer, Error> {
-        let deadline = Instant::now() + self.budget;
+        let deadline = self.deadline;
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -256,7 +267,9 @@ impl Client {
                 Attempt::Fail(error) => return Err(error),
                 Attempt::Retry(error, wait) => (error, wait),
             };
-            let wait = wait.unwrap_or_else(|| backoff(attempts));
+            // A server's hint is a floor, never less than the backoff (a `TimeLeft:0` must not
+            // turn into a tight loop), and gets the backoff's jitter on top.
+            let wait = wait.map_or_else(|| backoff(attempts), |hint| hint + backoff(attempts));
             let remaining = deadline.saturating_duration_since(Instant::now());
             // Give up when out of attempts, or when the wait would leave no time to try again.
             if attempts >= MAX_ATTEMPTS || wait + Duration::from_millis(100) >= remaining {
@@ -467,10 +480,7 @@ fn describe_transport_error(error: reqwest::Error) -> String {
 /// `SignatureDoesNotMatch` has two causes: a wrong secret (the server signed the same string
 /// we did) or a canonicalisation bug (it signed a different one). Comparing tells them apart.
 fn signature_hint(server: Option<&str>, ours: &str, credentials: &Credentials) -> String {
-    let redact = |text: &str| match &credentials.security_token {
-        Some(token) => text.replace(token.expose(), "***"),
-        None => text.to_string(),
-    };
+    let redact = |text: &str| redact_token(text, credentials.security_token.as_ref());
     match server {
         Some(server) if server != ours => {
             verbose!("server string to sign: {:?}", redact(server));
@@ -485,6 +495,19 @@ fn signature_hint(server: Option<&str>, ours: &str, credentials: &Credentials) -
             credentials.access_key_id
         ),
     }
+}
+
+/// A string to sign with the STS token taken out. The token is in it raw (a ROA header) or
+/// percent-encoded twice (an RPC parameter, encoded again inside the canonical query).
+fn redact_token(text: &str, token: Option<&crate::secret::Secret>) -> String {
+    let Some(token) = token else {
+        return text.to_string();
+    };
+    let once = sign::percent_encode(token.expose());
+    let twice = sign::percent_encode(&once);
+    text.replace(&twice, "***")
+        .replace(&once, "***")
+        .replace(token.expose(), "***")
 }
 
 /// The request time was refused: name both clocks so the user can see the skew.
@@ -536,6 +559,22 @@ mod tests {
                 wait >= full / 2 && wait <= full,
                 "attempt {attempt}: {wait:?}"
             );
+        }
+    }
+
+    #[test]
+    fn strings_to_sign_are_shown_without_the_token_in_any_encoding() {
+        let token = crate::secret::Secret::new("CAIS+abc/def==");
+        let rpc = sign::rpc_string_to_sign("POST", &[("SecurityToken", token.expose())]);
+        let roa = sign::roa_string_to_sign(
+            "GET",
+            "/k8s/c1/user_config",
+            &[],
+            &[("x-acs-security-token", token.expose())],
+        );
+        for text in [rpc, roa] {
+            let shown = redact_token(&text, Some(&token));
+            assert!(!shown.contains("CAIS") && shown.contains("***"), "{shown}");
         }
     }
 

@@ -96,7 +96,7 @@ pub fn is_retryable(status: u16, code: &str) -> bool {
             code,
             "ServiceUnavailable" | "InternalError" | "UnknownError"
         )
-        || (500..600).contains(&status) && !is_permanent(code)
+        || matches!(status, 500 | 502 | 503 | 504) && !is_permanent(code)
 }
 
 /// Throttling: HTTP 429, or a `Throttling*` code (which comes with HTTP 400).
@@ -227,6 +227,7 @@ mod tests {
     #[test]
     fn retries_only_what_a_retry_can_fix() {
         assert!(is_retryable(503, ""));
+        assert!(!is_retryable(501, ""), "not implemented stays so");
         assert!(is_retryable(500, "InternalError"));
         assert!(is_retryable(400, "Throttling.User"));
         assert!(is_retryable(429, ""));

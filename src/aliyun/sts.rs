@@ -36,6 +36,19 @@ impl RoleRequest {
         }
     }
 
+    /// What of the request decides the session's rights, for the cache key: the role, the
+    /// session name, the external id and (hashed, it can be long) the session policy.
+    pub fn identity(&self) -> String {
+        let mut id = format!("{} session {}", self.role_arn, self.session_name);
+        if let Some(external) = &self.external_id {
+            id.push_str(&format!(" external-id {external}"));
+        }
+        if let Some(policy) = &self.policy {
+            id.push_str(&format!(" policy {}", crate::cache::short_hash(policy)));
+        }
+        id
+    }
+
     fn params(&self) -> Vec<(&'static str, String)> {
         let mut params = vec![
             ("RoleArn", self.role_arn.clone()),
@@ -125,6 +138,35 @@ mod tests {
             error.contains("SecurityToken") && !error.contains("TOPSECRET"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn every_right_deciding_field_is_in_the_identity() {
+        let base = RoleRequest::new("acs:ram::1:role/r");
+        let mut seen = vec![base.identity()];
+        let variants = [
+            RoleRequest {
+                session_name: "other".into(),
+                ..base.clone()
+            },
+            RoleRequest {
+                external_id: Some("e".into()),
+                ..base.clone()
+            },
+            RoleRequest {
+                policy: Some("{\"Statement\":[]}".into()),
+                ..base.clone()
+            },
+            RoleRequest {
+                role_arn: "acs:ram::1:role/s".into(),
+                ..base.clone()
+            },
+        ];
+        for variant in variants {
+            let id = variant.identity();
+            assert!(!seen.contains(&id), "{id}");
+            seen.push(id);
+        }
     }
 
     #[test]

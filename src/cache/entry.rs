@@ -12,6 +12,8 @@ pub const FORMAT: u32 = 1;
 const MIN_REFRESH_WINDOW: i64 = 10 * 60;
 /// Inside the window, the printed expiry sits this far before the end, or half the time left.
 const END_MARGIN: i64 = 60;
+/// After a failed refresh, the next attempt waits this long.
+const RETRY_AFTER: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -72,6 +74,18 @@ impl Entry {
     /// Due for refresh, but still working: served with a warning when the refresh fails.
     pub fn is_usable(&self, now: i64) -> bool {
         now < self.not_after
+    }
+
+    /// After a failed refresh: count this entry fresh for another [`RETRY_AFTER`] seconds (no
+    /// longer than a moment before it lapses), so calls meanwhile are served without waiting on
+    /// the API. `false` when there is no time left to give.
+    pub fn postpone_refresh(&mut self, now: i64) -> bool {
+        let until = (now + RETRY_AFTER).min(self.not_after - END_MARGIN);
+        if until <= now {
+            return false;
+        }
+        self.refresh_at = until;
+        true
     }
 
     /// The `expirationTimestamp` to print: the refresh point, so a long-running client comes
@@ -153,6 +167,20 @@ mod tests {
         let late = NOW + 8 * 60 - 10;
         let printed = e.expiration_to_print(late);
         assert!(printed > late && printed < e.not_after, "{printed}");
+    }
+
+    #[test]
+    fn a_failed_refresh_is_retried_after_a_minute_but_never_past_the_end() {
+        let mut e = entry(NOW - 60, NOW + 8 * 60, None);
+        assert!(!e.is_fresh(NOW));
+        assert!(e.postpone_refresh(NOW));
+        assert!(e.is_fresh(NOW + 59) && !e.is_fresh(NOW + 60));
+        assert_eq!(e.expiration_to_print(NOW), NOW + 60);
+        let mut late = entry(NOW - 60, NOW + 90, None);
+        assert!(late.postpone_refresh(NOW));
+        assert_eq!(late.refresh_at, NOW + 30, "a moment before NotAfter");
+        let mut gone = entry(NOW - 60, NOW + 30, None);
+        assert!(!gone.postpone_refresh(NOW));
     }
 
     #[test]

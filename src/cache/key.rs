@@ -57,6 +57,15 @@ impl CacheKey {
     }
 }
 
+/// A short, stable hash of `text` (16 hex digits of SHA-256): for cache-key parts that are long
+/// or may hold something that should not be shown.
+pub fn short_hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The fields of a canonical key, read back for `cache list` and `cache clear`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyFields {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use entry::Entry;
-pub use key::{CacheKey, KeyFields, KeyInput};
+pub use key::{CacheKey, KeyFields, KeyInput, short_hash};
 pub use lock::Lock;
 
 use crate::error::Error;

@@ -35,8 +35,7 @@ pub fn list(dir: PathBuf) -> Result<(), Error> {
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
-    print!("{out}");
-    Ok(())
+    super::print(&out)
 }
 
 /// Delete entries (all, or one cluster's or mesh's); their lock files go with them.

@@ -3,13 +3,15 @@
 use clap::CommandFactory;
 
 use crate::cli::Cli;
+use crate::error::Error;
 
-pub fn run(shell: clap_complete::Shell) {
-    let mut command = Cli::command();
+pub fn run(shell: clap_complete::Shell) -> Result<(), Error> {
+    let mut script = Vec::new();
     clap_complete::generate(
         shell,
-        &mut command,
+        &mut Cli::command(),
         "ack-credential-plugin",
-        &mut std::io::stdout(),
+        &mut script,
     );
+    super::print(&String::from_utf8_lossy(&script))
 }

@@ -1,6 +1,9 @@
 //! The steps `get-credential` and `kubeconfig` share: who is asking and which cache entry is
 //! theirs (no network), and fetching a fresh credential from the cs or servicemesh API.
 
+use std::cell::Cell;
+use std::time::Duration;
+
 use crate::aliyun::cs::{self, UserKubeconfigRequest};
 use crate::aliyun::{Client, IssuedKubeconfig, servicemesh};
 use crate::cache::{Cache, CacheKey, Entry, KeyInput, Lock};
@@ -18,6 +21,8 @@ pub struct Prepared {
     pub endpoint: String,
     pub key: CacheKey,
     pub cache: Cache,
+    /// Set when the cache directory turned out unusable: the run goes on without it.
+    cache_unusable: Cell<bool>,
 }
 
 /// A fresh credential and the kubeconfig it came in.
@@ -65,26 +70,36 @@ pub fn prepare(settings: &Settings, env: &Env) -> Result<Prepared, Error> {
         endpoint,
         key,
         cache: Cache::new(settings.cache_dir.clone()),
+        cache_unusable: Cell::new(false),
     })
 }
 
 impl Prepared {
-    /// Take the key's lock; after the bounded wait, go on without it rather than hang kubectl.
-    pub fn lock(&self, settings: &Settings) -> Result<Option<Lock>, Error> {
-        let lock = self.cache.lock(&self.key, settings.lock_timeout)?;
-        if lock.is_none() {
-            warn(&format!(
-                "gave up waiting {} s for another process fetching the same credential; fetching it here",
-                settings.lock_timeout.as_secs()
-            ));
+    /// Take the key's lock. After the bounded wait, go on without it rather than hang kubectl;
+    /// if the cache directory cannot be used at all (read-only, another user's), go on without
+    /// the cache: a credential is still better than none.
+    pub fn lock(&self, settings: &Settings) -> Option<Lock> {
+        match self.cache.lock(&self.key, settings.lock_timeout) {
+            Ok(Some(lock)) => Some(lock),
+            Ok(None) => {
+                warn(&format!(
+                    "gave up waiting {} s for another process fetching the same credential; fetching it here",
+                    settings.lock_timeout.as_secs()
+                ));
+                None
+            }
+            Err(error) => {
+                warn(&format!("{error}\ngoing on without the cache"));
+                self.cache_unusable.set(true);
+                None
+            }
         }
-        Ok(lock)
     }
 
-    /// Ask the API for a kubeconfig and turn its user into a cache entry.
-    pub fn fetch(&self, settings: &Settings) -> Result<Fetched, Error> {
+    /// Ask the API for a kubeconfig and turn its user into a cache entry, within `budget`.
+    pub fn fetch(&self, settings: &Settings, budget: Duration) -> Result<Fetched, Error> {
         verbose!("credentials: {}", self.provider.describe());
-        let client = Client::new(settings.api_timeout)?;
+        let client = Client::new(budget)?;
         let credentials = self
             .provider
             .credentials(&client)
@@ -148,6 +163,9 @@ impl Prepared {
 
     /// Cache a fresh entry; a failure only costs the next call a fetch, so it is a warning.
     pub fn store(&self, entry: &Entry) {
+        if self.cache_unusable.get() {
+            return;
+        }
         if let Err(e) = self.cache.store(&self.key, entry) {
             warn(&format!(
                 "could not cache the credential in {}: {e}",

@@ -4,7 +4,7 @@
 //! lock → re-load → credentials → API → certificate → save → print. The hit path builds no
 //! HTTP client, reads one small file and writes one line.
 
-use std::io::Write;
+use std::time::Duration;
 
 use super::credential;
 use crate::cache::Entry;
@@ -33,48 +33,56 @@ pub fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
     }
 
     // A miss. Take the lock, then look again: another process may have just fetched it.
-    let _lock = prepared.lock(settings)?;
+    let _lock = prepared.lock(settings);
     let cached = prepared.cache.load(&prepared.key);
-    if let Some(entry) = &cached {
-        let now = crate::time::now();
+    let now = crate::time::now();
+    if let Some(entry) = &cached
         // With --force-refresh, only an entry that another process wrote while we waited will do.
-        if entry.is_fresh(now) && (!config.force_refresh || cached != before) {
-            verbose!("fetched meanwhile by another process");
-            return print(&api_version, entry, now);
-        }
+        && entry.is_fresh(now)
+        && (!config.force_refresh || cached != before)
+    {
+        verbose!("fetched meanwhile by another process");
+        return print(&api_version, entry, now);
     }
 
-    match prepared.fetch(settings) {
+    // A refresh while the cached certificate still works gets a short budget: during an outage
+    // kubectl should not wait the full timeout on every call before being served.
+    let fallback = cached.filter(|entry| !config.force_refresh && entry.is_usable(now));
+    let budget = match fallback {
+        Some(_) => settings.api_timeout.min(REFRESH_BUDGET),
+        None => settings.api_timeout,
+    };
+    match prepared.fetch(settings, budget) {
         Ok(fetched) => {
             prepared.store(&fetched.entry);
             print(&api_version, &fetched.entry, crate::time::now())
         }
         Err(error) => {
+            let Some(mut entry) = fallback else {
+                return Err(error);
+            };
             let now = crate::time::now();
-            match cached {
-                Some(entry) if !config.force_refresh && entry.is_usable(now) => {
-                    warn(&format!(
-                        "could not refresh the certificate, serving the cached one, valid until {}: {error}",
-                        crate::time::rfc3339(entry.not_after)
-                    ));
-                    print(&api_version, &entry, now)
-                }
-                _ => Err(error),
+            warn(&format!(
+                "could not refresh the certificate, serving the cached one, valid until {}: {error}",
+                crate::time::rfc3339(entry.not_after)
+            ));
+            // Try again in a minute, not on every call until the certificate lapses.
+            if entry.postpone_refresh(now) {
+                prepared.store(&entry);
             }
+            print(&api_version, &entry, now)
         }
     }
 }
 
+/// The most a refresh may take while a still-valid certificate waits to be served.
+const REFRESH_BUDGET: Duration = Duration::from_secs(8);
+
 /// Write the ExecCredential to stdout in one piece.
 fn print(api_version: &str, entry: &Entry, now: i64) -> Result<(), Error> {
-    let document = exec_credential::render(
+    super::print(&exec_credential::render(
         api_version,
         &entry.credential,
         entry.expiration_to_print(now),
-    );
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(document.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(Error::Output)
+    ))
 }

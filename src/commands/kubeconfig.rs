@@ -15,8 +15,8 @@ pub fn run(config: &KubeconfigConfig, env: &Env) -> Result<(), Error> {
     let settings = &config.settings;
     let prepared = credential::prepare(settings, env)?;
     let fetched = {
-        let _lock = prepared.lock(settings)?;
-        let fetched = prepared.fetch(settings)?;
+        let _lock = prepared.lock(settings);
+        let fetched = prepared.fetch(settings, settings.api_timeout)?;
         prepared.store(&fetched.entry);
         fetched
     };
@@ -35,7 +35,7 @@ pub fn run(config: &KubeconfigConfig, env: &Env) -> Result<(), Error> {
         .clone()
         .unwrap_or_else(|| settings.target.id().to_string());
     let command = std::env::current_exe().map_err(|e| {
-        Error::Usage(format!(
+        Error::Setup(format!(
             "cannot find the path of this program to write into the kubeconfig: {e}"
         ))
     })?;
@@ -45,7 +45,7 @@ pub fn run(config: &KubeconfigConfig, env: &Env) -> Result<(), Error> {
         args: &args,
     };
     let fail = |path: &PathBuf, why: String| {
-        Error::Usage(format!(
+        Error::Setup(format!(
             "cannot write the kubeconfig {}: {why}",
             path.display()
         ))
@@ -54,7 +54,7 @@ pub fn run(config: &KubeconfigConfig, env: &Env) -> Result<(), Error> {
         Destination::Stdout => {
             let text = merge("", &name, cluster, &exec, true)
                 .map_err(|why| fail(&PathBuf::from("-"), why))?;
-            print!("{text}");
+            super::print(&text)?;
         }
         Destination::File(path) => {
             let text = merge("", &name, cluster, &exec, true).map_err(|why| fail(path, why))?;

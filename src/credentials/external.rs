@@ -24,12 +24,23 @@ pub struct ExternalProvider {
 }
 
 impl Provider for ExternalProvider {
+    /// The program and a hash of the whole command line (its arguments may hold a secret).
+    /// The identity is the source: an account switched inside the command is only seen once
+    /// the cached certificate is refreshed (`--force-refresh`, `cache clear`).
     fn identity(&self) -> String {
-        format!("external:{}", self.command)
+        let program = self.command.split_whitespace().next().unwrap_or("");
+        format!(
+            "external:{program} #{}",
+            crate::cache::short_hash(&self.command)
+        )
     }
 
     fn describe(&self) -> String {
-        format!("the command `{}` ({})", self.command, self.origin)
+        format!(
+            "the process_command of {} ({})",
+            self.identity(),
+            self.origin
+        )
     }
 
     fn credentials(&self, _client: &Client) -> Result<Credentials, Error> {

@@ -58,7 +58,7 @@ pub fn from_env(env: &Env, sts_endpoint: &str) -> Result<Option<OidcProvider>, E
 
 impl Provider for OidcProvider {
     fn identity(&self) -> String {
-        format!("oidc:{} via {}", self.role.role_arn, self.provider_arn)
+        format!("oidc:{} via {}", self.role.identity(), self.provider_arn)
     }
 
     fn describe(&self) -> String {

@@ -20,7 +20,7 @@ impl Provider for RoleProvider {
     fn identity(&self) -> String {
         format!(
             "role:{} from {}",
-            self.role.role_arn,
+            self.role.identity(),
             self.source.identity()
         )
     }

@@ -14,12 +14,30 @@ pub struct UriProvider {
 }
 
 impl Provider for UriProvider {
+    /// The URI without its query or user info (which may hold a token), plus a hash of all of
+    /// it. The identity is the source: an account switched behind the URI is only seen once
+    /// the cached certificate is refreshed (`--force-refresh`, `cache clear`).
     fn identity(&self) -> String {
-        format!("credentials-uri:{}", self.uri)
+        let shown = reqwest::Url::parse(&self.uri).map_or_else(
+            |_| "?".to_string(),
+            |url| {
+                let port = url.port().map_or(String::new(), |p| format!(":{p}"));
+                let host = url.host_str().unwrap_or("");
+                format!("{}://{host}{port}{}", url.scheme(), url.path())
+            },
+        );
+        format!(
+            "credentials-uri:{shown} #{}",
+            crate::cache::short_hash(&self.uri)
+        )
     }
 
     fn describe(&self) -> String {
-        format!("the credentials URI {} ({})", self.uri, self.origin)
+        format!(
+            "the credentials URI of {} ({})",
+            self.identity(),
+            self.origin
+        )
     }
 
     fn credentials(&self, client: &Client) -> Result<Credentials, Error> {
