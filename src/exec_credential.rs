@@ -9,8 +9,9 @@ use crate::error::Error;
 pub const V1: &str = "client.authentication.k8s.io/v1";
 pub const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
 
-/// What the plugin hands to the client: a certificate and key, or a bearer token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What the plugin hands to the client: a certificate and key, or a bearer token. Its `Debug`
+/// shows which fields are set, never their contents.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -19,6 +20,20 @@ pub struct Status {
     pub client_key_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+}
+
+impl std::fmt::Debug for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |field: &Option<String>| field.as_ref().map(|_| "***");
+        f.debug_struct("Status")
+            .field(
+                "client_certificate_data",
+                &shown(&self.client_certificate_data),
+            )
+            .field("client_key_data", &shown(&self.client_key_data))
+            .field("token", &shown(&self.token))
+            .finish()
+    }
 }
 
 #[derive(Serialize)]
@@ -111,6 +126,17 @@ mod tests {
             "{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\
              \"status\":{\"token\":\"abc\",\"expirationTimestamp\":\"1970-01-01T00:00:00Z\"}}\n"
         );
+    }
+
+    #[test]
+    fn debug_never_shows_key_material() {
+        let status = Status {
+            client_certificate_data: Some("CERTPEM".into()),
+            client_key_data: Some("KEYPEM".into()),
+            token: None,
+        };
+        let shown = format!("{status:?}");
+        assert!(!shown.contains("PEM") && shown.contains("***"), "{shown}");
     }
 
     #[test]

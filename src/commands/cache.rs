@@ -38,7 +38,8 @@ pub fn list(dir: PathBuf) -> Result<(), Error> {
     super::print(&out)
 }
 
-/// Delete entries (all, or one cluster's or mesh's); their lock files go with them.
+/// Delete entries (all, or one cluster's or mesh's). Lock files stay: another process may hold
+/// one, and a new file of the same name would let a second fetch run beside it.
 pub fn clear(dir: PathBuf, cluster_id: Option<&str>, mesh_id: Option<&str>) -> Result<(), Error> {
     let cache = Cache::new(dir);
     let mut removed = 0;
@@ -55,7 +56,6 @@ pub fn clear(dir: PathBuf, cluster_id: Option<&str>, mesh_id: Option<&str>) -> R
                 path: path.clone(),
                 detail: format!("cannot delete it: {e}"),
             })?;
-            let _ = std::fs::remove_file(path.with_extension("lock"));
             removed += 1;
         }
     }

@@ -5,7 +5,9 @@
 //! shell. It gets no stdin (kubectl gives the plugin none either) and a deadline.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -43,8 +45,8 @@ impl Provider for ExternalProvider {
         )
     }
 
-    fn credentials(&self, _client: &Client) -> Result<Credentials, Error> {
-        self.run().map_err(|why| {
+    fn credentials(&self, client: &Client) -> Result<Credentials, Error> {
+        self.run(client.remaining()).map_err(|why| {
             Error::NoCredentials(format!(
                 "cannot get credentials from {}: {why}",
                 self.describe()
@@ -58,42 +60,42 @@ impl Provider for ExternalProvider {
 }
 
 impl ExternalProvider {
-    fn run(&self) -> Result<Credentials, String> {
+    fn run(&self, budget: Duration) -> Result<Credentials, String> {
         let mut words = self.command.split_whitespace();
         let program = words.next().ok_or("the command is empty")?;
+        // Its own process group, so that a deadline ends whatever it started, too.
         let mut child = Command::new(program)
             .args(words)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot run it: {e}"))?;
-        let mut stdout = child.stdout.take().expect("stdout is piped");
-        let mut stderr = child.stderr.take().expect("stderr is piped");
-        let reader = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = (&mut stdout).take(1 << 20).read_to_end(&mut out);
-            out
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut err = Vec::new();
-            let _ = (&mut stderr).take(1 << 16).read_to_end(&mut err);
-            err
-        });
-        let deadline = Instant::now() + TIMEOUT;
+        let group = rustix::process::Pid::from_child(&child);
+        let kill_group = || {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        };
+        let out = read_in_background(child.stdout.take().expect("stdout is piped"), 1 << 20);
+        let err = read_in_background(child.stderr.take().expect("stderr is piped"), 1 << 16);
+        let timeout = budget.min(TIMEOUT);
+        let deadline = Instant::now() + timeout;
+        let late = || format!("it did not finish within {} s", timeout.as_secs());
         let status = loop {
             if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
                 break status;
             }
             if Instant::now() >= deadline {
-                let _ = child.kill();
+                kill_group();
                 let _ = child.wait();
-                return Err(format!("it did not finish within {} s", TIMEOUT.as_secs()));
+                return Err(late());
             }
             std::thread::sleep(Duration::from_millis(10));
         };
-        let out = reader.join().unwrap_or_default();
-        let err = err_reader.join().unwrap_or_default();
+        // Its output is complete once it has exited and the pipe has gone quiet: something it
+        // left running in the background may hold the pipe open for ever, and is left alone.
+        let out = drain(&out, deadline);
+        let err = drain(&err, deadline);
         if !status.success() {
             let err = String::from_utf8_lossy(&err);
             let last = err
@@ -105,6 +107,37 @@ impl ExternalProvider {
         }
         parse_output(&out)
     }
+}
+
+/// Read a pipe on a thread of its own, passing on what arrives (at most `limit` bytes).
+fn read_in_background(
+    mut pipe: impl Read + Send + 'static,
+    limit: usize,
+) -> mpsc::Receiver<Vec<u8>> {
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = vec![0u8; 8192];
+        let mut total = 0;
+        while let Ok(n) = pipe.read(&mut buffer) {
+            if n == 0 || total >= limit || send.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+            total += n;
+        }
+    });
+    receive
+}
+
+/// What a pipe has delivered once it has been quiet for a moment, closed, or the deadline came.
+fn drain(pipe: &mpsc::Receiver<Vec<u8>>, deadline: Instant) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    while Instant::now() < deadline {
+        match pipe.recv_timeout(Duration::from_millis(100)) {
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(_) => break,
+        }
+    }
+    bytes
 }
 
 pub(crate) fn parse_output(out: &[u8]) -> Result<Credentials, String> {

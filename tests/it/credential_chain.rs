@@ -760,6 +760,65 @@ fn cli_credentials_uri_profile_gets_keys_from_the_uri() {
     assert_cache_hit(&plugin, &fake, &run);
 }
 
+/// A process_command that leaves something running in the background with the output pipe
+/// open (a credential helper starting its agent, say) must not keep the plugin waiting; and a
+/// command that never ends is stopped at the deadline, with whatever it started.
+#[test]
+fn external_command_background_children_do_not_hold_the_plugin() {
+    let fake = cloud();
+    let me = fake.add_access_key("LTAIexternalBg01", "external-bg-secret");
+    let plugin = plugin(&fake)
+        .env("PATH", "/usr/bin:/bin")
+        .env("ACK_API_TIMEOUT", "4");
+    let json = json!({
+        "mode": "AK",
+        "access_key_id": "LTAIexternalBg01",
+        "access_key_secret": "external-bg-secret",
+    });
+    let script = plugin.write_home_file(
+        "bin/with-agent",
+        &format!("#!/bin/sh\nsleep 30 &\nprintf '%s\\n' '{json}'\n"),
+    );
+    let hangs = plugin.write_home_file("bin/hangs", "#!/bin/sh\nsleep 30 &\nsleep 30\n");
+    use std::os::unix::fs::PermissionsExt;
+    for path in [&script, &hangs] {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    write_cli_config(
+        &plugin,
+        "bg",
+        vec![
+            cli_profile(
+                "bg",
+                "External",
+                json!({"process_command": script.display().to_string()}),
+            ),
+            cli_profile(
+                "hang",
+                "External",
+                json!({"process_command": hangs.display().to_string()}),
+            ),
+        ],
+    );
+
+    let run = plugin.clone().run_ok();
+    assert_cn(&run, &me, "the External command's key");
+    assert!(
+        run.elapsed < Duration::from_secs(4),
+        "waited for the background child: {:?}\n{run}",
+        run.elapsed
+    );
+
+    let run = plugin.clone().args(["--profile", "hang"]).run();
+    assert!(!run.status.success(), "{run}");
+    assert!(run.stderr.contains("did not finish"), "{run}");
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "{:?}\n{run}",
+        run.elapsed
+    );
+}
+
 #[test]
 fn cli_external_profile_runs_the_process_command_once() {
     let fake = cloud();
