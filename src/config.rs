@@ -255,7 +255,7 @@ impl Settings {
                 region: sts_region.map(str::to_string),
                 vpc: env.get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED") == Some("true"),
             },
-            ecs_endpoint: crate::credentials::chain::ecs_endpoint(env),
+            ecs_endpoint: crate::credentials::chain::ecs_endpoint(env)?,
             imds_v1_disabled: env.get(crate::credentials::chain::IMDS_V1_DISABLED_VAR)
                 == Some("true"),
             api_timeout,
@@ -512,6 +512,24 @@ mod tests {
         };
         assert_eq!(explicit.resolve(Some("x")).unwrap(), "http://127.0.0.1:1");
         assert!(central.resolve(Some("cn hangzhou/")).is_err());
+    }
+
+    #[test]
+    fn metadata_endpoint_must_be_a_base_url() {
+        let with = |value: &str| {
+            let env = Env::from_pairs([("HOME", "/h"), ("ACK_ECS_METADATA_ENDPOINT", value)]);
+            Settings::resolve(&args(&[]), &env).map(|s| s.ecs_endpoint)
+        };
+        assert_eq!(with("http://127.0.0.1:9/").unwrap(), "http://127.0.0.1:9");
+        assert_eq!(
+            with("http://100.100.100.200").unwrap(),
+            "http://100.100.100.200"
+        );
+        for bad in ["100.100.100.200", "ftp://x", "http://x/?q=1", "http://u@x"] {
+            assert_eq!(with(bad).unwrap_err().exit_code(), 2, "{bad}");
+        }
+        let default = Settings::resolve(&args(&[]), &Env::from_pairs([("HOME", "/h")])).unwrap();
+        assert_eq!(default.ecs_endpoint, "http://100.100.100.200");
     }
 
     #[test]

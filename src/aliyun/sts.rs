@@ -36,6 +36,15 @@ impl RoleRequest {
         }
     }
 
+    /// The configured session name (else the default stays) and session policy.
+    pub fn with(mut self, session_name: Option<&str>, policy: Option<&str>) -> Self {
+        if let Some(name) = session_name {
+            self.session_name = name.to_string();
+        }
+        self.policy = policy.map(str::to_string);
+        self
+    }
+
     /// What of the request decides the session's rights, for the cache key: the role, the
     /// session name, the external id and (hashed, it can be long) the session policy.
     pub fn identity(&self) -> String {

@@ -135,10 +135,24 @@ fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
     )))
 }
 
-/// The ECS metadata service's base URL: `ACK_ECS_METADATA_ENDPOINT` or the fixed address.
-pub fn ecs_endpoint(env: &Env) -> String {
-    env.get("ACK_ECS_METADATA_ENDPOINT")
-        .unwrap_or(ecs::DEFAULT_ENDPOINT)
-        .trim_end_matches('/')
-        .to_string()
+/// The ECS metadata service's base URL: `ACK_ECS_METADATA_ENDPOINT` or the fixed address. It
+/// is plain `http://` by nature (a link-local service on the instance), so unlike the API
+/// endpoints any host may be named; it must still be a base URL.
+pub fn ecs_endpoint(env: &Env) -> Result<String, Error> {
+    let Some(text) = env.get("ACK_ECS_METADATA_ENDPOINT") else {
+        return Ok(ecs::DEFAULT_ENDPOINT.to_string());
+    };
+    match reqwest::Url::parse(text) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some()
+                && url.query().is_none()
+                && url.username().is_empty() =>
+        {
+            Ok(url.as_str().trim_end_matches('/').to_string())
+        }
+        _ => Err(Error::Usage(format!(
+            "ACK_ECS_METADATA_ENDPOINT={text:?} is not a base URL such as http://100.100.100.200"
+        ))),
+    }
 }

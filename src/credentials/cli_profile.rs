@@ -293,17 +293,16 @@ fn role(
 }
 
 fn role_request(profile: &Profile) -> RoleRequest {
-    let mut role = RoleRequest::new(&profile.ram_role_arn);
-    if let Some(session) = non_empty(&profile.ram_session_name) {
-        role.session_name = session.to_string();
-    }
+    let mut role = RoleRequest::new(&profile.ram_role_arn).with(
+        non_empty(&profile.ram_session_name),
+        non_empty(&profile.policy),
+    );
     // As in the CLI: 0 means the default; STS refuses less than 900.
     role.duration_seconds = match profile.expired_seconds {
         0 => sts::DEFAULT_DURATION_SECONDS,
         seconds => seconds.max(sts::MIN_DURATION_SECONDS),
     };
     role.external_id = non_empty(&profile.external_id).map(str::to_string);
-    role.policy = non_empty(&profile.policy).map(str::to_string);
     role
 }
 

@@ -106,13 +106,14 @@ pub fn provider(ctx: &Context, path: &Path) -> Result<Step, Error> {
             );
             Box::new(RoleProvider {
                 source: Box::new(source),
-                role: role_request(need("role_arn")?, get("role_session_name"), get("policy")),
+                role: RoleRequest::new(need("role_arn")?)
+                    .with(get("role_session_name"), get("policy")),
                 sts_endpoint: ctx.sts.resolve(None)?,
                 origin,
             })
         }
         "oidc_role_arn" => Box::new(OidcProvider {
-            role: role_request(need("role_arn")?, get("role_session_name"), get("policy")),
+            role: RoleRequest::new(need("role_arn")?).with(get("role_session_name"), get("policy")),
             provider_arn: need("oidc_provider_arn")?.to_string(),
             token_file: PathBuf::from(need("oidc_token_file_path")?),
             sts_endpoint: ctx.sts.resolve(None)?,
@@ -126,15 +127,6 @@ pub fn provider(ctx: &Context, path: &Path) -> Result<Step, Error> {
         }
     };
     Ok(Step::Use(provider))
-}
-
-fn role_request(arn: &str, session: Option<&str>, policy: Option<&str>) -> RoleRequest {
-    let mut role = RoleRequest::new(arn);
-    if let Some(session) = session {
-        role.session_name = session.to_string();
-    }
-    role.policy = policy.map(str::to_string);
-    role
 }
 
 /// A forgiving INI reader: `[section]`, `key = value`, `#` and `;` comments, optional quotes.

@@ -34,10 +34,7 @@ pub fn from_env(env: &Env, sts_endpoint: &str) -> Result<Option<OidcProvider>, E
     match vars {
         [None, None, None] => Ok(None),
         [Some(role_arn), Some(provider_arn), Some(token_file)] => {
-            let mut role = RoleRequest::new(role_arn);
-            if let Some(name) = env.get(SESSION_NAME) {
-                role.session_name = name.to_string();
-            }
+            let role = RoleRequest::new(role_arn).with(env.get(SESSION_NAME), None);
             Ok(Some(OidcProvider {
                 role,
                 provider_arn: provider_arn.to_string(),
