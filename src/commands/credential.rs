@@ -48,6 +48,7 @@ pub fn prepare(settings: &Settings, env: &Env) -> Result<Prepared, Error> {
         sts: &settings.sts,
         ecs_endpoint: settings.ecs_endpoint.clone(),
         imds_v1_disabled: settings.imds_v1_disabled,
+        dmi_dir: chain::DMI_DIR.into(),
     };
     let provider = chain::discover(
         &context,

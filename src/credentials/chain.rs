@@ -2,12 +2,13 @@
 //!
 //! The order is the official SDKs': the environment, RRSA (OIDC from the environment), the
 //! aliyun CLI profile, the shared INI file, the ECS instance's RAM role, a credentials URI.
-//! One difference, because the choice is made without network (a cache hit must not wait for
-//! a metadata probe): an explicitly configured source beats the implicit ECS probe. So the ECS
-//! step comes before the URI only when `ALIBABA_CLOUD_ECS_METADATA` names the role; otherwise it
-//! is the last resort, and when it fails its error lists everything tried before it.
+//! The choice is made without network (a cache hit must not wait for a metadata probe), so the
+//! ECS step is taken in its SDK place, before the credentials URI, when it is known to apply:
+//! `ALIBABA_CLOUD_ECS_METADATA` names the role, or the firmware says this is an ECS instance.
+//! Elsewhere (a container that hides the firmware, say) it is the last resort, after the URI;
+//! when it fails its error lists everything tried before it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::ecs::{self, EcsProvider};
 use super::role::RoleProvider;
@@ -33,6 +34,8 @@ pub struct Context<'a> {
     /// The ECS metadata service's base URL.
     pub ecs_endpoint: String,
     pub imds_v1_disabled: bool,
+    /// Where the firmware's DMI strings are ([`DMI_DIR`]; a test points it elsewhere).
+    pub dmi_dir: PathBuf,
 }
 
 /// One step of the chain: a source to use, or why this step has none.
@@ -113,6 +116,11 @@ fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
     if ecs_enabled && let Some(role) = ctx.env.get(ECS_ROLE_VAR) {
         return Ok(Box::new(ecs(Some(role), None)));
     }
+    // On an ECS instance (its firmware says so, no request needed) the instance role keeps the
+    // SDKs' place, before the credentials URI.
+    if ecs_enabled && on_alibaba_ecs(&ctx.dmi_dir) {
+        return Ok(Box::new(ecs(None, Some(tried))));
+    }
 
     if let Some(uri) = ctx.env.get(URI_VAR) {
         return Ok(Box::new(UriProvider {
@@ -135,6 +143,17 @@ fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
     )))
 }
 
+/// Whether the firmware says this is an Alibaba Cloud ECS instance: DMI's product name is
+/// "Alibaba Cloud ECS" (and the vendor "Alibaba Cloud") there. A local file read, no request.
+pub fn on_alibaba_ecs(dmi_dir: &Path) -> bool {
+    let read = |name: &str| std::fs::read_to_string(dmi_dir.join(name)).unwrap_or_default();
+    read("product_name").contains("Alibaba Cloud ECS")
+        || read("sys_vendor").trim() == "Alibaba Cloud"
+}
+
+/// Where Linux shows the firmware's DMI strings.
+pub const DMI_DIR: &str = "/sys/class/dmi/id";
+
 /// The ECS metadata service's base URL: `ACK_ECS_METADATA_ENDPOINT` or the fixed address. It
 /// is plain `http://` by nature (a link-local service on the instance), so unlike the API
 /// endpoints any host may be named; it must still be a base URL.
@@ -154,5 +173,81 @@ pub fn ecs_endpoint(env: &Env) -> Result<String, Error> {
         _ => Err(Error::Usage(format!(
             "ACK_ECS_METADATA_ENDPOINT={text:?} is not a base URL such as http://100.100.100.200"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chosen(env: &[(&str, &str)], dmi: &[(&str, &str)]) -> Result<String, String> {
+        let home = tempfile::tempdir().unwrap();
+        let dmi_dir = tempfile::tempdir().unwrap();
+        for (name, value) in dmi {
+            std::fs::write(dmi_dir.path().join(name), value).unwrap();
+        }
+        let env = Env::from_pairs(env.iter().copied());
+        let sts = StsEndpoint::default();
+        let ctx = Context {
+            env: &env,
+            home: Some(home.path().to_path_buf()),
+            sts: &sts,
+            ecs_endpoint: ecs::DEFAULT_ENDPOINT.into(),
+            imds_v1_disabled: false,
+            dmi_dir: dmi_dir.path().to_path_buf(),
+        };
+        discover(&ctx, None, None)
+            .map(|p| p.identity())
+            .map_err(|e| e.to_string())
+    }
+
+    const ECS_DMI: [(&str, &str); 2] = [
+        ("sys_vendor", "Alibaba Cloud\n"),
+        ("product_name", "Alibaba Cloud ECS\n"),
+    ];
+
+    #[test]
+    fn on_ecs_the_instance_role_comes_before_the_credentials_uri() {
+        let uri = [(URI_VAR, "http://127.0.0.1:1/creds")];
+        assert_eq!(chosen(&uri, &ECS_DMI).unwrap(), "ecs-ram-role:attached");
+        assert!(chosen(&uri, &[]).unwrap().starts_with("credentials-uri:"));
+        assert!(
+            chosen(&uri, &[("sys_vendor", "QEMU\n")])
+                .unwrap()
+                .starts_with("credentials-uri:")
+        );
+        let disabled = [
+            (URI_VAR, "http://127.0.0.1:1/creds"),
+            (ECS_DISABLED_VAR, "true"),
+        ];
+        assert!(
+            chosen(&disabled, &ECS_DMI)
+                .unwrap()
+                .starts_with("credentials-uri:")
+        );
+    }
+
+    #[test]
+    fn configured_sources_still_come_first_on_ecs() {
+        let keys = [
+            ("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI1"),
+            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "s"),
+        ];
+        assert_eq!(chosen(&keys, &ECS_DMI).unwrap(), "access-key:LTAI1");
+    }
+
+    #[test]
+    fn nothing_configured_off_ecs_with_the_probe_disabled_lists_what_was_tried() {
+        let error = chosen(&[(ECS_DISABLED_VAR, "true")], &[]).unwrap_err();
+        for step in [
+            "environment",
+            "RRSA",
+            "aliyun CLI config",
+            "credentials file",
+            "credentials URI",
+            "ECS",
+        ] {
+            assert!(error.contains(step), "{step}: {error}");
+        }
     }
 }
