@@ -68,4 +68,3 @@ pub fn through_kubeconfig(yaml: &str) -> Option<String> {
     }
     Some(pem)
 }
-
