@@ -96,8 +96,6 @@ pub struct Settings {
     pub api_timeout: Duration,
     /// The most we wait for another process that is fetching the same credential.
     pub lock_timeout: Duration,
-    /// The flags as given, for `kubeconfig` to pass on to `get-credential`.
-    pub args: TargetArgs,
 }
 
 /// Everything `get-credential` needs.
@@ -114,6 +112,8 @@ pub struct GetCredentialConfig {
 #[derive(Debug)]
 pub struct KubeconfigConfig {
     pub settings: Settings,
+    /// The flags as given, to pass on to `get-credential` in the kubeconfig.
+    pub given: TargetArgs,
     /// Name of the context, cluster and user entries.
     pub context: Option<String>,
     pub destination: Destination,
@@ -167,6 +167,7 @@ impl KubeconfigConfig {
         }
         Ok(KubeconfigConfig {
             settings: Settings::resolve(&args.target, env)?,
+            given: args.target.clone(),
             context: args.context.clone(),
             destination,
             set_current_context: args.set_current_context,
@@ -260,7 +261,6 @@ impl Settings {
                 == Some("true"),
             api_timeout,
             lock_timeout: seconds(env, "ACK_LOCK_TIMEOUT")?.unwrap_or(api_timeout + LOCK_MARGIN),
-            args: args.clone(),
         })
     }
 

@@ -7,7 +7,7 @@ use ack_credential_plugin::cli::{
     self, CacheCommand, Cli, Command, GET_CREDENTIAL, GetCredentialArgs,
 };
 use ack_credential_plugin::commands::{cache, completions, get_credential, kubeconfig};
-use ack_credential_plugin::config::{Env, GetCredentialConfig, KubeconfigConfig};
+use ack_credential_plugin::config::{self, Env, GetCredentialConfig, KubeconfigConfig};
 use ack_credential_plugin::error::Error;
 use ack_credential_plugin::log::set_verbose;
 use clap::{FromArgMatches, Parser};
@@ -26,10 +26,10 @@ fn main() -> ExitCode {
             KubeconfigConfig::resolve(args, &env).and_then(|config| kubeconfig::run(&config, &env))
         }
         Command::Cache(CacheCommand::List(args)) => {
-            cache::dir(args.cache_dir.as_ref(), &env).and_then(cache::list)
+            config::cache_dir(args.cache_dir.as_ref(), &env).and_then(cache::list)
         }
         Command::Cache(CacheCommand::Clear(args)) => {
-            cache::dir(args.cache.cache_dir.as_ref(), &env).and_then(|dir| {
+            config::cache_dir(args.cache.cache_dir.as_ref(), &env).and_then(|dir| {
                 cache::clear(dir, args.cluster_id.as_deref(), args.mesh_id.as_deref())
             })
         }

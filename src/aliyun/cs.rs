@@ -20,10 +20,16 @@ pub struct UserKubeconfigRequest<'a> {
 
 impl UserKubeconfigRequest<'_> {
     pub fn action(&self) -> &'static str {
-        match self.uid {
-            None => "DescribeClusterUserKubeconfig",
-            Some(_) => "DescribeSubaccountK8sClusterUserConfig",
-        }
+        action(self.uid.is_some())
+    }
+}
+
+/// The API that issues a cluster's user kubeconfig: the caller's own, or a RAM user's.
+pub fn action(for_another_user: bool) -> &'static str {
+    if for_another_user {
+        "DescribeSubaccountK8sClusterUserConfig"
+    } else {
+        "DescribeClusterUserKubeconfig"
     }
 }
 

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use crate::cache::{Cache, Entry, KeyFields};
-use crate::config::Env;
 use crate::error::Error;
 
 pub fn list(dir: PathBuf) -> Result<(), Error> {
@@ -65,11 +64,6 @@ pub fn clear(dir: PathBuf, cluster_id: Option<&str>, mesh_id: Option<&str>) -> R
         cache.dir().display()
     );
     Ok(())
-}
-
-/// The cache directory for `cache` commands: the same rules as for `get-credential`.
-pub fn dir(flag: Option<&PathBuf>, env: &Env) -> Result<PathBuf, Error> {
-    crate::config::cache_dir(flag, env)
 }
 
 fn read(cache: &Cache) -> Result<Vec<(PathBuf, Option<Entry>)>, Error> {

@@ -34,8 +34,7 @@ pub struct Fetched {
 /// The API that issues credentials for `target`.
 pub fn api_name(target: &Target) -> &'static str {
     match target {
-        Target::Cluster { uid: None, .. } => "DescribeClusterUserKubeconfig",
-        Target::Cluster { uid: Some(_), .. } => "DescribeSubaccountK8sClusterUserConfig",
+        Target::Cluster { uid, .. } => cs::action(uid.is_some()),
         Target::Mesh { .. } => servicemesh::ACTION,
     }
 }

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use super::credential;
+use crate::cli::TargetArgs;
 use crate::config::{Destination, Env, KubeconfigConfig, Settings, Target};
 use crate::error::Error;
 use crate::kubeconfig::{ExecUser, merge};
@@ -39,7 +40,7 @@ pub fn run(config: &KubeconfigConfig, env: &Env) -> Result<(), Error> {
             "cannot find the path of this program to write into the kubeconfig: {e}"
         ))
     })?;
-    let args = exec_args(settings)?;
+    let args = exec_args(settings, &config.given)?;
     let exec = ExecUser {
         command: &command,
         args: &args,
@@ -92,8 +93,7 @@ fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
 
 /// `get-credential` and every flag given that decides the credential or where it comes from, so
 /// that kubectl's calls land on the entry this command just cached.
-fn exec_args(settings: &Settings) -> Result<Vec<String>, Error> {
-    let given = &settings.args;
+fn exec_args(settings: &Settings, given: &TargetArgs) -> Result<Vec<String>, Error> {
     let mut args = vec!["get-credential".to_string()];
     let mut flag = |name: &str, value: Option<&str>| {
         if let Some(value) = value {
@@ -132,19 +132,21 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    fn settings(argv: &[&str]) -> Settings {
+    /// The exec args `kubeconfig` would write for this command line.
+    fn exec_args_of(argv: &[&str]) -> Result<Vec<String>, Error> {
         let mut full = vec!["ack-credential-plugin", "kubeconfig"];
         full.extend_from_slice(argv);
         let crate::cli::Command::Kubeconfig(args) = crate::cli::Cli::parse_from(full).command
         else {
             unreachable!()
         };
-        Settings::resolve(&args.target, &Env::from_pairs([("HOME", "/h")])).unwrap()
+        let settings = Settings::resolve(&args.target, &Env::from_pairs([("HOME", "/h")]))?;
+        exec_args(&settings, &args.target)
     }
 
     #[test]
     fn exec_args_repeat_every_deciding_flag_given() {
-        let args = exec_args(&settings(&[
+        let args = exec_args_of(&[
             "--cluster-id",
             "c1",
             "--uid",
@@ -166,7 +168,7 @@ mod tests {
             "/c",
             "--context",
             "mine",
-        ]))
+        ])
         .unwrap();
         assert_eq!(
             args.join(" "),
@@ -174,7 +176,7 @@ mod tests {
              --role-arn acs:ram::1:role/r --region cn-beijing --cs-endpoint http://127.0.0.1:1 \
              --sts-endpoint http://127.0.0.1:2 --cache-dir /c --private-ip"
         );
-        let mesh = exec_args(&settings(&["--mesh-id", "m1"])).unwrap();
+        let mesh = exec_args_of(&["--mesh-id", "m1"]).unwrap();
         assert_eq!(mesh.join(" "), "get-credential --mesh-id m1");
     }
 }
