@@ -261,19 +261,71 @@ impl<'a> Plugin<'a> {
     }
 
     fn redacted_env(&self) -> Vec<(String, String)> {
-        self.env
-            .iter()
-            .map(|(k, v)| {
-                let sensitive = ["SECRET", "TOKEN", "PASSWORD"]
-                    .iter()
-                    .any(|word| k.to_ascii_uppercase().contains(word));
-                if sensitive || self.secrets.iter().any(|s| !s.is_empty() && v.contains(s)) {
-                    (k.clone(), "***".to_string())
-                } else {
-                    (k.clone(), v.clone())
-                }
-            })
-            .collect()
+        redacted_env(self.env.iter(), &self.secrets)
+    }
+}
+
+/// The environment for a report: values of secret-looking names, or holding a known secret,
+/// shown as `***`.
+pub fn redacted_env<'a>(
+    env: impl IntoIterator<Item = (&'a String, &'a String)>,
+    secrets: &[String],
+) -> Vec<(String, String)> {
+    env.into_iter()
+        .map(|(k, v)| {
+            let sensitive = ["SECRET", "TOKEN", "PASSWORD"]
+                .iter()
+                .any(|word| k.to_ascii_uppercase().contains(word));
+            if sensitive || secrets.iter().any(|s| !s.is_empty() && v.contains(s)) {
+                (k.clone(), "***".to_string())
+            } else {
+                (k.clone(), v.clone())
+            }
+        })
+        .collect()
+}
+
+/// What a failing test prints about one run of the binary.
+pub struct Report<'a> {
+    pub heading: &'a str,
+    pub command_line: &'a str,
+    pub env: &'a [(String, String)],
+    pub status: &'a ExitStatus,
+    /// Why it was killed, if it was.
+    pub killed: Option<&'a str>,
+    pub elapsed: Duration,
+    pub stdout: &'a str,
+    pub stderr: &'a str,
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "---- {}\n{}", self.heading, self.command_line)?;
+        writeln!(f, "---- environment (cleared, then)")?;
+        for (k, v) in self.env {
+            writeln!(f, "{k}={v}")?;
+        }
+        let killed = self
+            .killed
+            .map(|why| format!(" ({why})"))
+            .unwrap_or_default();
+        writeln!(
+            f,
+            "---- status: {}{killed} after {:.2?}",
+            self.status, self.elapsed
+        )?;
+        writeln!(
+            f,
+            "---- stdout ({} bytes)\n{}",
+            self.stdout.len(),
+            self.stdout
+        )?;
+        writeln!(
+            f,
+            "---- stderr ({} bytes)\n{}",
+            self.stderr.len(),
+            self.stderr
+        )
     }
 }
 
@@ -316,34 +368,17 @@ impl Run<'_> {
 
 impl fmt::Display for Run<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "---- command\n{}", self.command_line)?;
-        writeln!(f, "---- environment (cleared, then)")?;
-        for (k, v) in &self.env {
-            writeln!(f, "{k}={v}")?;
-        }
-        writeln!(
-            f,
-            "---- status: {}{} after {:.2?}",
-            self.status,
-            if self.killed {
-                " (killed: took too long)"
-            } else {
-                ""
-            },
-            self.elapsed
-        )?;
-        writeln!(
-            f,
-            "---- stdout ({} bytes)\n{}",
-            self.stdout.len(),
-            self.stdout
-        )?;
-        writeln!(
-            f,
-            "---- stderr ({} bytes)\n{}",
-            self.stderr.len(),
-            self.stderr
-        )?;
+        let report = Report {
+            heading: "command",
+            command_line: &self.command_line,
+            env: &self.env,
+            status: &self.status,
+            killed: self.killed.then_some("killed: took too long"),
+            elapsed: self.elapsed,
+            stdout: &self.stdout,
+            stderr: &self.stderr,
+        };
+        write!(f, "{report}")?;
         writeln!(f, "---- {}", self.fake.dump())
     }
 }

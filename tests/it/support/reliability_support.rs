@@ -17,7 +17,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::fake_cloud::FakeCloud;
-use super::plugin::{BIN, CertInfo};
+use super::plugin::{BIN, CertInfo, Report, redacted_env};
 
 /// The environment `Plugin::new` gives the binary (cleared, then HOME, ACK_CACHE_DIR,
 /// ACK_CS_ENDPOINT pointing at the fake, the ECS metadata service off), plus an access key.
@@ -96,7 +96,7 @@ impl Background {
                 .chain(args.iter().copied())
                 .collect::<Vec<_>>()
                 .join(" "),
-            env: redacted(env),
+            env: redacted_env(env, &[]),
         }
     }
 
@@ -164,24 +164,17 @@ impl Drop for Background {
 
 impl fmt::Display for Finished {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "---- command (background)\n{}", self.command_line)?;
-        writeln!(f, "---- environment (cleared, then)")?;
-        for (k, v) in &self.env {
-            writeln!(f, "{k}={v}")?;
-        }
-        writeln!(
-            f,
-            "---- status: {}{} after {:.2?}",
-            self.status,
-            if self.killed {
-                " (killed by the test)"
-            } else {
-                ""
-            },
-            self.elapsed
-        )?;
-        writeln!(f, "---- stdout\n{}", self.stdout)?;
-        writeln!(f, "---- stderr\n{}", self.stderr)
+        let report = Report {
+            heading: "command (background)",
+            command_line: &self.command_line,
+            env: &self.env,
+            status: &self.status,
+            killed: self.killed.then_some("killed by the test"),
+            elapsed: self.elapsed,
+            stdout: &self.stdout,
+            stderr: &self.stderr,
+        };
+        write!(f, "{report}")
     }
 }
 
@@ -189,17 +182,6 @@ impl fmt::Debug for Finished {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
-}
-
-fn redacted(env: &BTreeMap<String, String>) -> Vec<(String, String)> {
-    env.iter()
-        .map(|(k, v)| {
-            let secret = ["SECRET", "TOKEN", "PASSWORD"]
-                .iter()
-                .any(|word| k.to_ascii_uppercase().contains(word));
-            (k.clone(), if secret { "***".into() } else { v.clone() })
-        })
-        .collect()
 }
 
 /// Polls `done` every 10 ms until it holds; panics with `what` after `limit`.
