@@ -5,13 +5,13 @@ use x509_cert::der::{Decode, pem};
 
 /// NotBefore and NotAfter, in Unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Validity {
-    pub not_before: i64,
-    pub not_after: i64,
+pub(crate) struct Validity {
+    pub(crate) not_before: i64,
+    pub(crate) not_after: i64,
 }
 
 /// The validity of the first certificate in `pem` (a chain may follow it).
-pub fn validity(pem: &str) -> Result<Validity, String> {
+pub(crate) fn validity(pem: &str) -> Result<Validity, String> {
     let first = first_pem_block(pem).ok_or("the client certificate is not PEM")?;
     // PEM to DER in one step, then a parse that checks every read. (`Certificate::from_pem`
     // streams through der 0.7's PEM reader, which spins for ever on DER that ends inside the

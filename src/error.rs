@@ -4,10 +4,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::aliyun::ApiError;
-
 #[derive(Debug)]
-pub enum Error {
+pub(crate) enum Error {
     /// A flag, identifier, endpoint or variable that cannot be right. Checked before any request.
     Usage(String),
     /// No credential source yielded credentials; the text lists what was tried.
@@ -46,7 +44,7 @@ pub enum Error {
 
 impl Error {
     /// 2 for usage errors (as clap uses), 1 for everything else.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
             Error::Source { error, .. } => error.exit_code(),
@@ -113,7 +111,7 @@ impl std::error::Error for Error {}
 
 impl Error {
     /// Say which credential source an error came from, unless it already does.
-    pub fn from_source(self, source: String) -> Error {
+    pub(crate) fn with_source(self, source: String) -> Error {
         match self {
             Error::NoCredentials(_) | Error::Usage(_) | Error::Source { .. } => self,
             error => Error::Source {
@@ -127,5 +125,43 @@ impl Error {
 impl From<ApiError> for Error {
     fn from(error: ApiError) -> Self {
         Error::Api(Box::new(error))
+    }
+}
+
+/// An error answer from an API, with everything the user needs to act on it or report it.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    /// The API name, e.g. `DescribeClusterUserKubeconfig`.
+    pub(crate) action: &'static str,
+    /// What the call was about, e.g. `cluster c0123`.
+    pub(crate) target: String,
+    pub(crate) status: u16,
+    pub(crate) code: String,
+    pub(crate) message: String,
+    pub(crate) request_id: Option<String>,
+    /// What to do about it.
+    pub(crate) hint: Option<String>,
+    /// How many attempts ended this way (retryable errors are retried).
+    pub(crate) attempts: u32,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} for {} failed: {}: {} (HTTP {}",
+            self.action, self.target, self.code, self.message, self.status
+        )?;
+        if let Some(id) = &self.request_id {
+            write!(f, ", RequestId: {id}")?;
+        }
+        f.write_str(")")?;
+        if self.attempts > 1 {
+            write!(f, ", {} attempts", self.attempts)?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\nhint: {hint}")?;
+        }
+        Ok(())
     }
 }

@@ -3,23 +3,38 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::ApiVersionArg;
 use crate::error::Error;
 
-pub const V1: &str = "client.authentication.k8s.io/v1";
-pub const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+pub(crate) const V1: &str = "client.authentication.k8s.io/v1";
+pub(crate) const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+
+/// The `client.authentication.k8s.io` versions the plugin speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ApiVersion {
+    V1,
+    V1beta1,
+}
+
+impl ApiVersion {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V1 => V1,
+            ApiVersion::V1beta1 => V1BETA1,
+        }
+    }
+}
 
 /// What the plugin hands to the client: a certificate and key, or a bearer token. Its `Debug`
 /// shows which fields are set, never their contents.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Status {
+pub(crate) struct Status {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_certificate_data: Option<String>,
+    pub(crate) client_certificate_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_key_data: Option<String>,
+    pub(crate) client_key_data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
 impl std::fmt::Debug for Status {
@@ -54,7 +69,10 @@ struct StatusOut<'a> {
 
 /// The apiVersion to answer with: the one in `KUBERNETES_EXEC_INFO` (the client rejects any
 /// other), else `--api-version`, else v1beta1 (kubectl 1.19 and older may not set the variable).
-pub fn api_version(exec_info: Option<&str>, flag: Option<ApiVersionArg>) -> Result<String, Error> {
+pub(crate) fn api_version(
+    exec_info: Option<&str>,
+    flag: Option<ApiVersion>,
+) -> Result<String, Error> {
     if let Some(info) = exec_info {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
@@ -72,15 +90,11 @@ pub fn api_version(exec_info: Option<&str>, flag: Option<ApiVersionArg>) -> Resu
             None => Err(Error::ExecInfo("it has no apiVersion".to_string())),
         };
     }
-    Ok(match flag {
-        Some(ApiVersionArg::V1) => V1,
-        Some(ApiVersionArg::V1beta1) | None => V1BETA1,
-    }
-    .to_string())
+    Ok(flag.unwrap_or(ApiVersion::V1beta1).as_str().to_string())
 }
 
 /// The ExecCredential document, one line of JSON plus a newline.
-pub fn render(api_version: &str, credential: &Status, expiration: i64) -> String {
+pub(crate) fn render(api_version: &str, credential: &Status, expiration: i64) -> String {
     let document = ExecCredential {
         api_version,
         kind: "ExecCredential",
@@ -143,10 +157,10 @@ mod tests {
     fn api_version_comes_from_exec_info_then_flag_then_default() {
         let info = r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#;
         assert_eq!(
-            api_version(Some(info), Some(ApiVersionArg::V1beta1)).unwrap(),
+            api_version(Some(info), Some(ApiVersion::V1beta1)).unwrap(),
             V1
         );
-        assert_eq!(api_version(None, Some(ApiVersionArg::V1)).unwrap(), V1);
+        assert_eq!(api_version(None, Some(ApiVersion::V1)).unwrap(), V1);
         assert_eq!(api_version(None, None).unwrap(), V1BETA1);
         assert!(api_version(Some("{not json"), None).is_err());
         assert!(api_version(Some(r#"{"apiVersion":"v1"}"#), None).is_err());

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Open a file never through a symlink, mode 0600 when created. `create_new` for temporary
 /// files (which also refuses anything already there); otherwise create-or-open.
-pub fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
+pub(crate) fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options
         .read(true)
@@ -24,7 +24,7 @@ pub fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
 
 /// Replace `path` with `bytes`, mode 0600: a temporary file beside it is written, fsynced and
 /// renamed over it, so a reader (or a crash) sees the old contents or the new, never a mix.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

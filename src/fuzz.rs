@@ -214,8 +214,8 @@ proptest! {
     #[test]
     fn small_formats(bytes in input("Limit:10,Remain:0,TimeLeft:2000,Reset:1".to_string())) {
         let text = text(&bytes);
-        let _ = crate::aliyun::client::parse_time_left(&text);
-        let _ = crate::config::parse_expiration(&text);
+        let _ = crate::aliyun::retry::parse_time_left(&text);
+        let _ = crate::config::values::parse_expiration(&text);
         let _ = crate::cache::KeyFields::parse(&text);
         let _ = crate::time::parse_rfc3339(&text);
         let _ = crate::time::parse_http_date(&text);

@@ -8,16 +8,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
-pub fn set_verbose(on: bool) {
+pub(crate) fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
-pub fn is_verbose() -> bool {
+pub(crate) fn is_verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)
 }
 
 /// Print a diagnostic line on stderr when `-v` was given.
-#[macro_export]
 macro_rules! verbose {
     ($($arg:tt)*) => {
         if $crate::log::is_verbose() {
@@ -25,9 +24,10 @@ macro_rules! verbose {
         }
     };
 }
+pub(crate) use verbose;
 
 /// Print a warning on stderr, always: for the rare case that succeeds but needs the user's eye
 /// (a stale certificate served because a refresh failed, a cache that could not be written).
-pub fn warn(message: &str) {
+pub(crate) fn warn(message: &str) {
     eprintln!("ack-credential-plugin: warning: {message}");
 }

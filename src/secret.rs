@@ -5,14 +5,14 @@ use std::fmt;
 /// A secret string. `Debug` prints `***` and there is no `Display`, so a secret cannot end up in
 /// a log line or an error message by accident; [`Secret::expose`] is the one way to read it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
 
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

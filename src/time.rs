@@ -3,31 +3,31 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Seconds since the Unix epoch, now.
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     Utc::now().timestamp()
 }
 
 /// `2026-01-02T03:04:05Z`, the form kubectl parses for `expirationTimestamp`.
-pub fn rfc3339(unix: i64) -> String {
+pub(crate) fn rfc3339(unix: i64) -> String {
     DateTime::<Utc>::from_timestamp(unix, 0)
         .unwrap_or_default()
         .to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Parse an RFC 3339 timestamp (`2024-03-10T09:56:17Z`) into Unix seconds.
-pub fn parse_rfc3339(text: &str) -> Option<i64> {
+pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(text.trim())
         .ok()
         .map(|t| t.timestamp())
 }
 
 /// `Mon, 02 Jan 2006 15:04:05 GMT`, the `Date` header the ROA signature covers.
-pub fn http_date(time: DateTime<Utc>) -> String {
+pub(crate) fn http_date(time: DateTime<Utc>) -> String {
     time.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 /// Parse an HTTP `Date` header (RFC 1123) into Unix seconds.
-pub fn parse_http_date(text: &str) -> Option<i64> {
+pub(crate) fn parse_http_date(text: &str) -> Option<i64> {
     DateTime::parse_from_rfc2822(text.trim())
         .ok()
         .map(|t| t.timestamp())

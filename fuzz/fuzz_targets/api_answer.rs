@@ -4,23 +4,18 @@
 
 mod common;
 
-use ack_credential_plugin::aliyun::{cs, servicemesh};
+use ack_credential_plugin::fuzzing;
 use common::{assert_clean, through_kubeconfig};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    match cs::parse_answer("DescribeClusterUserKubeconfig", data, None) {
-        Ok(issued) => {
-            assert!(!issued.config.trim().is_empty());
-            through_kubeconfig(&issued.config);
+    for answer in [fuzzing::cs_answer(data), fuzzing::servicemesh_answer(data)] {
+        match answer {
+            Ok(config) => {
+                assert!(!config.trim().is_empty());
+                through_kubeconfig(&config);
+            }
+            Err(e) => assert_clean(&e),
         }
-        Err(e) => assert_clean(&e.to_string()),
-    }
-    match servicemesh::parse_answer(data, None) {
-        Ok(issued) => {
-            assert!(!issued.config.trim().is_empty());
-            through_kubeconfig(&issued.config);
-        }
-        Err(e) => assert_clean(&e.to_string()),
     }
 });

@@ -7,14 +7,14 @@
 
 mod common;
 
-use ack_credential_plugin::aliyun::error::ErrorBody;
+use ack_credential_plugin::fuzzing;
 use common::SECRET;
 use libfuzzer_sys::fuzz_target;
 
 const MARKER: &str = "server string to sign is:";
 
 fuzz_target!(|data: &[u8]| {
-    let body = ErrorBody::parse(data);
+    let body = fuzzing::error_body(data);
     if let Some(message) = &body.message {
         assert!(
             !message.contains(MARKER),
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         "Message": format!("{text} {MARKER}GET\n\nx-acs-security-token:{SECRET}\n{text}"),
     })
     .to_string();
-    let body = ErrorBody::parse(built.as_bytes());
+    let body = fuzzing::error_body(built.as_bytes());
     assert_eq!(body.code.as_deref(), Some("SignatureDoesNotMatch"));
     assert_eq!(body.request_id.as_deref(), Some("R"));
     let message = body.message.expect("the message");

@@ -2,11 +2,11 @@
 //! no panic, and a version that is accepted is a client.authentication.k8s.io one.
 #![no_main]
 
-use ack_credential_plugin::exec_credential::api_version;
+use ack_credential_plugin::fuzzing;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(version) = api_version(Some(&String::from_utf8_lossy(data)), None) {
+    if let Ok(version) = fuzzing::exec_info_api_version(&String::from_utf8_lossy(data)) {
         assert!(version.starts_with("client.authentication.k8s.io/"));
     }
 });

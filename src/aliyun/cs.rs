@@ -1,31 +1,44 @@
 //! Container Service for Kubernetes (cs, API version 2015-12-15): the user kubeconfig calls.
 
 use super::IssuedKubeconfig;
-use super::client::{Client, RoaRequest};
-use crate::credentials::Credentials;
+use super::access_key::Credentials;
+use super::client::Client;
+use super::endpoint;
+use super::request::RoaRequest;
 use crate::error::Error;
 
 const VERSION: &str = "2015-12-15";
 
+/// The cs endpoint of a region, else the central one.
+pub(crate) fn endpoint(region: Option<&str>) -> Result<String, Error> {
+    match region {
+        Some(region) => {
+            endpoint::validate_region(region).map_err(Error::Usage)?;
+            Ok(format!("https://cs.{region}.aliyuncs.com"))
+        }
+        None => Ok("https://cs.aliyuncs.com".to_string()),
+    }
+}
+
 /// What to ask for: a user kubeconfig of a cluster, the caller's own or (with `uid`, main
 /// account only) a RAM user's.
-pub struct UserKubeconfigRequest<'a> {
-    pub cluster_id: &'a str,
-    pub uid: Option<&'a str>,
-    pub private_ip: bool,
+pub(crate) struct UserKubeconfigRequest<'a> {
+    pub(crate) cluster_id: &'a str,
+    pub(crate) uid: Option<&'a str>,
+    pub(crate) private_ip: bool,
     /// `TemporaryDurationMinutes`, 15..=4320. Left out, the API would hand back a certificate
     /// valid for years, so the plugin always sends it.
-    pub minutes: u32,
+    pub(crate) minutes: u32,
 }
 
 impl UserKubeconfigRequest<'_> {
-    pub fn action(&self) -> &'static str {
+    pub(crate) fn action(&self) -> &'static str {
         action(self.uid.is_some())
     }
 }
 
 /// The API that issues a cluster's user kubeconfig: the caller's own, or a RAM user's.
-pub fn action(for_another_user: bool) -> &'static str {
+pub(crate) fn action(for_another_user: bool) -> &'static str {
     if for_another_user {
         "DescribeSubaccountK8sClusterUserConfig"
     } else {
@@ -35,7 +48,7 @@ pub fn action(for_another_user: bool) -> &'static str {
 
 /// `DescribeClusterUserKubeconfig` (`GET /k8s/{ClusterId}/user_config`) or, with a uid,
 /// `DescribeSubaccountK8sClusterUserConfig` (`GET /k8s/{ClusterId}/users/{Uid}/user_config`).
-pub fn describe_user_kubeconfig(
+pub(crate) fn describe_user_kubeconfig(
     client: &Client,
     endpoint: &str,
     credentials: &Credentials,
@@ -77,7 +90,7 @@ pub fn describe_user_kubeconfig(
 }
 
 /// `{"config": "<kubeconfig YAML>", "expiration": "<RFC 3339>"}`.
-pub fn parse_answer(
+pub(crate) fn parse_answer(
     action: &'static str,
     body: &[u8],
     request_id: Option<String>,

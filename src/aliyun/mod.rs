@@ -1,23 +1,29 @@
-//! Alibaba Cloud OpenAPI: request signing, the HTTP client with its retry policy, and one file
-//! per product the plugin calls.
+//! Alibaba Cloud OpenAPI: the credentials requests are signed with, request assembly and
+//! signing, the HTTP client with its retry policy and hints, and one file per product the
+//! plugin calls (cs, servicemesh, sts), each with its default endpoint.
 
-pub mod client;
-pub mod cs;
-pub mod error;
-pub mod servicemesh;
-pub mod sign;
-pub mod sts;
+mod access_key;
+mod client;
+pub(crate) mod cs;
+pub(crate) mod endpoint;
+pub(crate) mod error;
+mod hints;
+mod request;
+pub(crate) mod retry;
+pub(crate) mod servicemesh;
+mod sign;
+pub(crate) mod sts;
 
-pub use client::Client;
-pub use error::ApiError;
+pub(crate) use access_key::Credentials;
+pub(crate) use client::Client;
 
 /// A kubeconfig issued by the cs or servicemesh API.
-pub struct IssuedKubeconfig {
+pub(crate) struct IssuedKubeconfig {
     /// The kubeconfig YAML. It holds the private key: never log or show it.
-    pub config: String,
+    pub(crate) config: String,
     /// The expiry as the API states it, in Unix seconds.
-    pub expiration: Option<i64>,
-    pub request_id: Option<String>,
+    pub(crate) expiration: Option<i64>,
+    pub(crate) request_id: Option<String>,
 }
 
 impl IssuedKubeconfig {

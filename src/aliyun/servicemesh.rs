@@ -3,15 +3,18 @@
 use chrono::NaiveDateTime;
 
 use super::IssuedKubeconfig;
-use super::client::{Client, RpcRequest};
-use crate::credentials::Credentials;
+use super::access_key::Credentials;
+use super::client::Client;
+use super::request::RpcRequest;
 use crate::error::Error;
 
 const VERSION: &str = "2020-01-11";
-pub const ACTION: &str = "DescribeServiceMeshKubeconfig";
+pub(crate) const ACTION: &str = "DescribeServiceMeshKubeconfig";
+/// ASM's one, central endpoint.
+pub(crate) const DEFAULT_ENDPOINT: &str = "https://servicemesh.aliyuncs.com";
 
 /// `DescribeServiceMeshKubeconfig`. It takes no lifetime: the mesh decides.
-pub fn describe_kubeconfig(
+pub(crate) fn describe_kubeconfig(
     client: &Client,
     endpoint: &str,
     credentials: &Credentials,
@@ -44,7 +47,10 @@ pub fn describe_kubeconfig(
 }
 
 /// `{"RequestId", "Kubeconfig": "<YAML>", "ExpireTime": "2024-05-28 16:00:00"}`.
-pub fn parse_answer(body: &[u8], request_id: Option<String>) -> Result<IssuedKubeconfig, Error> {
+pub(crate) fn parse_answer(
+    body: &[u8],
+    request_id: Option<String>,
+) -> Result<IssuedKubeconfig, Error> {
     IssuedKubeconfig::from_answer(
         ACTION,
         body,

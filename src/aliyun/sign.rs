@@ -11,7 +11,7 @@ use sha1::Sha1;
 /// Alibaba's percent-encoding, used by every scheme: `A-Z a-z 0-9 - _ . ~` stay as they are, every
 /// other UTF-8 byte becomes `%XY` with upper-case hex. So a space is `%20` (never `+`), `*` is
 /// `%2A` and `/` is `%2F`: unlike form encoding, and unlike Java's `URLEncoder`.
-pub fn percent_encode(value: &str) -> String {
+pub(crate) fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len() * 3);
     for &byte in value.as_bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -26,7 +26,7 @@ pub fn percent_encode(value: &str) -> String {
 }
 
 /// A URL path with each segment percent-encoded and the `/` separators kept.
-pub fn percent_encode_path(path: &str) -> String {
+pub(crate) fn percent_encode_path(path: &str) -> String {
     path.split('/')
         .map(percent_encode)
         .collect::<Vec<_>>()
@@ -34,7 +34,7 @@ pub fn percent_encode_path(path: &str) -> String {
 }
 
 /// `base64(HMAC-SHA1(key, data))`, the signature primitive of both V2 schemes.
-pub fn hmac_sha1_base64(key: &[u8], data: &[u8]) -> String {
+pub(crate) fn hmac_sha1_base64(key: &[u8], data: &[u8]) -> String {
     let mut mac = Hmac::<Sha1>::new_from_slice(key).expect("HMAC accepts keys of any length");
     mac.update(data);
     BASE64.encode(mac.finalize().into_bytes())
@@ -46,7 +46,7 @@ pub fn hmac_sha1_base64(key: &[u8], data: &[u8]) -> String {
 /// `Content-Type`, `Date` and headers whose lower-cased name starts with `x-acs-` are signed; a
 /// missing one of the first four still leaves its empty line. The query is appended sorted by
 /// name with RAW values (not percent-encoded), and an empty value is written as the bare name.
-pub fn roa_string_to_sign(
+pub(crate) fn roa_string_to_sign(
     method: &str,
     path: &str,
     query: &[(&str, &str)],
@@ -94,7 +94,7 @@ pub fn roa_string_to_sign(
 }
 
 /// The ROA V2 `Authorization` header value. The HMAC key is the bare secret (no `&`, unlike RPC).
-pub fn roa_authorization(
+pub(crate) fn roa_authorization(
     access_key_id: &str,
     access_key_secret: &str,
     string_to_sign: &str,
@@ -105,7 +105,7 @@ pub fn roa_authorization(
 
 /// The RPC V2 canonicalized query: every parameter sent (query and form body together, without
 /// `Signature`), sorted by name, `enc(name)=enc(value)` joined by `&`.
-pub fn rpc_canonical_query(params: &[(&str, &str)]) -> String {
+pub(crate) fn rpc_canonical_query(params: &[(&str, &str)]) -> String {
     let mut params: Vec<&(&str, &str)> = params.iter().collect();
     params.sort();
     params
@@ -117,7 +117,7 @@ pub fn rpc_canonical_query(params: &[(&str, &str)]) -> String {
 
 /// The RPC V2 string to sign: `METHOD&%2F&enc(canonical query)`. The HTTP method is signed, so a
 /// POST signature does not verify as a GET.
-pub fn rpc_string_to_sign(method: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn rpc_string_to_sign(method: &str, params: &[(&str, &str)]) -> String {
     format!(
         "{method}&{}&{}",
         percent_encode("/"),
@@ -127,7 +127,7 @@ pub fn rpc_string_to_sign(method: &str, params: &[(&str, &str)]) -> String {
 
 /// The RPC V2 `Signature` parameter (before it is itself percent-encoded into the URL or form).
 /// The HMAC key is the secret followed by `&`.
-pub fn rpc_signature(access_key_secret: &str, string_to_sign: &str) -> String {
+pub(crate) fn rpc_signature(access_key_secret: &str, string_to_sign: &str) -> String {
     hmac_sha1_base64(
         format!("{access_key_secret}&").as_bytes(),
         string_to_sign.as_bytes(),

@@ -2,31 +2,58 @@
 
 use serde_json::Value;
 
-use super::client::{Client, RpcRequest};
-use crate::credentials::Credentials;
+use super::access_key::Credentials;
+use super::client::Client;
+use super::endpoint;
+use super::request::RpcRequest;
 use crate::error::Error;
 use crate::secret::Secret;
 
 const VERSION: &str = "2015-04-01";
 
+/// Where STS is: an explicit URL, else a region's (`ALIBABA_CLOUD_STS_REGION`, else a profile's
+/// `sts_region`), VPC or public, else the central endpoint.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StsEndpoint {
+    pub(crate) explicit: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) vpc: bool,
+}
+
+impl StsEndpoint {
+    pub(crate) fn resolve(&self, profile_region: Option<&str>) -> Result<String, Error> {
+        if let Some(url) = &self.explicit {
+            return Ok(url.clone());
+        }
+        match self.region.as_deref().or(profile_region) {
+            Some(region) => {
+                endpoint::validate_region(region).map_err(Error::Usage)?;
+                let host = if self.vpc { "sts-vpc" } else { "sts" };
+                Ok(format!("https://{host}.{region}.aliyuncs.com"))
+            }
+            None => Ok("https://sts.aliyuncs.com".to_string()),
+        }
+    }
+}
+
 /// The default `RoleSessionName`: it shows in ActionTrail as who assumed the role.
-pub const DEFAULT_SESSION_NAME: &str = "ack-credential-plugin";
+pub(crate) const DEFAULT_SESSION_NAME: &str = "ack-credential-plugin";
 /// The shortest session STS grants.
-pub const MIN_DURATION_SECONDS: u64 = 900;
-pub const DEFAULT_DURATION_SECONDS: u64 = 3600;
+pub(crate) const MIN_DURATION_SECONDS: u64 = 900;
+pub(crate) const DEFAULT_DURATION_SECONDS: u64 = 3600;
 
 /// What `AssumeRole` and `AssumeRoleWithOIDC` have in common.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleRequest {
-    pub role_arn: String,
-    pub session_name: String,
-    pub duration_seconds: u64,
-    pub external_id: Option<String>,
-    pub policy: Option<String>,
+pub(crate) struct RoleRequest {
+    pub(crate) role_arn: String,
+    pub(crate) session_name: String,
+    pub(crate) duration_seconds: u64,
+    pub(crate) external_id: Option<String>,
+    pub(crate) policy: Option<String>,
 }
 
 impl RoleRequest {
-    pub fn new(role_arn: &str) -> Self {
+    pub(crate) fn new(role_arn: &str) -> Self {
         RoleRequest {
             role_arn: role_arn.to_string(),
             session_name: DEFAULT_SESSION_NAME.to_string(),
@@ -37,7 +64,7 @@ impl RoleRequest {
     }
 
     /// The configured session name (else the default stays) and session policy.
-    pub fn with(mut self, session_name: Option<&str>, policy: Option<&str>) -> Self {
+    pub(crate) fn with(mut self, session_name: Option<&str>, policy: Option<&str>) -> Self {
         if let Some(name) = session_name {
             self.session_name = name.to_string();
         }
@@ -47,13 +74,13 @@ impl RoleRequest {
 
     /// What of the request decides the session's rights, for the cache key: the role, the
     /// session name, the external id and (hashed, it can be long) the session policy.
-    pub fn identity(&self) -> String {
+    pub(crate) fn identity(&self) -> String {
         let mut id = format!("{} session {}", self.role_arn, self.session_name);
         if let Some(external) = &self.external_id {
             id.push_str(&format!(" external-id {external}"));
         }
         if let Some(policy) = &self.policy {
-            id.push_str(&format!(" policy {}", crate::cache::short_hash(policy)));
+            id.push_str(&format!(" policy {}", crate::digest::short_hash(policy)));
         }
         id
     }
@@ -75,7 +102,7 @@ impl RoleRequest {
 }
 
 /// `AssumeRole`, signed with `credentials`.
-pub fn assume_role(
+pub(crate) fn assume_role(
     client: &Client,
     endpoint: &str,
     credentials: &Credentials,
@@ -92,7 +119,7 @@ pub fn assume_role(
 }
 
 /// `AssumeRoleWithOIDC`: unsigned; the OIDC token is the proof.
-pub fn assume_role_with_oidc(
+pub(crate) fn assume_role_with_oidc(
     client: &Client,
     endpoint: &str,
     provider_arn: &str,
@@ -132,6 +159,31 @@ pub(crate) fn parse_credentials(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sts_endpoint_precedence() {
+        let central = StsEndpoint::default();
+        assert_eq!(central.resolve(None).unwrap(), "https://sts.aliyuncs.com");
+        assert_eq!(
+            central.resolve(Some("cn-hangzhou")).unwrap(),
+            "https://sts.cn-hangzhou.aliyuncs.com"
+        );
+        let regional = StsEndpoint {
+            region: Some("cn-beijing".into()),
+            vpc: true,
+            ..StsEndpoint::default()
+        };
+        assert_eq!(
+            regional.resolve(Some("cn-hangzhou")).unwrap(),
+            "https://sts-vpc.cn-beijing.aliyuncs.com"
+        );
+        let explicit = StsEndpoint {
+            explicit: Some("http://127.0.0.1:1".into()),
+            ..regional
+        };
+        assert_eq!(explicit.resolve(Some("x")).unwrap(), "http://127.0.0.1:1");
+        assert!(central.resolve(Some("cn hangzhou/")).is_err());
+    }
 
     #[test]
     fn reads_sts_credentials_without_quoting_them() {

@@ -6,7 +6,7 @@ use crate::cert::Validity;
 use crate::exec_credential::Status;
 
 /// The entry file's layout version; an entry of another version is a miss.
-pub const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 1;
 
 /// The refresh window is the longer of a fifth of the lifetime and this.
 const MIN_REFRESH_WINDOW: i64 = 10 * 60;
@@ -16,17 +16,17 @@ const END_MARGIN: i64 = 60;
 const RETRY_AFTER: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
-    pub format: u32,
+pub(crate) struct Entry {
+    pub(crate) format: u32,
     /// The canonical cache key it was stored under.
-    pub key: String,
-    pub fetched_at: i64,
+    pub(crate) key: String,
+    pub(crate) fetched_at: i64,
     /// When it stops working: the earlier of the certificate's NotAfter and the API's expiry.
-    pub not_after: i64,
+    pub(crate) not_after: i64,
     /// From here on the next call fetches a new one.
-    pub refresh_at: i64,
+    pub(crate) refresh_at: i64,
     /// The certificate and key (or token). Secret: only ever printed to stdout.
-    pub credential: Status,
+    pub(crate) credential: Status,
 }
 
 impl Entry {
@@ -34,7 +34,7 @@ impl Entry {
     ///
     /// `validity` is the certificate's (absent for a token), `api_expiration` what the API said;
     /// the earlier wins. With neither, `fallback_lifetime` seconds from now.
-    pub fn new(
+    pub(crate) fn new(
         key: String,
         credential: Status,
         now: i64,
@@ -67,19 +67,19 @@ impl Entry {
     }
 
     /// Good to serve without asking the API.
-    pub fn is_fresh(&self, now: i64) -> bool {
+    pub(crate) fn is_fresh(&self, now: i64) -> bool {
         now < self.refresh_at
     }
 
     /// Due for refresh, but still working: served with a warning when the refresh fails.
-    pub fn is_usable(&self, now: i64) -> bool {
+    pub(crate) fn is_usable(&self, now: i64) -> bool {
         now < self.not_after
     }
 
     /// After a failed refresh: count this entry fresh for another [`RETRY_AFTER`] seconds (no
     /// longer than a moment before it lapses), so calls meanwhile are served without waiting on
     /// the API. `false` when there is no time left to give.
-    pub fn postpone_refresh(&mut self, now: i64) -> bool {
+    pub(crate) fn postpone_refresh(&mut self, now: i64) -> bool {
         let until = (now + RETRY_AFTER).min(self.not_after - END_MARGIN);
         if until <= now {
             return false;
@@ -91,7 +91,7 @@ impl Entry {
     /// The `expirationTimestamp` to print: the refresh point, so a long-running client comes
     /// back in time; inside the window, a moment before the end (always still in the future
     /// while the entry is usable).
-    pub fn expiration_to_print(&self, now: i64) -> i64 {
+    pub(crate) fn expiration_to_print(&self, now: i64) -> i64 {
         if now < self.refresh_at {
             self.refresh_at
         } else {
@@ -101,7 +101,7 @@ impl Entry {
 }
 
 /// Refresh once less than a fifth of the lifetime or ten minutes remain, whichever is longer.
-pub fn refresh_point(not_before: i64, not_after: i64) -> i64 {
+pub(crate) fn refresh_point(not_before: i64, not_after: i64) -> i64 {
     let window = ((not_after - not_before) / 5).max(MIN_REFRESH_WINDOW);
     not_after - window
 }

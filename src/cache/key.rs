@@ -6,37 +6,35 @@
 //! cluster id for people and a hash of the canonical form for uniqueness; the entry stores the
 //! canonical form itself and is only used when it matches in full.
 
-use sha2::{Digest, Sha256};
-
 /// The version of the key's layout; bump it when a field is added.
 const LAYOUT: &str = "ack-credential-plugin/cache-key/v1";
 
 /// What decides the certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyInput<'a> {
+pub(crate) struct KeyInput<'a> {
     /// The API that issues it, e.g. `DescribeClusterUserKubeconfig`.
-    pub api: &'a str,
+    pub(crate) api: &'a str,
     /// The cluster or mesh id.
-    pub id: &'a str,
-    pub uid: Option<&'a str>,
-    pub private_ip: bool,
-    pub minutes: u32,
+    pub(crate) id: &'a str,
+    pub(crate) uid: Option<&'a str>,
+    pub(crate) private_ip: bool,
+    pub(crate) minutes: u32,
     /// The API endpoint: a test or private cloud issues different certificates.
-    pub endpoint: &'a str,
+    pub(crate) endpoint: &'a str,
     /// Who is asking ([`crate::credentials::Provider::identity`]).
-    pub identity: &'a str,
+    pub(crate) identity: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheKey {
+pub(crate) struct CacheKey {
     /// The canonical form, stored in the entry and compared in full on every load.
-    pub canonical: String,
+    pub(crate) canonical: String,
     /// The file name without extension: `<cluster or mesh id>-<hash>`.
-    pub stem: String,
+    pub(crate) stem: String,
 }
 
 impl CacheKey {
-    pub fn new(input: &KeyInput) -> CacheKey {
+    pub(crate) fn new(input: &KeyInput) -> CacheKey {
         let canonical = serde_json::json!([
             LAYOUT,
             input.api,
@@ -48,8 +46,7 @@ impl CacheKey {
             input.identity,
         ])
         .to_string();
-        let digest = Sha256::digest(canonical.as_bytes());
-        let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        let hash = crate::digest::hex(&crate::digest::sha256(canonical.as_bytes())[..16]);
         CacheKey {
             stem: format!("{}-{hash}", input.id),
             canonical,
@@ -57,30 +54,21 @@ impl CacheKey {
     }
 }
 
-/// A short, stable hash of `text` (16 hex digits of SHA-256): for cache-key parts that are long
-/// or may hold something that should not be shown.
-pub fn short_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The fields of a canonical key, read back for `cache list` and `cache clear`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyFields {
-    pub api: String,
-    pub id: String,
-    pub uid: Option<String>,
-    pub private_ip: bool,
-    pub minutes: u32,
-    pub endpoint: String,
-    pub identity: String,
+pub(crate) struct KeyFields {
+    pub(crate) api: String,
+    pub(crate) id: String,
+    pub(crate) uid: Option<String>,
+    pub(crate) private_ip: bool,
+    pub(crate) minutes: u32,
+    pub(crate) endpoint: String,
+    pub(crate) identity: String,
 }
 
 impl KeyFields {
     /// `None` for a key of another layout.
-    pub fn parse(canonical: &str) -> Option<KeyFields> {
+    pub(crate) fn parse(canonical: &str) -> Option<KeyFields> {
         let value: serde_json::Value = serde_json::from_str(canonical).ok()?;
         let [
             layout,

@@ -9,11 +9,11 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::verbose;
+use crate::log::verbose;
 
 /// Held while fetching; released on drop.
 #[derive(Debug)]
-pub struct Lock {
+pub(crate) struct Lock {
     _file: File,
 }
 
@@ -21,7 +21,7 @@ pub struct Lock {
 ///
 /// `Ok(None)` when the wait ran out: the caller goes ahead without the lock rather than hang
 /// kubectl behind a stuck process.
-pub fn acquire(path: &Path, timeout: Duration) -> io::Result<Option<Lock>> {
+pub(crate) fn acquire(path: &Path, timeout: Duration) -> io::Result<Option<Lock>> {
     let file = crate::fsutil::open_private(path, false)?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(10);

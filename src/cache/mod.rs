@@ -7,9 +7,9 @@
 //! - The directory is 0700 and files 0600; files are opened with `O_NOFOLLOW`, so a symlink
 //!   planted in the directory is not followed.
 
-pub mod entry;
-pub mod key;
-pub mod lock;
+mod entry;
+mod key;
+mod lock;
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
@@ -17,35 +17,36 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use entry::Entry;
-pub use key::{CacheKey, KeyFields, KeyInput, short_hash};
-pub use lock::Lock;
+pub(crate) use entry::Entry;
+pub(crate) use key::{CacheKey, KeyFields, KeyInput};
+use lock::Lock;
 
 use crate::error::Error;
-use crate::{fsutil, verbose};
+use crate::fsutil;
+use crate::log::verbose;
 
 /// The largest entry file we read; a real one is a few KiB.
 const MAX_ENTRY: u64 = 1 << 20;
 
-pub struct Cache {
+pub(crate) struct Cache {
     dir: PathBuf,
 }
 
 impl Cache {
-    pub fn new(dir: PathBuf) -> Self {
+    pub(crate) fn new(dir: PathBuf) -> Self {
         Cache { dir }
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
-    pub fn entry_path(&self, key: &CacheKey) -> PathBuf {
+    pub(crate) fn entry_path(&self, key: &CacheKey) -> PathBuf {
         self.dir.join(format!("{}.json", key.stem))
     }
 
     /// The entry stored under `key`, if there is a sound one.
-    pub fn load(&self, key: &CacheKey) -> Option<Entry> {
+    pub(crate) fn load(&self, key: &CacheKey) -> Option<Entry> {
         let path = self.entry_path(key);
         if let Err(why) = self.check_dir() {
             verbose!("not reading the cache: {why}");
@@ -73,7 +74,7 @@ impl Cache {
     }
 
     /// Every entry file in the directory, with its entry when it can be read.
-    pub fn entries(&self) -> io::Result<Vec<(PathBuf, Option<Entry>)>> {
+    pub(crate) fn entries(&self) -> io::Result<Vec<(PathBuf, Option<Entry>)>> {
         let listing = match fs::read_dir(&self.dir) {
             Ok(listing) => listing,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -95,18 +96,30 @@ impl Cache {
         Ok(entries)
     }
 
-    /// Take the per-key lock, creating the directory if need be.
-    pub fn lock(&self, key: &CacheKey, timeout: Duration) -> Result<Option<Lock>, Error> {
+    /// Take the per-key lock, creating the directory if need be, and hand back the guard
+    /// through which alone the entry can be re-read and replaced. After `timeout` the guard
+    /// comes without the lock ([`Guard::is_locked`]): the caller goes ahead rather than hang
+    /// kubectl behind a stuck process. An error means the directory cannot be used at all.
+    pub(crate) fn lock<'a>(
+        &'a self,
+        key: &'a CacheKey,
+        timeout: Duration,
+    ) -> Result<Guard<'a>, Error> {
         self.ensure_dir()?;
         let path = self.dir.join(format!("{}.lock", key.stem));
-        lock::acquire(&path, timeout).map_err(|e| Error::Cache {
+        let lock = lock::acquire(&path, timeout).map_err(|e| Error::Cache {
             path,
             detail: format!("cannot take the lock: {e}"),
+        })?;
+        Ok(Guard {
+            cache: self,
+            key,
+            _lock: lock,
         })
     }
 
     /// Replace the entry under `key` atomically.
-    pub fn store(&self, key: &CacheKey, entry: &Entry) -> io::Result<()> {
+    fn store(&self, key: &CacheKey, entry: &Entry) -> io::Result<()> {
         self.ensure_dir().map_err(io::Error::other)?;
         // A writer killed between creating its temporary file and renaming it leaves the file
         // behind, a credential in it. A minute on, no live writer still owns one.
@@ -199,6 +212,31 @@ impl Cache {
     }
 }
 
+/// The right to re-read and replace one entry, held from [`Cache::lock`] until dropped: the
+/// only way to write the cache, so that no store can happen outside a miss's lock.
+pub(crate) struct Guard<'a> {
+    cache: &'a Cache,
+    key: &'a CacheKey,
+    _lock: Option<Lock>,
+}
+
+impl Guard<'_> {
+    /// Whether the lock is held (else the wait for another holder ran out).
+    pub(crate) fn is_locked(&self) -> bool {
+        self._lock.is_some()
+    }
+
+    /// The entry as it is now: another process may have stored it while we waited.
+    pub(crate) fn load(&self) -> Option<Entry> {
+        self.cache.load(self.key)
+    }
+
+    /// Replace the entry atomically.
+    pub(crate) fn store(&self, entry: &Entry) -> io::Result<()> {
+        self.cache.store(self.key, entry)
+    }
+}
+
 fn read_entry(path: &Path) -> io::Result<Entry> {
     let mut file = OpenOptions::new()
         .read(true)
@@ -219,7 +257,7 @@ fn read_entry(path: &Path) -> io::Result<Entry> {
 
 /// An entry file's contents. serde_json's messages give a position, never the content, for
 /// syntax errors; a wrong shape would quote a value, so then say only that.
-pub fn parse_entry(text: &[u8]) -> io::Result<Entry> {
+pub(crate) fn parse_entry(text: &[u8]) -> io::Result<Entry> {
     serde_json::from_slice(text).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -385,7 +423,7 @@ mod tests {
         };
         let cache = Cache::new(foreign);
         assert!(cache.check_dir().unwrap_err().contains("another user"));
-        let error = cache.lock(&key(), Duration::from_millis(10)).unwrap_err();
+        let error = cache.lock(&key(), Duration::from_millis(10)).err().unwrap();
         assert!(error.to_string().contains("another user"), "{error}");
     }
 }

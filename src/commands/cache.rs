@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::cache::{Cache, Entry, KeyFields};
 use crate::error::Error;
 
-pub fn list(dir: PathBuf) -> Result<(), Error> {
+pub(crate) fn list(dir: PathBuf) -> Result<(), Error> {
     let cache = Cache::new(dir);
     let entries = read(&cache)?;
     if entries.is_empty() {
@@ -39,7 +39,11 @@ pub fn list(dir: PathBuf) -> Result<(), Error> {
 
 /// Delete entries (all, or one cluster's or mesh's). Lock files stay: another process may hold
 /// one, and a new file of the same name would let a second fetch run beside it.
-pub fn clear(dir: PathBuf, cluster_id: Option<&str>, mesh_id: Option<&str>) -> Result<(), Error> {
+pub(crate) fn clear(
+    dir: PathBuf,
+    cluster_id: Option<&str>,
+    mesh_id: Option<&str>,
+) -> Result<(), Error> {
     let cache = Cache::new(dir);
     let mut removed = 0;
     for (path, entry) in read(&cache)? {

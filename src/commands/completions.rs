@@ -5,7 +5,7 @@ use clap::CommandFactory;
 use crate::cli::Cli;
 use crate::error::Error;
 
-pub fn run(shell: clap_complete::Shell) -> Result<(), Error> {
+pub(crate) fn run(shell: clap_complete::Shell) -> Result<(), Error> {
     let mut script = Vec::new();
     clap_complete::generate(
         shell,

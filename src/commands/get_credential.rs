@@ -6,35 +6,33 @@
 
 use std::time::Duration;
 
-use super::credential;
+use super::request::CredentialRequest;
 use crate::cache::Entry;
-use crate::config::{Env, GetCredentialConfig};
+use crate::config::GetCredentialConfig;
+use crate::env::Env;
 use crate::error::Error;
 use crate::exec_credential;
+use crate::log::verbose;
 use crate::log::warn;
-use crate::verbose;
 
-pub fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
+pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
     let settings = &config.settings;
     let api_version =
         exec_credential::api_version(config.exec_info.as_deref(), config.api_version)?;
-    let prepared = credential::prepare(settings, env)?;
+    let request = CredentialRequest::resolve(settings, env)?;
 
-    let before = prepared.cache.load(&prepared.key);
+    let before = request.load();
     if let Some(entry) = &before
         && !config.force_refresh
         && entry.is_fresh(crate::time::now())
     {
-        verbose!(
-            "cache hit: {}",
-            prepared.cache.entry_path(&prepared.key).display()
-        );
+        verbose!("cache hit: {}", request.entry_path().display());
         return print(&api_version, entry, crate::time::now());
     }
 
     // A miss. Take the lock, then look again: another process may have just fetched it.
-    let _lock = prepared.lock(settings);
-    let cached = prepared.cache.load(&prepared.key);
+    let miss = request.lock(settings);
+    let cached = miss.reload();
     let now = crate::time::now();
     if let Some(entry) = &cached
         // With --force-refresh, only an entry that another process wrote while we waited will do.
@@ -52,9 +50,9 @@ pub fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
         Some(_) => settings.api_timeout.min(REFRESH_BUDGET),
         None => settings.api_timeout,
     };
-    match prepared.fetch(settings, budget) {
+    match miss.fetch(settings, budget) {
         Ok(fetched) => {
-            prepared.store(&fetched.entry);
+            miss.store(&fetched.entry);
             print(&api_version, &fetched.entry, crate::time::now())
         }
         Err(error) => {
@@ -68,7 +66,7 @@ pub fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
             ));
             // Try again in a minute, not on every call until the certificate lapses.
             if entry.postpone_refresh(now) {
-                prepared.store(&entry);
+                miss.store(&entry);
             }
             print(&api_version, &entry, now)
         }

@@ -5,23 +5,25 @@
 
 use std::path::PathBuf;
 
-use super::credential;
+use super::request::{self, CredentialRequest};
 use crate::cli::TargetArgs;
-use crate::config::{Destination, Env, KubeconfigConfig, Settings, Target};
+use crate::config::{Destination, KubeconfigConfig, Settings, Target};
+use crate::env::Env;
 use crate::error::Error;
+use crate::fsutil;
 use crate::kubeconfig::{ExecUser, merge};
-use crate::{fsutil, verbose};
+use crate::log::verbose;
 
-pub fn run(config: &KubeconfigConfig, env: &Env) -> Result<(), Error> {
+pub(crate) fn run(config: &KubeconfigConfig, env: &Env) -> Result<(), Error> {
     let settings = &config.settings;
-    let prepared = credential::prepare(settings, env)?;
+    let request = CredentialRequest::resolve(settings, env)?;
     let fetched = {
-        let _lock = prepared.lock(settings);
-        let fetched = prepared.fetch(settings, settings.api_timeout)?;
-        prepared.store(&fetched.entry);
+        let miss = request.lock(settings);
+        let fetched = miss.fetch(settings, settings.api_timeout)?;
+        miss.store(&fetched.entry);
         fetched
     };
-    let action = credential::api_name(&settings.target);
+    let action = request::api_name(&settings.target);
     let cluster = fetched
         .kubeconfig
         .current_cluster()
@@ -178,5 +180,58 @@ mod tests {
         );
         let mesh = exec_args_of(&["--mesh-id", "m1"]).unwrap();
         assert_eq!(mesh.join(" "), "get-credential --mesh-id m1");
+    }
+
+    /// Whatever deciding flags `kubeconfig` is given, the exec args it writes are read by
+    /// `get-credential`'s fast parser (no clap on kubectl's calls), the same as clap reads them,
+    /// and give back the flags given: every flag that decides the credential goes through.
+    #[test]
+    fn exec_args_round_trip_through_the_fast_parser() {
+        use proptest::prelude::*;
+        let optional = |flag: &'static str, values: Vec<&'static str>| {
+            prop::option::of(prop::sample::select(values)).prop_map(move |v| v.map(|v| (flag, v)))
+        };
+        let flags = (
+            prop::bool::ANY,
+            optional("--uid", vec!["42", "7"]),
+            optional("--expiration", vec!["90m", "2d"]),
+            optional("--profile", vec!["dev", "a b"]),
+            optional("--role-arn", vec!["acs:ram::1:role/r"]),
+            optional("--region", vec!["cn-beijing"]),
+            optional("--cs-endpoint", vec!["http://127.0.0.1:1"]),
+            optional("--asm-endpoint", vec!["http://127.0.0.1:3"]),
+            optional("--sts-endpoint", vec!["https://sts.example"]),
+            optional("--cache-dir", vec!["/c", "/tmp/a b"]),
+            prop::bool::ANY,
+        );
+        proptest::proptest!(|((mesh, uid, expiration, profile, role, region, cs, asm, sts, dir, private) in flags)| {
+            let mut argv = vec!["ack-credential-plugin", "kubeconfig"];
+            argv.extend(if mesh { ["--mesh-id", "m1"] } else { ["--cluster-id", "c1"] });
+            let cluster_only = [uid, expiration];
+            let common = [profile, role, region, cs, asm, sts, dir];
+            for (flag, value) in cluster_only.into_iter().filter(|_| !mesh).chain(common).flatten() {
+                argv.extend([flag, value]);
+            }
+            if private {
+                argv.push("--private-ip");
+            }
+            let crate::cli::Command::Kubeconfig(given) = crate::cli::Cli::parse_from(&argv).command
+            else {
+                unreachable!()
+            };
+            let settings = Settings::resolve(&given.target, &Env::from_pairs([("HOME", "/h")])).unwrap();
+            let written = exec_args(&settings, &given.target).unwrap();
+            prop_assert_eq!(written[0].as_str(), "get-credential");
+            let os: Vec<std::ffi::OsString> = written[1..].iter().map(Into::into).collect();
+            let read = crate::cli::fast::parse_get_credential(&os);
+            prop_assert!(read.is_some(), "the fast parser refuses {:?}", written);
+            let read = read.unwrap();
+            let by_clap = crate::cli::Cli::parse_from(
+                ["ack-credential-plugin"].into_iter().chain(written.iter().map(String::as_str)),
+            );
+            let crate::cli::Command::GetCredential(by_clap) = by_clap.command else { unreachable!() };
+            prop_assert_eq!(&read, &by_clap);
+            prop_assert_eq!(&read.target, &given.target);
+        });
     }
 }

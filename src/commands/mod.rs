@@ -1,18 +1,57 @@
-//! One use case per file.
+//! One use case per file, and the dispatch: parse the command line, run the command asked for,
+//! print its error once and map it to an exit code.
 
 use std::io::Write;
+use std::process::ExitCode;
 
+use crate::cli::{CacheCommand, Command};
+use crate::config::{self, GetCredentialConfig, KubeconfigConfig};
+use crate::env::Env;
 use crate::error::Error;
+use crate::log::set_verbose;
 
-pub mod cache;
-pub mod completions;
-pub mod credential;
-pub mod get_credential;
-pub mod kubeconfig;
+mod cache;
+mod completions;
+mod get_credential;
+mod kubeconfig;
+mod request;
+
+/// All of `main`: the exit code is 0, 2 for a usage error, 1 for anything else.
+pub(crate) fn main() -> ExitCode {
+    let cli = crate::cli::parse(std::env::args_os().collect());
+    let env = Env::from_process();
+    let result = match &cli.command {
+        Command::GetCredential(args) => {
+            set_verbose(args.target.verbose);
+            GetCredentialConfig::resolve(args, &env)
+                .and_then(|config| get_credential::run(&config, &env))
+        }
+        Command::Kubeconfig(args) => {
+            set_verbose(args.target.verbose);
+            KubeconfigConfig::resolve(args, &env).and_then(|config| kubeconfig::run(&config, &env))
+        }
+        Command::Cache(CacheCommand::List(args)) => {
+            config::cache_dir(args.cache_dir.as_ref(), &env).and_then(cache::list)
+        }
+        Command::Cache(CacheCommand::Clear(args)) => {
+            config::cache_dir(args.cache.cache_dir.as_ref(), &env).and_then(|dir| {
+                cache::clear(dir, args.cluster_id.as_deref(), args.mesh_id.as_deref())
+            })
+        }
+        Command::Completions { shell } => completions::run(*shell),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ack-credential-plugin: error: {error}");
+            ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
+        }
+    }
+}
 
 /// Write a command's output to stdout in one piece. A reader that went away (`| head`) is not
 /// an error: the output was not wanted any more.
-pub fn print(text: &str) -> Result<(), Error> {
+fn print(text: &str) -> Result<(), Error> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

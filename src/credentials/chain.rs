@@ -10,43 +10,43 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ecs::{self, EcsProvider};
+use super::ecs::EcsProvider;
 use super::role::RoleProvider;
 use super::uri::{URI_VAR, UriProvider};
 use super::{Provider, cli_profile, env, ini, oidc};
 use crate::aliyun::sts::RoleRequest;
-use crate::config::{Env, StsEndpoint};
+use crate::aliyun::sts::StsEndpoint;
+use crate::env::Env;
 use crate::error::Error;
 
-pub const ECS_ROLE_VAR: &str = "ALIBABA_CLOUD_ECS_METADATA";
-pub const ECS_DISABLED_VAR: &str = "ALIBABA_CLOUD_ECS_METADATA_DISABLED";
-pub const IMDS_V1_DISABLED_VAR: &str = "ALIBABA_CLOUD_IMDSV1_DISABLED";
+pub(crate) const ECS_ROLE_VAR: &str = "ALIBABA_CLOUD_ECS_METADATA";
+pub(crate) const ECS_DISABLED_VAR: &str = "ALIBABA_CLOUD_ECS_METADATA_DISABLED";
 
-pub const NO_CREDENTIALS_HINT: &str = "hint: export ALIBABA_CLOUD_ACCESS_KEY_ID and \
+pub(crate) const NO_CREDENTIALS_HINT: &str = "hint: export ALIBABA_CLOUD_ACCESS_KEY_ID and \
     ALIBABA_CLOUD_ACCESS_KEY_SECRET, run `aliyun configure`, or use --profile; the identity \
     needs cs:DescribeClusterUserKubeconfig on the cluster";
 
 /// What the sources need to know about their surroundings.
-pub struct Context<'a> {
-    pub env: &'a Env,
-    pub home: Option<PathBuf>,
-    pub sts: &'a StsEndpoint,
+pub(crate) struct Context<'a> {
+    pub(crate) env: &'a Env,
+    pub(crate) home: Option<PathBuf>,
+    pub(crate) sts: &'a StsEndpoint,
     /// The ECS metadata service's base URL.
-    pub ecs_endpoint: String,
-    pub imds_v1_disabled: bool,
+    pub(crate) ecs_endpoint: String,
+    pub(crate) imds_v1_disabled: bool,
     /// Where the firmware's DMI strings are ([`DMI_DIR`]; a test points it elsewhere).
-    pub dmi_dir: PathBuf,
+    pub(crate) dmi_dir: PathBuf,
 }
 
 /// One step of the chain: a source to use, or why this step has none.
-pub enum Step {
+pub(crate) enum Step {
     Use(Box<dyn Provider>),
     Skip(String),
 }
 
 /// Find the credential source: the profile `--profile` names, else the default chain; with
 /// `--role-arn`, that role assumed on top.
-pub fn discover(
+pub(crate) fn discover(
     ctx: &Context,
     profile: Option<&str>,
     role_arn: Option<&str>,
@@ -145,40 +145,19 @@ fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
 
 /// Whether the firmware says this is an Alibaba Cloud ECS instance: DMI's product name is
 /// "Alibaba Cloud ECS" (and the vendor "Alibaba Cloud") there. A local file read, no request.
-pub fn on_alibaba_ecs(dmi_dir: &Path) -> bool {
+pub(crate) fn on_alibaba_ecs(dmi_dir: &Path) -> bool {
     let read = |name: &str| std::fs::read_to_string(dmi_dir.join(name)).unwrap_or_default();
     read("product_name").contains("Alibaba Cloud ECS")
         || read("sys_vendor").trim() == "Alibaba Cloud"
 }
 
 /// Where Linux shows the firmware's DMI strings.
-pub const DMI_DIR: &str = "/sys/class/dmi/id";
-
-/// The ECS metadata service's base URL: `ACK_ECS_METADATA_ENDPOINT` or the fixed address. It
-/// is plain `http://` by nature (a link-local service on the instance), so unlike the API
-/// endpoints any host may be named; it must still be a base URL.
-pub fn ecs_endpoint(env: &Env) -> Result<String, Error> {
-    let Some(text) = env.get("ACK_ECS_METADATA_ENDPOINT") else {
-        return Ok(ecs::DEFAULT_ENDPOINT.to_string());
-    };
-    match reqwest::Url::parse(text) {
-        Ok(url)
-            if matches!(url.scheme(), "http" | "https")
-                && url.host_str().is_some()
-                && url.query().is_none()
-                && url.username().is_empty() =>
-        {
-            Ok(url.as_str().trim_end_matches('/').to_string())
-        }
-        _ => Err(Error::Usage(format!(
-            "ACK_ECS_METADATA_ENDPOINT={text:?} is not a base URL such as http://100.100.100.200"
-        ))),
-    }
-}
+pub(crate) const DMI_DIR: &str = "/sys/class/dmi/id";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::credentials::ecs;
 
     fn chosen(env: &[(&str, &str)], dmi: &[(&str, &str)]) -> Result<String, String> {
         let home = tempfile::tempdir().unwrap();

@@ -25,43 +25,43 @@ use super::uri::UriProvider;
 use crate::aliyun::sts::{self, RoleRequest};
 use crate::error::Error;
 
-pub const FILE_VAR: &str = "ALIBABA_CLOUD_CONFIG_FILE";
-pub const PROFILE_VAR: &str = "ALIBABA_CLOUD_PROFILE";
+pub(crate) const FILE_VAR: &str = "ALIBABA_CLOUD_CONFIG_FILE";
+pub(crate) const PROFILE_VAR: &str = "ALIBABA_CLOUD_PROFILE";
 
 #[derive(Default, Deserialize)]
 #[serde(default)]
-pub struct ConfigFile {
-    pub current: String,
-    pub profiles: Vec<Profile>,
+pub(crate) struct ConfigFile {
+    pub(crate) current: String,
+    pub(crate) profiles: Vec<Profile>,
 }
 
 /// One profile. Secrets stay plain strings here only until they are wrapped by a provider;
 /// this type has no `Debug` so that it cannot be printed.
 #[derive(Default, Deserialize)]
 #[serde(default)]
-pub struct Profile {
-    pub name: String,
-    pub mode: String,
-    pub access_key_id: String,
-    pub access_key_secret: String,
-    pub sts_token: String,
-    pub ram_role_name: String,
-    pub ram_role_arn: String,
-    pub ram_session_name: String,
-    pub source_profile: String,
-    pub expired_seconds: u64,
-    pub external_id: String,
-    pub policy: String,
-    pub sts_region: String,
-    pub region_id: String,
-    pub oidc_provider_arn: String,
-    pub oidc_token_file: String,
-    pub credentials_uri: String,
-    pub process_command: String,
+pub(crate) struct Profile {
+    pub(crate) name: String,
+    pub(crate) mode: String,
+    pub(crate) access_key_id: String,
+    pub(crate) access_key_secret: String,
+    pub(crate) sts_token: String,
+    pub(crate) ram_role_name: String,
+    pub(crate) ram_role_arn: String,
+    pub(crate) ram_session_name: String,
+    pub(crate) source_profile: String,
+    pub(crate) expired_seconds: u64,
+    pub(crate) external_id: String,
+    pub(crate) policy: String,
+    pub(crate) sts_region: String,
+    pub(crate) region_id: String,
+    pub(crate) oidc_provider_arn: String,
+    pub(crate) oidc_token_file: String,
+    pub(crate) credentials_uri: String,
+    pub(crate) process_command: String,
 }
 
 /// The file to read: `ALIBABA_CLOUD_CONFIG_FILE`, else `~/.aliyun/config.json`.
-pub fn path(ctx: &Context) -> Option<PathBuf> {
+pub(crate) fn path(ctx: &Context) -> Option<PathBuf> {
     match ctx.env.get(FILE_VAR) {
         Some(path) => Some(PathBuf::from(path)),
         None => Some(ctx.home.as_ref()?.join(".aliyun").join("config.json")),
@@ -69,7 +69,7 @@ pub fn path(ctx: &Context) -> Option<PathBuf> {
 }
 
 /// Read the file; `Ok(None)` when it does not exist.
-pub fn load(path: &Path) -> Result<Option<ConfigFile>, Error> {
+pub(crate) fn load(path: &Path) -> Result<Option<ConfigFile>, Error> {
     let text = match std::fs::read(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -85,7 +85,7 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>, Error> {
 
 /// The file's contents. Only the position of a mistake is reported: a message about a value
 /// could quote a secret.
-pub fn parse(text: &[u8], path: &Path) -> Result<ConfigFile, Error> {
+pub(crate) fn parse(text: &[u8], path: &Path) -> Result<ConfigFile, Error> {
     serde_json::from_slice(text).map_err(|e| {
         Error::NoCredentials(format!(
             "the aliyun CLI config {} is not valid: {} at line {}, column {}",
@@ -102,7 +102,7 @@ pub fn parse(text: &[u8], path: &Path) -> Result<ConfigFile, Error> {
 }
 
 /// The chain's step: the selected profile's provider, or why there is none.
-pub fn step(ctx: &Context) -> Result<Step, Error> {
+pub(crate) fn step(ctx: &Context) -> Result<Step, Error> {
     let Some(path) = path(ctx) else {
         return Ok(Step::Skip(
             "aliyun CLI config: no home directory".to_string(),
@@ -126,7 +126,7 @@ pub fn step(ctx: &Context) -> Result<Step, Error> {
 }
 
 /// `--profile NAME`: this profile or an error, whatever else is configured.
-pub fn forced(ctx: &Context, name: &str) -> Result<Box<dyn Provider>, Error> {
+pub(crate) fn forced(ctx: &Context, name: &str) -> Result<Box<dyn Provider>, Error> {
     let path = path(ctx).ok_or_else(|| {
         Error::NoCredentials("--profile: cannot find the home directory".to_string())
     })?;

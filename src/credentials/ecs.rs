@@ -9,27 +9,30 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Credentials, Provider};
+use super::Provider;
 use crate::aliyun::Client;
+use crate::aliyun::Credentials;
+use crate::env::Env;
 use crate::error::Error;
+use crate::log::verbose;
 use crate::secret::Secret;
-use crate::verbose;
 
-pub const DEFAULT_ENDPOINT: &str = "http://100.100.100.200";
+pub(crate) const IMDS_V1_DISABLED_VAR: &str = "ALIBABA_CLOUD_IMDSV1_DISABLED";
+pub(crate) const DEFAULT_ENDPOINT: &str = "http://100.100.100.200";
 const TIMEOUT: Duration = Duration::from_secs(1);
 const TOKEN_TTL_SECONDS: &str = "21600";
 const CREDENTIALS_PATH: &str = "/latest/meta-data/ram/security-credentials/";
 
-pub struct EcsProvider {
-    pub endpoint: String,
+pub(crate) struct EcsProvider {
+    pub(crate) endpoint: String,
     /// The role, when configured; otherwise asked of the metadata service.
-    pub role: Option<String>,
-    pub imds_v1_disabled: bool,
+    pub(crate) role: Option<String>,
+    pub(crate) imds_v1_disabled: bool,
     /// Where it was configured ("aliyun CLI profile `x`", "the environment", ...).
-    pub origin: String,
+    pub(crate) origin: String,
     /// For the chain's last-resort probe: what was tried before, listed if this fails too.
-    pub tried_before: Option<Vec<String>>,
-    pub region: Option<String>,
+    pub(crate) tried_before: Option<Vec<String>>,
+    pub(crate) region: Option<String>,
 }
 
 impl Provider for EcsProvider {
@@ -151,7 +154,7 @@ fn describe(error: &reqwest::Error) -> String {
 
 /// `{"Code": "Success", "AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}`, the
 /// shape both the metadata service and a credentials URI answer with. Never quotes the body.
-pub fn parse_session_credentials(body: &str) -> Result<Credentials, String> {
+pub(crate) fn parse_session_credentials(body: &str) -> Result<Credentials, String> {
     let value: Value = serde_json::from_str(body).map_err(|_| "the answer is not JSON")?;
     match value.get("Code").and_then(Value::as_str) {
         Some("Success") => {}
@@ -159,6 +162,28 @@ pub fn parse_session_credentials(body: &str) -> Result<Credentials, String> {
         None => return Err("the answer has no Code".to_string()),
     }
     Credentials::from_session_json(&value)
+}
+
+/// The ECS metadata service's base URL: `ACK_ECS_METADATA_ENDPOINT` or the fixed address. It
+/// is plain `http://` by nature (a link-local service on the instance), so unlike the API
+/// endpoints any host may be named; it must still be a base URL.
+pub(crate) fn endpoint(env: &Env) -> Result<String, Error> {
+    let Some(text) = env.get("ACK_ECS_METADATA_ENDPOINT") else {
+        return Ok(DEFAULT_ENDPOINT.to_string());
+    };
+    match reqwest::Url::parse(text) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some()
+                && url.query().is_none()
+                && url.username().is_empty() =>
+        {
+            Ok(url.as_str().trim_end_matches('/').to_string())
+        }
+        _ => Err(Error::Usage(format!(
+            "ACK_ECS_METADATA_ENDPOINT={text:?} is not a base URL such as http://100.100.100.200"
+        ))),
+    }
 }
 
 #[cfg(test)]

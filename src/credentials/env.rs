@@ -5,12 +5,12 @@
 //! `ALICLOUD_SECRET_KEY` and `ALICLOUD_SECURITY_TOKEN`, accepted when the first are unset.
 
 use super::static_key::StaticProvider;
-use crate::config::Env;
+use crate::env::Env;
 use crate::error::Error;
 
-pub const ACCESS_KEY_ID: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
-pub const ACCESS_KEY_SECRET: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
-pub const SECURITY_TOKEN: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
+pub(crate) const ACCESS_KEY_ID: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
+pub(crate) const ACCESS_KEY_SECRET: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
+pub(crate) const SECURITY_TOKEN: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
 
 /// The variable names of one spelling: id, secret, token.
 const SPELLINGS: [[&str; 3]; 2] = [
@@ -23,7 +23,7 @@ const SPELLINGS: [[&str; 3]; 2] = [
 ];
 
 /// `None` when no pair is set; an error when only half of one is.
-pub fn from_env(env: &Env) -> Result<Option<StaticProvider>, Error> {
+pub(crate) fn from_env(env: &Env) -> Result<Option<StaticProvider>, Error> {
     for [id_var, secret_var, token_var] in SPELLINGS {
         match (env.get(id_var), env.get(secret_var)) {
             (None, None) => continue,

@@ -12,17 +12,18 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Credentials, Provider};
+use super::Provider;
 use crate::aliyun::Client;
+use crate::aliyun::Credentials;
 use crate::error::Error;
 use crate::secret::Secret;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-pub struct ExternalProvider {
-    pub command: String,
-    pub origin: String,
-    pub region: Option<String>,
+pub(crate) struct ExternalProvider {
+    pub(crate) command: String,
+    pub(crate) origin: String,
+    pub(crate) region: Option<String>,
 }
 
 impl Provider for ExternalProvider {
@@ -33,7 +34,7 @@ impl Provider for ExternalProvider {
         let program = self.command.split_whitespace().next().unwrap_or("");
         format!(
             "external:{program} #{}",
-            crate::cache::short_hash(&self.command)
+            crate::digest::short_hash(&self.command)
         )
     }
 

@@ -22,13 +22,13 @@ use super::static_key::StaticProvider;
 use crate::aliyun::sts::RoleRequest;
 use crate::error::Error;
 
-pub const FILE_VAR: &str = "ALIBABA_CLOUD_CREDENTIALS_FILE";
+pub(crate) const FILE_VAR: &str = "ALIBABA_CLOUD_CREDENTIALS_FILE";
 
 /// Sections by name, keys by name.
 type Sections = HashMap<String, HashMap<String, String>>;
 
 /// The file to read: the variable's, or the first default that exists.
-pub fn path(ctx: &Context) -> Option<PathBuf> {
+pub(crate) fn path(ctx: &Context) -> Option<PathBuf> {
     if let Some(path) = ctx.env.get(FILE_VAR) {
         return Some(PathBuf::from(path));
     }
@@ -40,7 +40,7 @@ pub fn path(ctx: &Context) -> Option<PathBuf> {
 }
 
 /// The provider of the selected section, or why there is none.
-pub fn provider(ctx: &Context, path: &Path) -> Result<Step, Error> {
+pub(crate) fn provider(ctx: &Context, path: &Path) -> Result<Step, Error> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -8,52 +8,22 @@
 //!
 //! [`chain::discover`] picks the source, in the official SDKs' order.
 
-pub mod chain;
-pub mod cli_profile;
-pub mod ecs;
-pub mod env;
-pub mod external;
-pub mod ini;
-pub mod oidc;
-pub mod role;
-pub mod static_key;
-pub mod uri;
+pub(crate) mod chain;
+pub(crate) mod cli_profile;
+pub(crate) mod ecs;
+pub(crate) mod env;
+pub(crate) mod external;
+pub(crate) mod ini;
+pub(crate) mod oidc;
+pub(crate) mod role;
+pub(crate) mod static_key;
+pub(crate) mod uri;
 
-use crate::aliyun::Client;
+use crate::aliyun::{Client, Credentials};
 use crate::error::Error;
-use crate::secret::Secret;
-
-/// An AccessKey pair, with the STS token when it is temporary.
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    /// Not a secret: it names the key, and appears in the cache key and in `-v` output.
-    pub access_key_id: String,
-    pub access_key_secret: Secret,
-    pub security_token: Option<Secret>,
-}
-
-impl Credentials {
-    /// The `AccessKeyId`, `AccessKeySecret` and `SecurityToken` of a JSON object, the shape
-    /// STS, the ECS metadata service and credentials URIs all answer with. The error names the
-    /// missing field, never a value.
-    pub fn from_session_json(object: &serde_json::Value) -> Result<Credentials, String> {
-        let field = |name: &str| {
-            object
-                .get(name)
-                .and_then(serde_json::Value::as_str)
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| format!("the answer has no {name}"))
-        };
-        Ok(Credentials {
-            access_key_id: field("AccessKeyId")?.to_string(),
-            access_key_secret: Secret::new(field("AccessKeySecret")?),
-            security_token: Some(Secret::new(field("SecurityToken")?)),
-        })
-    }
-}
 
 /// One source of credentials.
-pub trait Provider {
+pub(crate) trait Provider {
     /// Who the caller is, for the cache key: stable for the same identity, different for a
     /// different one, computed without network and never containing a secret.
     fn identity(&self) -> String;

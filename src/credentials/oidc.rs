@@ -6,30 +6,31 @@
 
 use std::path::PathBuf;
 
-use super::{Credentials, Provider};
+use super::Provider;
 use crate::aliyun::Client;
+use crate::aliyun::Credentials;
 use crate::aliyun::sts::{self, RoleRequest};
-use crate::config::Env;
+use crate::env::Env;
 use crate::error::Error;
 use crate::secret::Secret;
 
-pub const ROLE_ARN: &str = "ALIBABA_CLOUD_ROLE_ARN";
-pub const PROVIDER_ARN: &str = "ALIBABA_CLOUD_OIDC_PROVIDER_ARN";
-pub const TOKEN_FILE: &str = "ALIBABA_CLOUD_OIDC_TOKEN_FILE";
-pub const SESSION_NAME: &str = "ALIBABA_CLOUD_ROLE_SESSION_NAME";
+pub(crate) const ROLE_ARN: &str = "ALIBABA_CLOUD_ROLE_ARN";
+pub(crate) const PROVIDER_ARN: &str = "ALIBABA_CLOUD_OIDC_PROVIDER_ARN";
+pub(crate) const TOKEN_FILE: &str = "ALIBABA_CLOUD_OIDC_TOKEN_FILE";
+pub(crate) const SESSION_NAME: &str = "ALIBABA_CLOUD_ROLE_SESSION_NAME";
 
-pub struct OidcProvider {
-    pub role: RoleRequest,
-    pub provider_arn: String,
-    pub token_file: PathBuf,
-    pub sts_endpoint: String,
+pub(crate) struct OidcProvider {
+    pub(crate) role: RoleRequest,
+    pub(crate) provider_arn: String,
+    pub(crate) token_file: PathBuf,
+    pub(crate) sts_endpoint: String,
     /// Where it was configured, e.g. "the environment (RRSA)".
-    pub origin: String,
-    pub region: Option<String>,
+    pub(crate) origin: String,
+    pub(crate) region: Option<String>,
 }
 
 /// Step 2 of the chain: RRSA from the environment. `None` unless all three variables are set.
-pub fn from_env(env: &Env, sts_endpoint: &str) -> Result<Option<OidcProvider>, Error> {
+pub(crate) fn from_env(env: &Env, sts_endpoint: &str) -> Result<Option<OidcProvider>, Error> {
     let vars = [ROLE_ARN, PROVIDER_ARN, TOKEN_FILE].map(|name| env.get(name));
     match vars {
         [None, None, None] => Ok(None),

@@ -1,17 +1,18 @@
 //! A RAM role assumed with STS `AssumeRole`, signed by another source's credentials: aliyun CLI
 //! `RamRoleArn` and `ChainableRamRoleArn` profiles, INI `ram_role_arn` sections, `--role-arn`.
 
-use super::{Credentials, Provider};
+use super::Provider;
 use crate::aliyun::Client;
+use crate::aliyun::Credentials;
 use crate::aliyun::sts::{self, RoleRequest};
 use crate::error::Error;
 
-pub struct RoleProvider {
-    pub source: Box<dyn Provider>,
-    pub role: RoleRequest,
-    pub sts_endpoint: String,
+pub(crate) struct RoleProvider {
+    pub(crate) source: Box<dyn Provider>,
+    pub(crate) role: RoleRequest,
+    pub(crate) sts_endpoint: String,
     /// Where the role was configured, e.g. "aliyun CLI profile `dev`", or `--role-arn`.
-    pub origin: String,
+    pub(crate) origin: String,
 }
 
 impl Provider for RoleProvider {
@@ -45,7 +46,7 @@ impl Provider for RoleProvider {
 }
 
 /// Check that a role ARN looks like one (`acs:ram::<account>:role/<name>`) before any request.
-pub fn validate_role_arn(arn: &str) -> Result<(), String> {
+pub(crate) fn validate_role_arn(arn: &str) -> Result<(), String> {
     let rest = arn
         .strip_prefix("acs:ram::")
         .ok_or("it does not start with acs:ram::")?;

@@ -1,12 +1,13 @@
 //! A fixed AccessKey pair, possibly with an STS token: from the environment, an aliyun CLI
 //! `AK` or `StsToken` profile, or an INI `access_key` section.
 
-use super::{Credentials, Provider};
+use super::Provider;
 use crate::aliyun::Client;
+use crate::aliyun::Credentials;
 use crate::error::Error;
 use crate::secret::Secret;
 
-pub struct StaticProvider {
+pub(crate) struct StaticProvider {
     credentials: Credentials,
     /// Where it was found, e.g. "the environment (ALIBABA_CLOUD_ACCESS_KEY_ID)".
     origin: String,
@@ -14,7 +15,7 @@ pub struct StaticProvider {
 }
 
 impl StaticProvider {
-    pub fn new(
+    pub(crate) fn new(
         access_key_id: &str,
         access_key_secret: &str,
         security_token: Option<&str>,
@@ -34,7 +35,7 @@ impl StaticProvider {
         }
     }
 
-    pub fn with_region(mut self, region: Option<String>) -> Self {
+    pub(crate) fn with_region(mut self, region: Option<String>) -> Self {
         self.region = region;
         self
     }

@@ -1,16 +1,17 @@
 //! Credentials served over HTTP by a local or corporate credential service
 //! (`ALIBABA_CLOUD_CREDENTIALS_URI`, or an aliyun CLI `CredentialsURI` profile).
 
-use super::{Credentials, Provider, ecs};
+use super::{Provider, ecs};
 use crate::aliyun::Client;
+use crate::aliyun::Credentials;
 use crate::error::Error;
 
-pub const URI_VAR: &str = "ALIBABA_CLOUD_CREDENTIALS_URI";
+pub(crate) const URI_VAR: &str = "ALIBABA_CLOUD_CREDENTIALS_URI";
 
-pub struct UriProvider {
-    pub uri: String,
-    pub origin: String,
-    pub region: Option<String>,
+pub(crate) struct UriProvider {
+    pub(crate) uri: String,
+    pub(crate) origin: String,
+    pub(crate) region: Option<String>,
 }
 
 impl Provider for UriProvider {
@@ -28,7 +29,7 @@ impl Provider for UriProvider {
         );
         format!(
             "credentials-uri:{shown} #{}",
-            crate::cache::short_hash(&self.uri)
+            crate::digest::short_hash(&self.uri)
         )
     }
 

@@ -2,7 +2,7 @@
 //! takes with a kubeconfig from the API (its credential, then the certificate's validity).
 #![allow(dead_code)]
 
-use ack_credential_plugin::{cert, kubeconfig::Kubeconfig};
+use ack_credential_plugin::fuzzing;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
@@ -48,7 +48,7 @@ pub fn kubeconfig(cert_pem: &str, key_pem: &str) -> String {
 /// What the plugin does with the API's kubeconfig: parse it, take the current user's
 /// credential, read the certificate's validity. Returns the credential's certificate, if any.
 pub fn through_kubeconfig(yaml: &str) -> Option<String> {
-    let credential = match Kubeconfig::parse(yaml).and_then(|k| k.credential()) {
+    let credential = match fuzzing::kubeconfig_credential(yaml) {
         Ok(credential) => credential,
         Err(e) => {
             assert_clean(&e);
@@ -57,13 +57,12 @@ pub fn through_kubeconfig(yaml: &str) -> Option<String> {
     };
     assert!(
         credential.token.is_some()
-            != (credential.client_certificate_data.is_some()
-                && credential.client_key_data.is_some()),
+            != (credential.certificate.is_some() && credential.key.is_some()),
         "a credential is a token or a certificate and key"
     );
-    let pem = credential.client_certificate_data?;
+    let pem = credential.certificate?;
     assert!(pem.contains("-----BEGIN "));
-    if let Err(e) = cert::validity(&pem) {
+    if let Err(e) = fuzzing::certificate_validity(&pem) {
         assert_clean(&e);
     }
     Some(pem)

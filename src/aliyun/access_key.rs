@@ -1,0 +1,33 @@
+//! What every signed request is signed with: an AccessKey pair, with the STS token when it is
+//! temporary. The signer consumes it; every credential source produces it.
+
+use crate::secret::Secret;
+
+/// An AccessKey pair, with the STS token when it is temporary.
+#[derive(Debug, Clone)]
+pub(crate) struct Credentials {
+    /// Not a secret: it names the key, and appears in the cache key and in `-v` output.
+    pub(crate) access_key_id: String,
+    pub(crate) access_key_secret: Secret,
+    pub(crate) security_token: Option<Secret>,
+}
+
+impl Credentials {
+    /// The `AccessKeyId`, `AccessKeySecret` and `SecurityToken` of a JSON object, the shape
+    /// STS, the ECS metadata service and credentials URIs all answer with. The error names the
+    /// missing field, never a value.
+    pub(crate) fn from_session_json(object: &serde_json::Value) -> Result<Credentials, String> {
+        let field = |name: &str| {
+            object
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("the answer has no {name}"))
+        };
+        Ok(Credentials {
+            access_key_id: field("AccessKeyId")?.to_string(),
+            access_key_secret: Secret::new(field("AccessKeySecret")?),
+            security_token: Some(Secret::new(field("SecurityToken")?)),
+        })
+    }
+}

@@ -1,0 +1,21 @@
+//! Kubeconfigs: the one the API returns ([`issued`]: which cluster and user it holds, and that
+//! user's credential), and the ones the `kubeconfig` command writes ([`write`]: a user that
+//! runs this plugin).
+
+mod issued;
+mod write;
+
+pub(crate) use issued::Kubeconfig;
+pub(crate) use write::{ExecUser, merge};
+
+/// Where a YAML document went wrong, without quoting it (a kubeconfig can hold a key).
+pub(crate) fn yaml_error(error: &serde_yaml_ng::Error) -> String {
+    match error.location() {
+        Some(at) => format!(
+            "is not valid YAML (line {}, column {})",
+            at.line(),
+            at.column()
+        ),
+        None => "is not a valid kubeconfig document".to_string(),
+    }
+}
