@@ -56,8 +56,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(message) | Error::Setup(message) => f.write_str(message),
-            Error::NoCredentials(message) => f.write_str(message),
+            Error::Usage(message) | Error::Setup(message) | Error::NoCredentials(message) => {
+                f.write_str(message)
+            }
             Error::Api(error) => error.fmt(f),
             Error::Source { source, error } => {
                 write!(f, "cannot get credentials from {source}: {error}")

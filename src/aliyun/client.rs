@@ -183,7 +183,7 @@ impl Client {
             .timeout(self.remaining().min(ATTEMPT_TIMEOUT))
             .header("Accept", "application/json")
             .send()
-            .map_err(describe_transport_error)?;
+            .map_err(|e| describe_transport_error(&e))?;
         let mut body = Vec::new();
         (&mut response)
             .take(MAX_BODY)
@@ -218,7 +218,7 @@ impl Call<'_> {
         let mut response = match result {
             Ok(response) => response,
             Err(e) => {
-                let detail = describe_transport_error(e);
+                let detail = describe_transport_error(&e);
                 verbose!(
                     "no answer after {} ms: {detail}",
                     sent.elapsed().as_millis()
@@ -314,7 +314,7 @@ fn nonce() -> String {
 const UNTRUSTED_CERTIFICATE: &str = "invalid peer certificate";
 
 /// A transport error, without the URL (an RPC URL carries the signature and token).
-fn describe_transport_error(error: reqwest::Error) -> String {
+fn describe_transport_error(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
@@ -323,7 +323,7 @@ fn describe_transport_error(error: reqwest::Error) -> String {
         "the connection failed"
     };
     let mut detail = kind.to_string();
-    let mut source = std::error::Error::source(&error);
+    let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         detail.push_str(": ");
         detail.push_str(&cause.to_string());

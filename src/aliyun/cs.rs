@@ -86,14 +86,14 @@ pub(crate) fn describe_user_kubeconfig(
             }
             other => other,
         })?;
-    parse_answer(action, &answer.body, answer.request_id)
+    parse_answer(action, &answer.body, answer.request_id.as_deref())
 }
 
 /// `{"config": "<kubeconfig YAML>", "expiration": "<RFC 3339>"}`.
 pub(crate) fn parse_answer(
     action: &'static str,
     body: &[u8],
-    request_id: Option<String>,
+    request_id: Option<&str>,
 ) -> Result<IssuedKubeconfig, Error> {
     IssuedKubeconfig::from_answer(
         action,

@@ -33,7 +33,7 @@ impl IssuedKubeconfig {
     fn from_answer(
         action: &'static str,
         body: &[u8],
-        request_id: Option<String>,
+        request_id: Option<&str>,
         config_field: &str,
         expiry_field: &str,
         parse_expiry: fn(&str) -> Option<i64>,
@@ -41,7 +41,7 @@ impl IssuedKubeconfig {
         use serde_json::Value;
         let bad = |detail: String| crate::error::Error::BadResponse {
             action,
-            request_id: request_id.clone(),
+            request_id: request_id.map(str::to_string),
             detail,
         };
         let body: Value =
@@ -57,12 +57,13 @@ impl IssuedKubeconfig {
                 .get(expiry_field)
                 .and_then(Value::as_str)
                 .and_then(parse_expiry),
-            request_id: request_id.clone().or_else(|| {
-                ["RequestId", "requestId"]
-                    .iter()
-                    .find_map(|name| body.get(*name).and_then(Value::as_str))
-                    .map(str::to_string)
-            }),
+            request_id: request_id
+                .or_else(|| {
+                    ["RequestId", "requestId"]
+                        .iter()
+                        .find_map(|name| body.get(*name).and_then(Value::as_str))
+                })
+                .map(str::to_string),
         })
     }
 }

@@ -126,7 +126,7 @@ mod tests {
     fn reads_time_left_from_rate_limit_headers() {
         assert_eq!(
             parse_time_left("Limit:10,Remain:0,TimeLeft:2000,Reset:1700000000000"),
-            Some(Duration::from_millis(2000))
+            Some(Duration::from_secs(2))
         );
         assert_eq!(
             parse_time_left("Limit:10, TimeLeft: 15"),

@@ -43,13 +43,13 @@ pub(crate) fn describe_kubeconfig(
             }
             other => other,
         })?;
-    parse_answer(&answer.body, answer.request_id)
+    parse_answer(&answer.body, answer.request_id.as_deref())
 }
 
 /// `{"RequestId", "Kubeconfig": "<YAML>", "ExpireTime": "2024-05-28 16:00:00"}`.
 pub(crate) fn parse_answer(
     body: &[u8],
-    request_id: Option<String>,
+    request_id: Option<&str>,
 ) -> Result<IssuedKubeconfig, Error> {
     IssuedKubeconfig::from_answer(
         ACTION,

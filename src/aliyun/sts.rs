@@ -77,10 +77,12 @@ impl RoleRequest {
     pub(crate) fn identity(&self) -> String {
         let mut id = format!("{} session {}", self.role_arn, self.session_name);
         if let Some(external) = &self.external_id {
-            id.push_str(&format!(" external-id {external}"));
+            id.push_str(" external-id ");
+            id.push_str(external);
         }
         if let Some(policy) = &self.policy {
-            id.push_str(&format!(" policy {}", crate::digest::short_hash(policy)));
+            id.push_str(" policy ");
+            id.push_str(&crate::digest::short_hash(policy));
         }
         id
     }
@@ -115,7 +117,7 @@ pub(crate) fn assume_role(
         params: role.params(),
     };
     let answer = client.rpc(endpoint, Some(credentials), &request)?;
-    parse_credentials(request.action, &answer.body, answer.request_id)
+    parse_credentials(request.action, &answer.body, answer.request_id.as_deref())
 }
 
 /// `AssumeRoleWithOIDC`: unsigned; the OIDC token is the proof.
@@ -136,7 +138,7 @@ pub(crate) fn assume_role_with_oidc(
         params,
     };
     let answer = client.rpc(endpoint, None, &request)?;
-    parse_credentials(request.action, &answer.body, answer.request_id)
+    parse_credentials(request.action, &answer.body, answer.request_id.as_deref())
 }
 
 /// `{"Credentials": {"AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}}`.
@@ -144,11 +146,11 @@ pub(crate) fn assume_role_with_oidc(
 pub(crate) fn parse_credentials(
     action: &'static str,
     body: &[u8],
-    request_id: Option<String>,
+    request_id: Option<&str>,
 ) -> Result<Credentials, Error> {
     let bad = |detail: &str| Error::BadResponse {
         action,
-        request_id: request_id.clone(),
+        request_id: request_id.map(str::to_string),
         detail: detail.to_string(),
     };
     let body: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;

@@ -114,7 +114,7 @@ impl Cache {
         Ok(Guard {
             cache: self,
             key,
-            _lock: lock,
+            lock,
         })
     }
 
@@ -217,13 +217,14 @@ impl Cache {
 pub(crate) struct Guard<'a> {
     cache: &'a Cache,
     key: &'a CacheKey,
-    _lock: Option<Lock>,
+    /// Held, not read: dropping the guard releases it.
+    lock: Option<Lock>,
 }
 
 impl Guard<'_> {
     /// Whether the lock is held (else the wait for another holder ran out).
     pub(crate) fn is_locked(&self) -> bool {
-        self._lock.is_some()
+        self.lock.is_some()
     }
 
     /// The entry as it is now: another process may have stored it while we waited.
@@ -255,7 +256,7 @@ fn read_entry(path: &Path) -> io::Result<Entry> {
     parse_entry(&text)
 }
 
-/// An entry file's contents. serde_json's messages give a position, never the content, for
+/// An entry file's contents. `serde_json`'s messages give a position, never the content, for
 /// syntax errors; a wrong shape would quote a value, so then say only that.
 pub(crate) fn parse_entry(text: &[u8]) -> io::Result<Entry> {
     serde_json::from_slice(text).map_err(|e| {

@@ -1,6 +1,13 @@
 //! The command line as clap sees it: raw user input, no I/O. `config` turns it into settings.
 //! `get-credential`, which kubectl runs on every call, is read by [`fast`] when it has the
 //! usual form.
+//!
+//! The doc comments on the argument types are clap's `--help` text, printed as written, so
+//! they hold no Markdown (backticks, angle-bracketed URLs) even where rustdoc would want it.
+#![allow(
+    clippy::doc_markdown,
+    reason = "doc comments here are --help text, where Markdown would show"
+)]
 
 pub(crate) mod fast;
 
@@ -15,14 +22,11 @@ use clap::{ArgGroup, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 /// Usage errors, `--help` and `--version` end the process here, as clap does.
 pub(crate) fn parse(args: Vec<OsString>) -> Cli {
     if args.get(1).is_some_and(|a| a == GET_CREDENTIAL) {
-        let args = match fast::parse_get_credential(&args[2..]) {
-            Some(args) => args,
-            None => {
-                let matches = get_credential_command()
-                    .get_matches_from(std::iter::once(&args[0]).chain(&args[2..]));
-                GetCredentialArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
-            }
-        };
+        let args = fast::parse_get_credential(&args[2..]).unwrap_or_else(|| {
+            let matches = get_credential_command()
+                .get_matches_from(std::iter::once(&args[0]).chain(&args[2..]));
+            GetCredentialArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+        });
         return Cli {
             command: Command::GetCredential(args),
         };

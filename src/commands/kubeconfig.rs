@@ -138,12 +138,12 @@ mod tests {
     fn exec_args_of(argv: &[&str]) -> Result<Vec<String>, Error> {
         let mut full = vec!["ack-credential-plugin", "kubeconfig"];
         full.extend_from_slice(argv);
-        let crate::cli::Command::Kubeconfig(args) = crate::cli::Cli::parse_from(full).command
+        let crate::cli::Command::Kubeconfig(given) = crate::cli::Cli::parse_from(full).command
         else {
             unreachable!()
         };
-        let settings = Settings::resolve(&args.target, &Env::from_pairs([("HOME", "/h")]))?;
-        exec_args(&settings, &args.target)
+        let settings = Settings::resolve(&given.target, &Env::from_pairs([("HOME", "/h")]))?;
+        exec_args(&settings, &given.target)
     }
 
     #[test]

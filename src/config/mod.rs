@@ -319,7 +319,7 @@ mod tests {
         ];
         argv.extend_from_slice(extra);
         match crate::cli::Cli::parse_from(argv).command {
-            crate::cli::Command::GetCredential(args) => args.target,
+            crate::cli::Command::GetCredential(given) => given.target,
             _ => unreachable!(),
         }
     }

@@ -39,6 +39,10 @@ pub(crate) struct ConfigFile {
 /// this type has no `Debug` so that it cannot be printed.
 #[derive(Default, Deserialize)]
 #[serde(default)]
+#[allow(
+    clippy::struct_field_names,
+    reason = "the fields are the aliyun CLI's own names"
+)]
 pub(crate) struct Profile {
     pub(crate) name: String,
     pub(crate) mode: String,
@@ -165,26 +169,7 @@ fn build(
             visiting.join(" -> ")
         )));
     }
-    let profile = file
-        .profiles
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| {
-            let names: Vec<&str> = file.profiles.iter().map(|p| p.name.as_str()).collect();
-            let lead = match visiting.last() {
-                Some(from) => format!("profile `{from}` names source_profile `{name}`, which"),
-                None => format!("profile `{name}`"),
-            };
-            Error::NoCredentials(format!(
-                "{lead} is not in the aliyun CLI config {}; it has: {}",
-                path.display(),
-                if names.is_empty() {
-                    "no profiles".to_string()
-                } else {
-                    names.join(", ")
-                }
-            ))
-        })?;
+    let profile = find(file, path, name, visiting.last())?;
     visiting.push(name.to_string());
 
     let mode = mode(profile).map_err(|why| {
@@ -275,6 +260,35 @@ fn build(
     };
     visiting.pop();
     Ok(provider)
+}
+
+/// Profile `name`, or an error that lists the profiles there are (`linked_from`: the profile
+/// whose `source_profile` names it).
+fn find<'f>(
+    file: &'f ConfigFile,
+    path: &Path,
+    name: &str,
+    linked_from: Option<&String>,
+) -> Result<&'f Profile, Error> {
+    file.profiles
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = file.profiles.iter().map(|p| p.name.as_str()).collect();
+            let lead = match linked_from {
+                Some(from) => format!("profile `{from}` names source_profile `{name}`, which"),
+                None => format!("profile `{name}`"),
+            };
+            Error::NoCredentials(format!(
+                "{lead} is not in the aliyun CLI config {}; it has: {}",
+                path.display(),
+                if names.is_empty() {
+                    "no profiles".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ))
+        })
 }
 
 /// A RamRoleArn or ChainableRamRoleArn profile's role, assumed with `source`.

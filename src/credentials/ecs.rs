@@ -107,17 +107,15 @@ impl EcsProvider {
             }
             Ok(body)
         };
-        let role = match &self.role {
-            Some(role) => role.clone(),
-            None => {
-                let listed = get(CREDENTIALS_PATH)?;
-                listed
-                    .lines()
-                    .map(str::trim)
-                    .find(|l| !l.is_empty())
-                    .ok_or("no RAM role is attached to this instance")?
-                    .to_string()
-            }
+        let role = if let Some(role) = &self.role {
+            role.clone()
+        } else {
+            get(CREDENTIALS_PATH)?
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .ok_or("no RAM role is attached to this instance")?
+                .to_string()
         };
         verbose!("reading ECS RAM role {role} from {}", self.endpoint);
         let body = get(&format!("{CREDENTIALS_PATH}{role}"))?;

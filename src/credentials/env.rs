@@ -26,7 +26,7 @@ const SPELLINGS: [[&str; 3]; 2] = [
 pub(crate) fn from_env(env: &Env) -> Result<Option<StaticProvider>, Error> {
     for [id_var, secret_var, token_var] in SPELLINGS {
         match (env.get(id_var), env.get(secret_var)) {
-            (None, None) => continue,
+            (None, None) => {}
             (Some(id), Some(secret)) => {
                 return Ok(Some(StaticProvider::new(
                     id,

@@ -33,7 +33,9 @@ pub(crate) struct OidcProvider {
 pub(crate) fn from_env(env: &Env, sts_endpoint: &str) -> Result<Option<OidcProvider>, Error> {
     let vars = [ROLE_ARN, PROVIDER_ARN, TOKEN_FILE].map(|name| env.get(name));
     match vars {
-        [None, None, None] => Ok(None),
+        // ALIBABA_CLOUD_ROLE_ARN alone is also read by other tools: only an incomplete set
+        // that includes the OIDC variables is a mistake.
+        [None | Some(_), None, None] => Ok(None),
         [Some(role_arn), Some(provider_arn), Some(token_file)] => {
             let role = RoleRequest::new(role_arn).with(env.get(SESSION_NAME), None);
             Ok(Some(OidcProvider {
@@ -45,9 +47,6 @@ pub(crate) fn from_env(env: &Env, sts_endpoint: &str) -> Result<Option<OidcProvi
                 region: None,
             }))
         }
-        // ALIBABA_CLOUD_ROLE_ARN alone is also read by other tools: only an incomplete set
-        // that includes the OIDC variables is a mistake.
-        [Some(_), None, None] => Ok(None),
         _ => Err(Error::NoCredentials(format!(
             "RRSA needs {ROLE_ARN}, {PROVIDER_ARN} and {TOKEN_FILE} together; only some are set"
         ))),

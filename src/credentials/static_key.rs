@@ -9,7 +9,7 @@ use crate::secret::Secret;
 
 pub(crate) struct StaticProvider {
     credentials: Credentials,
-    /// Where it was found, e.g. "the environment (ALIBABA_CLOUD_ACCESS_KEY_ID)".
+    /// Where it was found, e.g. "the environment (`ALIBABA_CLOUD_ACCESS_KEY_ID`)".
     origin: String,
     region: Option<String>,
 }
