@@ -30,6 +30,8 @@ mod fsutil;
 mod fuzz;
 pub mod fuzzing;
 mod kubeconfig;
+#[cfg(test)]
+mod layers;
 mod log;
 mod secret;
 mod time;
