@@ -2,9 +2,11 @@
 //! signed afresh ([`super::request`]), retried by [`super::retry`], and its answer turned into
 //! a body or an [`ApiError`] with a hint ([`super::hints`]).
 //!
-//! Only a cache miss gets here: building the client loads the TLS roots, which costs more than
-//! a whole cache hit.
+//! Only a cache miss gets here. The underlying HTTP client is built on the first request of
+//! each kind: a plain-http (loopback) request loads no root certificates, an https one loads
+//! one set ([`super::roots`]). Proxies are chosen as Go chooses them ([`super::proxy`]).
 
+use std::cell::OnceCell;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
@@ -14,8 +16,11 @@ use reqwest::blocking::Response;
 use super::access_key::Credentials;
 use super::error::{self, ErrorBody};
 use super::hints;
+use super::proxy::Proxies;
 use super::request::{RoaRequest, RpcRequest, Signed, Stamp};
 use super::retry::{self, Attempt, header};
+use super::roots::Roots;
+use crate::env::Env;
 use crate::error::{ApiError, Error};
 use crate::log::verbose;
 
@@ -23,8 +28,9 @@ use crate::log::verbose;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one attempt may take in all, when the overall budget leaves that much.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest answer we read: a kubeconfig is a few KiB.
-const MAX_BODY: u64 = 4 << 20;
+/// The longest API answer read: a kubeconfig is a few KiB. Longer ones are refused while
+/// reading, never read whole.
+pub(crate) const MAX_BODY: usize = 1 << 20;
 
 /// `ack-credential-plugin/<version> (<os>; <arch>)`.
 pub(crate) fn user_agent() -> String {
@@ -36,9 +42,30 @@ pub(crate) fn user_agent() -> String {
     )
 }
 
+/// How requests reach the network, as the environment says: proxies, and the roots https is
+/// verified against. Read once with the settings; nothing is loaded until a request needs it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Network {
+    pub(crate) proxies: Proxies,
+    pub(crate) roots: Roots,
+}
+
+impl Network {
+    pub(crate) fn from_env(env: &Env) -> Self {
+        Network {
+            proxies: Proxies::from_env(env),
+            roots: Roots::from_env(env),
+        }
+    }
+}
+
 /// A blocking HTTP client with the plugin's timeouts and retry policy.
 pub(crate) struct Client {
-    http: reqwest::blocking::Client,
+    network: Network,
+    /// For `http://` URLs (loopback only): no TLS roots.
+    plain: OnceCell<reqwest::blocking::Client>,
+    /// For `https://` URLs.
+    tls: OnceCell<reqwest::blocking::Client>,
     /// When everything fetched with this client must be done: one fetch (an STS call and the
     /// cs call, say) shares one budget, so that a process waiting on the lock knows how long
     /// the holder can take.
@@ -53,18 +80,44 @@ pub(crate) struct Answer {
 
 impl Client {
     /// A client whose calls, all attempts and waits included, end within `budget` from now.
-    pub(crate) fn new(budget: Duration) -> Result<Self, Error> {
-        let http = reqwest::blocking::Client::builder()
+    pub(crate) fn new(budget: Duration, network: &Network) -> Self {
+        Client {
+            network: network.clone(),
+            plain: OnceCell::new(),
+            tls: OnceCell::new(),
+            deadline: Instant::now() + budget,
+        }
+    }
+
+    /// The HTTP client for `url`'s scheme, built on first use.
+    fn http(&self, url: &str) -> Result<&reqwest::blocking::Client, Error> {
+        let https = url.starts_with("https:");
+        let cell = if https { &self.tls } else { &self.plain };
+        if let Some(http) = cell.get() {
+            return Ok(http);
+        }
+        let proxies = self.network.proxies.clone();
+        let mut builder = reqwest::blocking::Client::builder()
             .user_agent(user_agent())
             .connect_timeout(CONNECT_TIMEOUT)
             // Signed requests are never worth following elsewhere.
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .tls_built_in_root_certs(false);
+        if proxies.any() {
+            builder = builder.proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url)));
+        }
+        if https {
+            let roots = self.network.roots.load().map_err(Error::Setup)?;
+            verbose!("loaded {} trusted root certificates", roots.len());
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let http = builder
             .build()
             .map_err(|e| Error::Setup(format!("cannot set up the HTTP client: {e}")))?;
-        Ok(Client {
-            http,
-            deadline: Instant::now() + budget,
-        })
+        Ok(cell.get_or_init(|| http))
     }
 
     /// Call a ROA API (cs) with a fresh `Date`, nonce and signature on every attempt.
@@ -129,6 +182,7 @@ impl Client {
         credentials: Option<&Credentials>,
         sign: impl Fn() -> Signed,
     ) -> Result<Answer, Error> {
+        let http = self.http(endpoint)?;
         retry::with_retries(
             self.deadline,
             action,
@@ -138,8 +192,8 @@ impl Client {
                 let signed = sign();
                 let url = format!("{endpoint}{}", signed.path_and_query);
                 let mut builder = match signed.method {
-                    "GET" => self.http.get(&url),
-                    _ => self.http.post(&url),
+                    "GET" => http.get(&url),
+                    _ => http.post(&url),
                 }
                 .timeout(timeout);
                 for (name, value) in &signed.headers {
@@ -176,19 +230,16 @@ impl Client {
 
     /// A plain `GET` of a JSON document that is not an Alibaba Cloud API (a credentials URI),
     /// one attempt within the budget. Returns the status and body.
-    pub(crate) fn get(&self, url: &str) -> Result<(u16, Vec<u8>), String> {
+    pub(crate) fn get(&self, url: &str, max_body: usize) -> Result<(u16, Vec<u8>), String> {
         let mut response = self
-            .http
+            .http(url)
+            .map_err(|e| e.to_string())?
             .get(url)
             .timeout(self.remaining().min(ATTEMPT_TIMEOUT))
             .header("Accept", "application/json")
             .send()
             .map_err(|e| describe_transport_error(&e))?;
-        let mut body = Vec::new();
-        (&mut response)
-            .take(MAX_BODY)
-            .read_to_end(&mut body)
-            .map_err(|e| format!("the answer broke off: {e}"))?;
+        let body = read_capped(&mut response, max_body)?;
         Ok((response.status().as_u16(), body))
     }
 
@@ -235,12 +286,20 @@ impl Call<'_> {
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let mut body = Vec::new();
-        if let Err(e) = (&mut response).take(MAX_BODY).read_to_end(&mut body) {
-            let detail = format!("the answer broke off: {e}");
-            verbose!("HTTP {status}, {detail}");
-            return Attempt::Retry(unreachable(detail), None);
-        }
+        let body = match read_capped(&mut response, MAX_BODY) {
+            Ok(body) => body,
+            Err(detail) if detail.starts_with(TOO_LONG) => {
+                return Attempt::Fail(Error::BadResponse {
+                    action: self.action,
+                    request_id: header(&headers, "x-acs-request-id"),
+                    detail,
+                });
+            }
+            Err(detail) => {
+                verbose!("HTTP {status}, {detail}");
+                return Attempt::Retry(unreachable(detail), None);
+            }
+        };
         let header_request_id = header(&headers, "x-acs-request-id");
         if (200..300).contains(&status) {
             verbose!(
@@ -299,6 +358,23 @@ impl Call<'_> {
             Attempt::Fail(api_error.into())
         }
     }
+}
+
+/// How an answer over the size cap is described.
+const TOO_LONG: &str = "the answer is longer than";
+
+/// Read a body of at most `cap` bytes: the cap holds while reading, so an answer that never
+/// ends costs `cap` bytes of memory, not all of it.
+pub(crate) fn read_capped(reader: &mut impl Read, cap: usize) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    reader
+        .take(u64::try_from(cap).unwrap_or(u64::MAX) + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| format!("the answer broke off: {e}"))?;
+    if body.len() > cap {
+        return Err(format!("{TOO_LONG} {} KiB", cap / 1024));
+    }
+    Ok(body)
 }
 
 /// A fresh signature nonce: 16 random bytes in hex.

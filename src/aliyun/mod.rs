@@ -3,13 +3,15 @@
 //! plugin calls (cs, servicemesh, sts), each with its default endpoint.
 
 mod access_key;
-mod client;
+pub(crate) mod client;
 pub(crate) mod cs;
 pub(crate) mod endpoint;
 pub(crate) mod error;
 mod hints;
+mod proxy;
 mod request;
 pub(crate) mod retry;
+mod roots;
 pub(crate) mod servicemesh;
 mod sign;
 pub(crate) mod sts;

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::Provider;
 use crate::aliyun::Client;
 use crate::aliyun::Credentials;
+use crate::aliyun::client::read_capped;
 use crate::env::Env;
 use crate::error::Error;
 use crate::log::verbose;
@@ -21,6 +22,8 @@ pub(crate) const IMDS_V1_DISABLED_VAR: &str = "ALIBABA_CLOUD_IMDSV1_DISABLED";
 pub(crate) const DEFAULT_ENDPOINT: &str = "http://100.100.100.200";
 const TIMEOUT: Duration = Duration::from_secs(1);
 const TOKEN_TTL_SECONDS: &str = "21600";
+/// An IMDSv2 token is a few dozen bytes.
+const MAX_TOKEN: usize = 4 << 10;
 const CREDENTIALS_PATH: &str = "/latest/meta-data/ram/security-credentials/";
 
 pub(crate) struct EcsProvider {
@@ -99,9 +102,11 @@ impl EcsProvider {
             if let Some(token) = &token {
                 request = request.header("X-aliyun-ecs-metadata-token", token.expose());
             }
-            let response = request.send().map_err(|e| describe(&e))?;
+            let mut response = request.send().map_err(|e| describe(&e))?;
             let status = response.status();
-            let body = response.text().map_err(|e| describe(&e))?;
+            let body = read_capped(&mut response, super::MAX_ANSWER)?;
+            let body = String::from_utf8(body)
+                .map_err(|_| format!("GET {path}: the answer is not text"))?;
             if !status.is_success() {
                 return Err(format!("GET {path} answered HTTP {}", status.as_u16()));
             }
@@ -123,7 +128,7 @@ impl EcsProvider {
     }
 
     fn token(&self, http: &reqwest::blocking::Client) -> Result<Secret, String> {
-        let response = http
+        let mut response = http
             .put(format!("{}/latest/api/token", self.endpoint))
             .header("X-aliyun-ecs-metadata-token-ttl-seconds", TOKEN_TTL_SECONDS)
             .send()
@@ -135,7 +140,8 @@ impl EcsProvider {
                 status.as_u16()
             ));
         }
-        let token = response.text().map_err(|e| describe(&e))?;
+        let token = read_capped(&mut response, MAX_TOKEN)?;
+        let token = String::from_utf8(token).map_err(|_| "the token is not text".to_string())?;
         Ok(Secret::new(token.trim()))
     }
 }

@@ -22,6 +22,10 @@ pub(crate) mod uri;
 use crate::aliyun::{Client, Credentials};
 use crate::error::Error;
 
+/// The longest answer a credential service (metadata service, credentials URI) may give: an
+/// STS token is a few KiB at most. A longer one is refused while reading.
+const MAX_ANSWER: usize = 64 << 10;
+
 /// One source of credentials.
 pub(crate) trait Provider {
     /// Who the caller is, for the cache key: stable for the same identity, different for a

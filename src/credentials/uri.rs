@@ -48,7 +48,7 @@ impl Provider for UriProvider {
                 self.describe()
             ))
         };
-        let (status, body) = client.get(&self.uri).map_err(fail)?;
+        let (status, body) = client.get(&self.uri, super::MAX_ANSWER).map_err(fail)?;
         if !(200..300).contains(&status) {
             return Err(fail(format!("it answered HTTP {status}")));
         }

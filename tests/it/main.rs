@@ -7,4 +7,5 @@ mod credential_chain;
 mod get_credential;
 mod kubeconfig_cmd;
 mod kubectl_e2e;
+mod network;
 mod reliability;

@@ -1,0 +1,157 @@
+//! The certificates an `https://` endpoint is verified against: one source, read only when an
+//! https request is about to be made (a plain-http loopback endpoint loads none).
+//!
+//! The source is the system's, found as Go's `crypto/x509` finds it (so the plugin trusts what
+//! kubectl and the aliyun CLI trust, a TLS-inspecting proxy's CA included): `SSL_CERT_FILE`
+//! when set, else the first of the distributions' bundle files that exists. Unlike Go, the
+//! certificate directories (`SSL_CERT_DIR`, `/etc/ssl/certs`) are read only when there is no
+//! bundle file: on every distribution the bundle already holds what the directory holds, and
+//! reading 150 files cost half of a miss. There are no compiled-in roots: a machine without a
+//! bundle gets an error that says so.
+
+use std::path::{Path, PathBuf};
+
+use crate::env::Env;
+
+/// Where the distributions keep their bundle (Go's list for Linux, plus macOS's).
+const BUNDLE_FILES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// Where they keep one certificate per file, when there is no bundle.
+const CERT_DIRS: &[&str] = &["/etc/ssl/certs", "/etc/pki/tls/certs"];
+
+/// What the environment says about the roots; which source that means is decided when they
+/// are loaded, so that settling it costs the hit path nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Roots {
+    /// `SSL_CERT_FILE`.
+    file: Option<PathBuf>,
+    /// `SSL_CERT_DIR`, colon-separated.
+    dirs: Option<Vec<PathBuf>>,
+}
+
+/// The one place the roots come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    /// A PEM bundle: `SSL_CERT_FILE`, or the system's.
+    File(PathBuf),
+    /// Directories of PEM files: `SSL_CERT_DIR`, or the system's.
+    Dirs(Vec<PathBuf>),
+}
+
+impl Roots {
+    pub(crate) fn from_env(env: &Env) -> Roots {
+        Roots {
+            file: env.get("SSL_CERT_FILE").map(PathBuf::from),
+            dirs: env
+                .get("SSL_CERT_DIR")
+                .map(|dirs| std::env::split_paths(dirs).collect()),
+        }
+    }
+
+    fn source(&self) -> Source {
+        if let Some(file) = &self.file {
+            return Source::File(file.clone());
+        }
+        if let Some(dirs) = &self.dirs {
+            return Source::Dirs(dirs.clone());
+        }
+        match BUNDLE_FILES.iter().map(Path::new).find(|p| p.is_file()) {
+            Some(file) => Source::File(file.into()),
+            None => Source::Dirs(CERT_DIRS.iter().map(PathBuf::from).collect()),
+        }
+    }
+
+    /// The certificates, parsed.
+    pub(crate) fn load(&self) -> Result<Vec<reqwest::Certificate>, String> {
+        let source = self.source();
+        let certificates = match &source {
+            Source::File(file) => read_bundle(file)?,
+            Source::Dirs(dirs) => {
+                let mut all = Vec::new();
+                for dir in dirs {
+                    let Ok(listing) = std::fs::read_dir(dir) else {
+                        continue;
+                    };
+                    for entry in listing.flatten() {
+                        // A file that is not PEM (a hash link to a directory, say) is skipped.
+                        all.extend(read_bundle(&entry.path()).unwrap_or_default());
+                    }
+                }
+                all
+            }
+        };
+        if certificates.is_empty() {
+            let place = match &source {
+                Source::File(file) => file.display().to_string(),
+                Source::Dirs(dirs) => dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            return Err(format!(
+                "no trusted root certificates found in {place}: install the system's CA \
+                 certificates (ca-certificates) or point SSL_CERT_FILE at a PEM bundle"
+            ));
+        }
+        Ok(certificates)
+    }
+}
+
+fn read_bundle(file: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{} is not a PEM bundle: {e}", file.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssl_cert_file_then_dir_then_the_system_bundle() {
+        let source = |pairs: &[(&str, &str)]| {
+            Roots::from_env(&Env::from_pairs(pairs.iter().copied())).source()
+        };
+        assert_eq!(
+            source(&[("SSL_CERT_FILE", "/x.pem"), ("SSL_CERT_DIR", "/d")]),
+            Source::File("/x.pem".into())
+        );
+        assert_eq!(
+            source(&[("SSL_CERT_DIR", "/d:/e")]),
+            Source::Dirs(vec!["/d".into(), "/e".into()])
+        );
+        match source(&[]) {
+            Source::File(file) => assert!(BUNDLE_FILES.contains(&file.to_str().unwrap())),
+            Source::Dirs(dirs) => assert_eq!(dirs.len(), CERT_DIRS.len()),
+        }
+    }
+
+    #[test]
+    fn an_empty_source_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots {
+            file: None,
+            dirs: Some(vec![dir.path().into()]),
+        };
+        let error = roots.load().unwrap_err();
+        assert!(
+            error.starts_with("no trusted root certificates found in "),
+            "{error}"
+        );
+        let file = dir.path().join("empty.pem");
+        std::fs::write(&file, "").unwrap();
+        let roots = Roots {
+            file: Some(file),
+            dirs: None,
+        };
+        assert!(roots.load().is_err());
+    }
+}
