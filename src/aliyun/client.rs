@@ -17,7 +17,7 @@ use super::access_key::Credentials;
 use super::error::{self, ErrorBody};
 use super::hints;
 use super::proxy::Proxies;
-use super::request::{RoaRequest, RpcRequest, Signed, Stamp};
+use super::request::{RoaRequest, RpcRequest, Scheme, Signed, Stamp};
 use super::retry::{self, Attempt, header};
 use super::roots::Roots;
 use crate::env::Env;
@@ -42,26 +42,55 @@ pub(crate) fn user_agent() -> String {
     )
 }
 
-/// How requests reach the network, as the environment says: proxies, and the roots https is
-/// verified against. Read once with the settings; nothing is loaded until a request needs it.
+/// How requests go out, as the environment says: proxies, the roots https is verified against,
+/// the signature scheme. Read once with the settings; nothing is loaded until a request needs
+/// it.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Network {
+pub(crate) struct ClientOptions {
     pub(crate) proxies: Proxies,
     pub(crate) roots: Roots,
+    pub(crate) signature: Scheme,
 }
 
-impl Network {
-    pub(crate) fn from_env(env: &Env) -> Self {
-        Network {
+impl ClientOptions {
+    /// `ACK_SIGNATURE_VERSION` is `v2` (the default until the test fake verifies V3) or `v3`.
+    pub(crate) fn from_env(env: &Env) -> Result<Self, Error> {
+        let signature = match env.get("ACK_SIGNATURE_VERSION") {
+            None => Scheme::default(),
+            Some(v) if v.eq_ignore_ascii_case("v3") => Scheme::V3,
+            Some(v) if v.eq_ignore_ascii_case("v2") => Scheme::V2,
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "ACK_SIGNATURE_VERSION={other:?} is not a signature version: use v3 \
+                     (ACS3-HMAC-SHA256) or v2 (HMAC-SHA1)"
+                )));
+            }
+        };
+        Ok(ClientOptions {
             proxies: Proxies::from_env(env),
             roots: Roots::from_env(env),
-        }
+            signature,
+        })
     }
+}
+
+/// The `host[:port]` of an endpoint, as the `Host` header carries it (a default port left
+/// out): V3 signs it.
+fn authority(endpoint: &str) -> Result<String, Error> {
+    let url = reqwest::Url::parse(endpoint)
+        .map_err(|e| Error::Usage(format!("endpoint {endpoint:?} is not a URL ({e})")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| Error::Usage(format!("endpoint {endpoint:?} has no host")))?;
+    Ok(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
 }
 
 /// A blocking HTTP client with the plugin's timeouts and retry policy.
 pub(crate) struct Client {
-    network: Network,
+    options: ClientOptions,
     /// For `http://` URLs (loopback only): no TLS roots.
     plain: OnceCell<reqwest::blocking::Client>,
     /// For `https://` URLs.
@@ -80,9 +109,9 @@ pub(crate) struct Answer {
 
 impl Client {
     /// A client whose calls, all attempts and waits included, end within `budget` from now.
-    pub(crate) fn new(budget: Duration, network: &Network) -> Self {
+    pub(crate) fn new(budget: Duration, options: &ClientOptions) -> Self {
         Client {
-            network: network.clone(),
+            options: options.clone(),
             plain: OnceCell::new(),
             tls: OnceCell::new(),
             deadline: Instant::now() + budget,
@@ -96,7 +125,7 @@ impl Client {
         if let Some(http) = cell.get() {
             return Ok(http);
         }
-        let proxies = self.network.proxies.clone();
+        let proxies = self.options.proxies.clone();
         let mut builder = reqwest::blocking::Client::builder()
             .user_agent(user_agent())
             .connect_timeout(CONNECT_TIMEOUT)
@@ -108,7 +137,7 @@ impl Client {
             builder = builder.proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url)));
         }
         if https {
-            let roots = self.network.roots.load().map_err(Error::Setup)?;
+            let roots = self.options.roots.load().map_err(Error::Setup)?;
             verbose!("loaded {} trusted root certificates", roots.len());
             for root in roots {
                 builder = builder.add_root_certificate(root);
@@ -120,28 +149,27 @@ impl Client {
         Ok(cell.get_or_init(|| http))
     }
 
-    /// Call a ROA API (cs) with a fresh `Date`, nonce and signature on every attempt.
+    /// Call a ROA API (cs) with a fresh time, nonce and signature on every attempt.
     pub(crate) fn roa(
         &self,
         endpoint: &str,
         credentials: &Credentials,
         request: &RoaRequest,
     ) -> Result<Answer, Error> {
+        let host = authority(endpoint)?;
+        let scheme = self.options.signature;
         self.call(
             request.action,
             &request.target,
             endpoint,
             Some(credentials),
             || {
-                let date = crate::time::http_date(Utc::now());
                 let nonce = nonce();
-                request.sign(
-                    credentials,
-                    &Stamp {
-                        time: &date,
-                        nonce: &nonce,
-                    },
-                )
+                let stamp = Stamp {
+                    now: Utc::now(),
+                    nonce: &nonce,
+                };
+                request.sign(scheme, &host, credentials, &stamp)
             },
         )
     }
@@ -154,21 +182,20 @@ impl Client {
         credentials: Option<&Credentials>,
         request: &RpcRequest,
     ) -> Result<Answer, Error> {
+        let host = authority(endpoint)?;
+        let scheme = self.options.signature;
         self.call(
             request.action,
             &request.target,
             endpoint,
             credentials,
             || {
-                let timestamp = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
                 let nonce = nonce();
-                request.sign(
-                    credentials,
-                    &Stamp {
-                        time: &timestamp,
-                        nonce: &nonce,
-                    },
-                )
+                let stamp = Stamp {
+                    now: Utc::now(),
+                    nonce: &nonce,
+                };
+                request.sign(scheme, &host, credentials, &stamp)
             },
         )
     }

@@ -143,7 +143,7 @@ impl Miss<'_> {
     pub(crate) fn fetch(&self, settings: &Settings, budget: Duration) -> Result<Fetched, Error> {
         let request = self.request;
         verbose!("credentials: {}", request.provider.describe());
-        let client = Client::new(budget, &settings.network);
+        let client = Client::new(budget, &settings.client);
         let credentials = request
             .provider
             .credentials(&client)

@@ -6,7 +6,7 @@ pub(crate) mod values;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::aliyun::client::Network;
+use crate::aliyun::client::ClientOptions;
 use crate::aliyun::endpoint;
 use crate::aliyun::sts::StsEndpoint;
 use crate::aliyun::{cs, servicemesh};
@@ -60,8 +60,8 @@ pub(crate) struct Settings {
     /// `--role-arn`, validated.
     pub(crate) role_arn: Option<String>,
     pub(crate) sts: StsEndpoint,
-    /// Proxies and TLS roots, as the environment says.
-    pub(crate) network: Network,
+    /// Proxies, TLS roots and the signature scheme, as the environment says.
+    pub(crate) client: ClientOptions,
     /// The ECS metadata service's base URL.
     pub(crate) ecs_endpoint: String,
     pub(crate) imds_v1_disabled: bool,
@@ -232,7 +232,7 @@ impl Settings {
                 region: sts_region.map(str::to_string),
                 vpc: env.get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED") == Some("true"),
             },
-            network: Network::from_env(env),
+            client: ClientOptions::from_env(env)?,
             ecs_endpoint: crate::credentials::ecs::endpoint(env)?,
             imds_v1_disabled: env.get(crate::credentials::ecs::IMDS_V1_DISABLED_VAR)
                 == Some("true"),
