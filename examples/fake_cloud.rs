@@ -13,9 +13,14 @@
 //! only line of stdout, and serves until stdin reaches end of file or the process is killed.
 //! Each line read from stdin is answered on stdout with the counters so far, e.g.
 //! `requests=1 successes=1 server_us=1830`, so a script can check that a run made no request
-//! and subtract the fake's own time (`server_us`, summed over the requests answered). Several
-//! clusters can be given, separated by commas. On exit the
-//! counters go to stderr.
+//! and subtract the fake's own time (`server_us`, summed over the requests answered). A line may
+//! first change how the fake behaves (benchmarks of slow APIs, outages and refreshes):
+//! - `latency MS`: answer every request MS milliseconds late (0: at once);
+//! - `fail`: answer everything with HTTP 503 `ServiceUnavailable` until `ok`;
+//! - `lifetime SECONDS`: issue certificates valid for that long from now on;
+//! - anything else (an empty line): just the counters.
+//!
+//! Several clusters can be given, separated by commas. On exit the counters go to stderr.
 
 #![allow(dead_code)]
 
@@ -24,7 +29,9 @@ mod fake_cloud;
 
 use std::io::{self, BufRead, Write};
 
-use fake_cloud::FakeCloud;
+use std::time::Duration;
+
+use fake_cloud::{FakeCloud, Fault};
 
 const DEFAULT_KEY_ID: &str = "BENCHAKID";
 const DEFAULT_KEY_SECRET: &str = "bench-secret";
@@ -63,8 +70,21 @@ fn main() {
 
     // Serve until stdin closes; answer every line with the counters.
     for line in io::stdin().lock().lines() {
-        if line.is_err() {
+        let Ok(line) = line else {
             break;
+        };
+        let mut words = line.split_whitespace();
+        let number = |word: Option<&str>| word.and_then(|w| w.parse::<u64>().ok());
+        match words.next() {
+            Some("latency") => {
+                fake.set_latency(Duration::from_millis(number(words.next()).unwrap_or(0)));
+            }
+            Some("fail") => fake.fail_always(Fault::ServiceUnavailable),
+            Some("ok") => fake.clear_faults(),
+            Some("lifetime") => {
+                fake.set_cert_lifetime(Duration::from_secs(number(words.next()).unwrap_or(3600)));
+            }
+            _ => {}
         }
         let reply = writeln!(
             stdout,
