@@ -1172,7 +1172,7 @@ fn credentials_uri_beats_ecs_role_discovery() {
 
     assert_cn(&run, &principal, "the credentials URI's principal");
     assert!(
-        fake.requests_to(Service::EcsMetadata).is_empty(),
+        fake.requests_to(Service::ECS_METADATA).is_empty(),
         "a configured credentials URI is chosen without probing the metadata service\n{run}"
     );
 }
@@ -1599,8 +1599,8 @@ fn sts_5xx_and_throttling_are_retried_with_fresh_nonces() {
     fake.add_access_key("LTAIretryRole01", "retry-role-secret");
     let arn = role_arn("retried-role");
     let role = fake.add_role(&arn);
-    fake.fail_next_on(Service::Sts, 1, Fault::ServiceUnavailable);
-    fake.fail_next_on(Service::Sts, 1, Fault::Throttling { time_left_ms: 200 });
+    fake.fail_next_on(Service::STS, 1, Fault::ServiceUnavailable);
+    fake.fail_next_on(Service::STS, 1, Fault::Throttling { time_left_ms: 200 });
     let plugin = plugin(&fake)
         .access_key("LTAIretryRole01", "retry-role-secret")
         .args(["--role-arn", arn.as_str()]);
@@ -2020,7 +2020,7 @@ fn rrsa_defaults_to_the_plugin_session_name_and_an_hour() {
 fn hanging_metadata_service_fails_fast() {
     let fake = cloud();
     fake.set_ecs_role("never-answers");
-    fake.fail_next_on(Service::EcsMetadata, 20, Fault::Hang);
+    fake.fail_next_on(Service::ECS_METADATA, 20, Fault::Hang);
     let plugin = ecs_plugin(&fake).kill_after(Duration::from_secs(20));
 
     let run = plugin.run_err();
@@ -2117,7 +2117,7 @@ fn sts_answer_that_is_not_json_fails_cleanly() {
     fake.add_access_key("LTAIgarbageSts1", "garbage-sts-secret");
     let arn = role_arn("garbage-role");
     fake.add_role(&arn);
-    fake.fail_next_on(Service::Sts, 10, Fault::BodyNotJson);
+    fake.fail_next_on(Service::STS, 10, Fault::BodyNotJson);
 
     let run = plugin(&fake)
         .access_key("LTAIgarbageSts1", "garbage-sts-secret")

@@ -266,7 +266,7 @@ fn mesh_first_fetch_is_a_signed_form_post_and_prints_the_mesh_certificate() {
     let run = get_mesh_credential(&fake).run_ok();
 
     let record = only_request(&fake, &run);
-    assert_eq!(record.service, Service::Asm, "{run}");
+    assert_eq!(record.service, Service::ASM, "{run}");
     assert_eq!(record.method, "POST", "{run}");
     assert_eq!(record.path, "/", "{run}");
     assert!(
@@ -634,7 +634,7 @@ fn kubeconfig_for_a_mesh_prints_the_mesh_server_and_warms_the_cache() {
         asm.as_str(),
     ]));
     let record = only_request(&fake, &run);
-    assert_eq!(record.service, Service::Asm, "{run}");
+    assert_eq!(record.service, Service::ASM, "{run}");
     assert_eq!(form(&record, "PrivateIpAddress", &run), "false");
     assert_eq!(run.stderr, "", "{run}");
     let issued = issued(&record);
