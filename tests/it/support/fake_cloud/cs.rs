@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::certs::{client_user, render_kubeconfig, validity};
 use super::fault::{Fault, NOT_JSON_BODY};
 use super::http::{CONTENT_TYPE_JSON, HttpRequest, Reply};
 use super::log::{Issued, Outcome};
-use super::roa::authenticate;
+use super::roa::{authenticate, gateway_error};
 use super::state::Shared;
 use super::{Exchange, FakeCloud, Principal, Route, Service};
 
@@ -26,9 +26,10 @@ pub const ACTION_SUBACCOUNT_USER_CONFIG: &str = "DescribeSubaccountK8sClusterUse
 /// API then returns a certificate valid for years).
 pub const LONG_LIVED_CERT: Duration = Duration::from_secs(3 * 365 * 24 * 3600);
 
-const HOST_ID: &str = "cs.aliyuncs.com";
-pub(super) const DEFAULT_PUBLIC_SERVER: &str = "https://203.0.113.10:6443";
-const DEFAULT_PRIVATE_SERVER: &str = "https://192.168.0.10:6443";
+/// The `server` of a cluster registered with [`FakeCloud::add_cluster_with_defaults`].
+pub const DEFAULT_CLUSTER_PUBLIC_SERVER: &str = "https://203.0.113.10:6443";
+/// The private `server` of such a cluster (with `PrivateIpAddress=true`).
+pub const DEFAULT_CLUSTER_PRIVATE_SERVER: &str = "https://192.168.0.10:6443";
 
 impl Service {
     /// The Container Service API (ROA): every request no other service claims.
@@ -75,7 +76,12 @@ impl FakeCloud {
     /// Registers a cluster with documentation-range server URLs and the fake's cluster CA.
     pub fn add_cluster_with_defaults(&self, id: &str) {
         let ca = self.cluster_ca_pem();
-        self.add_cluster(id, DEFAULT_PUBLIC_SERVER, DEFAULT_PRIVATE_SERVER, &ca);
+        self.add_cluster(
+            id,
+            DEFAULT_CLUSTER_PUBLIC_SERVER,
+            DEFAULT_CLUSTER_PRIVATE_SERVER,
+            &ca,
+        );
     }
 
     /// Registers a cluster whose kubeconfig user carries `token` instead of a certificate.
@@ -83,8 +89,8 @@ impl FakeCloud {
         let ca = self.cluster_ca_pem();
         self.insert_cluster(
             id,
-            DEFAULT_PUBLIC_SERVER,
-            DEFAULT_PRIVATE_SERVER,
+            DEFAULT_CLUSTER_PUBLIC_SERVER,
+            DEFAULT_CLUSTER_PRIVATE_SERVER,
             &ca,
             Some(token),
         );
@@ -129,27 +135,6 @@ impl FakeCloud {
             .get_or_insert_with(Vec::new)
             .push(principal.uid.clone());
     }
-}
-
-/// The body of a gateway error (and of injected faults): `{"RequestId", "HostId", "Code",
-/// "Message", "Recommend"}`.
-pub(super) fn gateway_error_body(request_id: &str, code: &str, message: &str) -> Value {
-    json!({
-        "RequestId": request_id,
-        "HostId": HOST_ID,
-        "Code": code,
-        "Message": message,
-        "Recommend": format!("https://api.aliyun.com/troubleshoot?q={code}&product=CS"),
-    })
-}
-
-/// An error answered by the gateway in front of cs (signature, key, version, RAM).
-pub(super) fn gateway_error(status: u16, request_id: &str, code: &str, message: &str) -> Reply {
-    Reply::json(
-        status,
-        gateway_error_body(request_id, code, message),
-        Outcome::Rejected(code.to_string()),
-    )
 }
 
 /// A cs business error: `{"code", "message", "requestId", "status"}`.

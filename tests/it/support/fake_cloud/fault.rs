@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use super::cs::gateway_error_body;
 use super::http::{CONTENT_TYPE_JSON, Reply};
 use super::log::Outcome;
+use super::roa::gateway_error_body;
 use super::state::Shared;
 
 /// What a gateway in trouble answers in place of a JSON body.

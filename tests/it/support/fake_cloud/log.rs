@@ -3,14 +3,14 @@
 //! error).
 
 use std::fmt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use super::Service;
 use super::accounts::AccessKey;
 use super::http::find_header;
 use super::imds::IMDS_TOKEN_HEADER;
+use super::{FakeCloud, Service};
 
 /// Credentials handed out by STS, the metadata service or a credentials URI.
 #[derive(Clone, Debug)]
@@ -226,5 +226,113 @@ impl fmt::Debug for RequestRecord {
             )?;
         }
         Ok(())
+    }
+}
+
+impl FakeCloud {
+    /// Every request that reached the server, in arrival order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.lock().log.clone()
+    }
+
+    /// Number of requests that reached the server.
+    pub fn count(&self) -> usize {
+        self.shared.lock().log.len()
+    }
+
+    /// Number of requests answered with a kubeconfig (cs or ASM).
+    pub fn successes(&self) -> usize {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| r.outcome == Outcome::Issued)
+            .count()
+    }
+
+    /// The most recent request.
+    pub fn last_request(&self) -> Option<RequestRecord> {
+        self.shared.lock().log.last().cloned()
+    }
+
+    /// Number of logged requests whose action is `action` (e.g. `"AssumeRole"`,
+    /// [`ACTION_USER_CONFIG`], [`ACTION_IMDS_TOKEN`]).
+    pub fn count_action(&self, action: &str) -> usize {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| r.action.as_deref() == Some(action))
+            .count()
+    }
+
+    /// The logged requests routed to `service`.
+    pub fn requests_to(&self, service: Service) -> Vec<RequestRecord> {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| r.service == service)
+            .cloned()
+            .collect()
+    }
+
+    /// The logged requests whose action is `action`.
+    pub fn requests_for(&self, action: &str) -> Vec<RequestRecord> {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| r.action.as_deref() == Some(action))
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `done` holds for the log (checked at every change of it, not by polling) and
+    /// returns the log; panics with the log after `limit`. For synchronising with the binary:
+    /// "its request has arrived", "the answer has been sent".
+    pub fn wait_for(
+        &self,
+        what: &str,
+        limit: Duration,
+        mut done: impl FnMut(&[RequestRecord]) -> bool,
+    ) -> Vec<RequestRecord> {
+        let deadline = Instant::now() + limit;
+        let mut state = self.shared.lock();
+        loop {
+            if done(&state.log) {
+                return state.log.clone();
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                drop(state);
+                panic!(
+                    "gave up after {limit:?} waiting until {what}\n{}",
+                    self.dump()
+                );
+            }
+            state = self
+                .shared
+                .wake
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
+
+    /// The request log as text, for failure messages (security tokens redacted).
+    pub fn dump(&self) -> String {
+        let log = self.requests();
+        let mut out = format!(
+            "fake cloud at {}: {} request(s), {} issued, {} granted\n",
+            self.endpoint(),
+            log.len(),
+            log.iter().filter(|r| r.outcome == Outcome::Issued).count(),
+            log.iter().filter(|r| r.outcome == Outcome::Granted).count()
+        );
+        for record in &log {
+            out.push_str(&format!("{record:?}"));
+        }
+        out
     }
 }

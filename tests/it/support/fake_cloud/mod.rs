@@ -19,17 +19,19 @@
 //!
 //! # Layout
 //!
-//! - `mod.rs` (this file): [`FakeCloud`], its life cycle, faults and behaviour knobs, the log, and
+//! - `mod.rs` (this file): [`FakeCloud`], its life cycle, faults and behaviour knobs, and
 //!   [`ROUTES`], the table that sends each request to a service.
 //! - `http.rs`: the deliberately minimal HTTP server (one thread per connection, one request per
 //!   connection, every answer `Connection: close`) and request parsing.
-//! - `state.rs`: the state the services share; `log.rs`: what a request looked like and got;
-//!   `fault.rs`: injected faults; `accounts.rs`: access keys and principals; `certs.rs`: the
-//!   CAs, client certificates and the kubeconfigs the APIs answer.
-//! - `roa.rs` and `rpc.rs`: the two V2 signature verifiers (and the gateway checks around them).
+//! - `state.rs`: the state the services share; `log.rs`: what each request looked like and got,
+//!   and the queries on the log (including [`FakeCloud::wait_for`]); `fault.rs`: injected
+//!   faults; `accounts.rs`: access keys, principals and the secrets the fake knows; `certs.rs`:
+//!   the CAs, client certificates and the kubeconfigs the APIs answer.
+//! - `roa.rs` and `rpc.rs`: the two V2 signature verifiers, with the gateway checks and error
+//!   bodies around them.
 //! - One file per service: `cs.rs`, `sts.rs` (and `sts_assume_role.rs`), `servicemesh.rs`,
-//!   `imds.rs`, `credentials_uri.rs`,
-//!   each with its registration methods (`impl FakeCloud`), its state and its [`Route`].
+//!   `imds.rs`, `credentials_uri.rs`, each with its registration methods (`impl FakeCloud`),
+//!   its state and its [`Route`].
 //! - `tests/`: self-tests of the fake (signature vectors, hand-built requests); no binary runs.
 //!
 //! # Adding a service
@@ -78,7 +80,10 @@ pub use self::{
     accounts::{AccessKey, Principal, SESSION_KEY_LIFETIME},
     certs::CERT_ORGANIZATION,
     credentials_uri::ACTION_CREDENTIALS_URI,
-    cs::{ACTION_SUBACCOUNT_USER_CONFIG, ACTION_USER_CONFIG, CS_API_VERSION, LONG_LIVED_CERT},
+    cs::{
+        ACTION_SUBACCOUNT_USER_CONFIG, ACTION_USER_CONFIG, CS_API_VERSION,
+        DEFAULT_CLUSTER_PRIVATE_SERVER, DEFAULT_CLUSTER_PUBLIC_SERVER, LONG_LIVED_CERT,
+    },
     fault::Fault,
     http::http_date,
     imds::{
@@ -265,114 +270,6 @@ impl FakeCloud {
     /// PEM of the default cluster CA (what `add_cluster_with_defaults` puts in kubeconfigs).
     pub fn cluster_ca_pem(&self) -> String {
         self.shared.cluster_ca.pem.clone()
-    }
-
-    // --- the log ------------------------------------------------------------------------------
-
-    /// Every request that reached the server, in arrival order.
-    pub fn requests(&self) -> Vec<RequestRecord> {
-        self.shared.lock().log.clone()
-    }
-
-    /// Number of requests that reached the server.
-    pub fn count(&self) -> usize {
-        self.shared.lock().log.len()
-    }
-
-    /// Number of requests answered with a kubeconfig (cs or ASM).
-    pub fn successes(&self) -> usize {
-        self.shared
-            .lock()
-            .log
-            .iter()
-            .filter(|r| r.outcome == Outcome::Issued)
-            .count()
-    }
-
-    /// The most recent request.
-    pub fn last_request(&self) -> Option<RequestRecord> {
-        self.shared.lock().log.last().cloned()
-    }
-
-    /// Number of logged requests whose action is `action` (e.g. `"AssumeRole"`,
-    /// [`ACTION_USER_CONFIG`], [`ACTION_IMDS_TOKEN`]).
-    pub fn count_action(&self, action: &str) -> usize {
-        self.shared
-            .lock()
-            .log
-            .iter()
-            .filter(|r| r.action.as_deref() == Some(action))
-            .count()
-    }
-
-    /// The logged requests routed to `service`.
-    pub fn requests_to(&self, service: Service) -> Vec<RequestRecord> {
-        self.shared
-            .lock()
-            .log
-            .iter()
-            .filter(|r| r.service == service)
-            .cloned()
-            .collect()
-    }
-
-    /// The logged requests whose action is `action`.
-    pub fn requests_for(&self, action: &str) -> Vec<RequestRecord> {
-        self.shared
-            .lock()
-            .log
-            .iter()
-            .filter(|r| r.action.as_deref() == Some(action))
-            .cloned()
-            .collect()
-    }
-
-    /// Waits until `done` holds for the log (checked at every change of it, not by polling) and
-    /// returns the log; panics with the log after `limit`. For synchronising with the binary:
-    /// "its request has arrived", "the answer has been sent".
-    pub fn wait_for(
-        &self,
-        what: &str,
-        limit: Duration,
-        mut done: impl FnMut(&[RequestRecord]) -> bool,
-    ) -> Vec<RequestRecord> {
-        let deadline = Instant::now() + limit;
-        let mut state = self.shared.lock();
-        loop {
-            if done(&state.log) {
-                return state.log.clone();
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                drop(state);
-                panic!(
-                    "gave up after {limit:?} waiting until {what}\n{}",
-                    self.dump()
-                );
-            }
-            state = self
-                .shared
-                .wake
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
-        }
-    }
-
-    /// The request log as text, for failure messages (security tokens redacted).
-    pub fn dump(&self) -> String {
-        let log = self.requests();
-        let mut out = format!(
-            "fake cloud at {}: {} request(s), {} issued, {} granted\n",
-            self.endpoint(),
-            log.len(),
-            log.iter().filter(|r| r.outcome == Outcome::Issued).count(),
-            log.iter().filter(|r| r.outcome == Outcome::Granted).count()
-        );
-        for record in &log {
-            out.push_str(&format!("{record:?}"));
-        }
-        out
     }
 }
 

@@ -6,13 +6,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
 use sha1::Sha1;
 
 use super::MAX_CLOCK_SKEW;
 use super::accounts::Principal;
-use super::cs::{CS_API_VERSION, gateway_error};
+use super::cs::CS_API_VERSION;
 use super::http::{HttpRequest, Reply, find_header};
+use super::log::Outcome;
 use super::state::Shared;
+
+const CS_HOST_ID: &str = "cs.aliyuncs.com";
 
 /// The ROA V2 string to sign:
 /// `METHOD\nAccept\nContent-MD5\nContent-Type\nDate\n` + `name:trimmed value\n` for every
@@ -247,4 +251,25 @@ pub(super) fn authenticate(
     Ok(Caller {
         principal: key.principal,
     })
+}
+
+/// The body of a gateway error (and of injected faults): `{"RequestId", "HostId", "Code",
+/// "Message", "Recommend"}`.
+pub(super) fn gateway_error_body(request_id: &str, code: &str, message: &str) -> Value {
+    json!({
+        "RequestId": request_id,
+        "HostId": CS_HOST_ID,
+        "Code": code,
+        "Message": message,
+        "Recommend": format!("https://api.aliyun.com/troubleshoot?q={code}&product=CS"),
+    })
+}
+
+/// An error answered by the gateway in front of cs (signature, key, version, RAM).
+pub(super) fn gateway_error(status: u16, request_id: &str, code: &str, message: &str) -> Reply {
+    Reply::json(
+        status,
+        gateway_error_body(request_id, code, message),
+        Outcome::Rejected(code.to_string()),
+    )
 }

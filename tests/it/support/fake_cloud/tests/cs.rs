@@ -14,7 +14,7 @@ fn fake_issues_a_real_certificate_for_a_correctly_signed_request() {
     assert_eq!(config["kind"], "Config");
     assert_eq!(
         config["clusters"][0]["cluster"]["server"],
-        DEFAULT_PUBLIC_SERVER
+        DEFAULT_CLUSTER_PUBLIC_SERVER
     );
     let cert_pem = BASE64
         .decode(

@@ -15,7 +15,6 @@ use serde_json::Value;
 use sha1::Sha1;
 
 use super::accounts::random_alnum;
-use super::cs::DEFAULT_PUBLIC_SERVER;
 use super::http::find_header;
 use super::imds::IMDS_CREDENTIALS_PREFIX;
 use super::servicemesh::ASM_HOST_ID;
