@@ -7,6 +7,7 @@
 
 mod support;
 
+mod budgets;
 mod cache_cmd;
 mod cli;
 mod credential_chain;

@@ -64,7 +64,7 @@ impl Tally {
 /// Kills needed in each of the three moments before the trial may stop.
 const ENOUGH: usize = 6;
 /// The trial stops once every moment has ENOUGH kills and this many trials ran...
-const MIN_TRIALS: usize = 40;
+const MIN_TRIALS: usize = 60;
 /// ... or when this long has passed (and then fails if a moment was never hit).
 const BUDGET: Duration = Duration::from_secs(40);
 

@@ -25,8 +25,10 @@ fn assert_throttling_is_waited_out(fault: Fault) {
         gap >= TIME_LEFT,
         "{fault:?}: retried after {gap:?}, before TimeLeft ({TIME_LEFT:?}) was up\n{run}"
     );
+    // TimeLeft plus a backoff of at most 200 ms; the bound leaves room for a loaded machine,
+    // and only a wait that misread TimeLeft (seconds for milliseconds: 700 s) reaches it.
     assert!(
-        gap < TIME_LEFT + Duration::from_secs(3),
+        gap < TIME_LEFT + Duration::from_secs(10),
         "{fault:?}: waited {gap:?}, far beyond TimeLeft\n{run}"
     );
     assert!(run.elapsed >= TIME_LEFT, "{fault:?}\n{run}");
@@ -49,37 +51,6 @@ fn too_many_requests_429_with_time_left_is_waited_out() {
     assert_throttling_is_waited_out(Fault::TooManyRequests {
         time_left_ms: TIME_LEFT.as_millis() as u64,
     });
-}
-
-/// No ACK_API_TIMEOUT: the default budget (30 s) must bound a call to an API that accepts the
-/// connection and never answers. Slow by design; it runs in parallel with the rest.
-#[test]
-fn api_that_never_answers_fails_within_the_default_timeout() {
-    let (fake, _) = cloud();
-    fake.fail_always(Fault::Hang);
-
-    let run = get_credential(&fake)
-        .kill_after(Duration::from_secs(90))
-        .run();
-
-    assert!(!run.killed, "still running after 90 s\n{run}");
-    assert_clean_failure(&run);
-    assert!(
-        run.elapsed < Duration::from_secs(45),
-        "took {:?}; the default budget is 30 s\n{run}",
-        run.elapsed
-    );
-    assert_stderr(
-        &run,
-        r#"
-ack-credential-plugin: error: DescribeClusterUserKubeconfig failed: could not get an answer from http://[fake] (3 attempts): timed out: operation timed out
-hint: check the network, the endpoint and any HTTPS_PROXY setting; run with -v to see each attempt"#,
-    );
-    println!(
-        "hung API, default timeouts: exit 1 after {:?}, {} attempts",
-        run.elapsed,
-        fake.count()
-    );
 }
 
 #[test]
@@ -164,32 +135,4 @@ fn persistent_outage_serves_a_still_valid_cached_certificate_with_a_warning() {
         );
         assert!(third.credential().expiration() <= cached.certificate().not_after);
     }
-}
-
-/// With the default timeouts, an API that never answers delays a call that has a still-valid
-/// certificate to fall back on by the short refresh budget only, not the full 30 s.
-#[test]
-fn hung_api_during_a_refresh_serves_the_cached_certificate_quickly() {
-    let (fake, _) = cloud();
-    fake.set_cert_lifetime(Duration::from_secs(9 * 60));
-    let plugin = get_credential(&fake);
-    let first = plugin.run_ok();
-    fake.fail_always(Fault::Hang);
-
-    let second = plugin.run();
-
-    assert!(second.status.success(), "{second}");
-    assert_eq!(
-        second.credential().client_certificate_data,
-        first.credential().client_certificate_data
-    );
-    assert!(
-        second.elapsed < Duration::from_secs(15),
-        "served after {:?}\n{second}",
-        second.elapsed
-    );
-    println!(
-        "hung API during a refresh: cached certificate served after {:?}",
-        second.elapsed
-    );
 }

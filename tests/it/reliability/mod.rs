@@ -29,13 +29,6 @@ use crate::support::{CLUSTER, KEY_ID, KEY_SECRET, Plugin, Run, cloud, get_creden
 /// The CN of the CA that signs every client certificate the fake issues.
 const FAKE_CLIENT_CA_CN: &str = "fake-ack-client-ca";
 
-/// A failure run: exit 1, empty stdout, no panic (and, as for every run, no secret anywhere).
-fn assert_clean_failure(run: &Run) {
-    assert_eq!(run.code(), Some(1), "expected exit 1\n{run}");
-    assert_eq!(run.stdout, "", "stdout must be empty on failure\n{run}");
-    assert!(!run.stderr.contains("panicked"), "panic\n{run}");
-}
-
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }

@@ -201,3 +201,33 @@ fn first_difference(expected: &str, actual: &str) -> usize {
         .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()))
         + 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_times_dates_and_hashes_but_not_request_ids() {
+        assert_eq!(
+            mask_times("valid until 2026-01-02T03:04:05Z, or 2026-01-02T03:04:05.123+08:00."),
+            "valid until [time], or [time]."
+        );
+        assert_eq!(
+            mask_http_dates("Date: Fri, 02 Jan 2026 03:04:05 GMT ok"),
+            "Date: [date] ok"
+        );
+        assert_eq!(
+            mask_hashes("external:/bin/x #3e9cb10b0389dfe6 (RequestId: [request-id #0])"),
+            "external:/bin/x #[hash] (RequestId: [request-id #0])"
+        );
+        assert_eq!(
+            mask_after(
+                "http://127.0.0.1:41234/x and 127.0.0.1:1",
+                "127.0.0.1:",
+                "[port]",
+                |c| { c.is_ascii_digit() }
+            ),
+            "http://127.0.0.1:[port]/x and 127.0.0.1:[port]"
+        );
+    }
+}

@@ -186,3 +186,62 @@ pub fn check_text(fake: &FakeCloud, registered: &[String], text: &str) -> Result
         leak
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::support::test_ca::TestCa;
+    use crate::support::{KEY_SECRET, cloud, get_credential};
+
+    /// The check itself: it must catch what it exists for, or every test would pass blindly.
+    #[test]
+    fn leak_check_catches_secrets_and_keys_out_of_place_and_lets_the_credential_through() {
+        let (fake, _) = cloud();
+        let run = get_credential(&fake).run_ok();
+        let key = run.credential().client_key_data.unwrap();
+        let key_line = key.lines().nth(1).unwrap().to_string();
+
+        // The ExecCredential of a successful get-credential is where the key belongs.
+        check(&fake, &[], &run.stdout, "", Stdout::TheCredential).unwrap();
+        // Nowhere else: not as another command's stdout, not in an error, not in a file, in
+        // any form.
+        assert!(check(&fake, &[], &run.stdout, "", Stdout::Nothing).is_err());
+        assert!(
+            check(
+                &fake,
+                &[],
+                "",
+                &format!("error: {key_line}"),
+                Stdout::Nothing
+            )
+            .is_err()
+        );
+        assert!(check_text(&fake, &[], &BASE64.encode(&key)).is_err());
+        assert!(check_text(&fake, &[], "-----BEGIN PRIVATE KEY-----").is_err());
+        let extra = format!("{}\n# {key_line}\n", run.stdout.trim_end());
+        assert!(check(&fake, &[], &extra, "", Stdout::TheCredential).is_err());
+        // The AccessKey secret the fake registered, and a secret the test registered.
+        assert!(check(&fake, &[], "", &format!("x{KEY_SECRET}x"), Stdout::Nothing).is_err());
+        let registered = ["written-into-a-file".to_string()];
+        assert!(
+            check(
+                &fake,
+                &registered,
+                "written-into-a-file",
+                "",
+                Stdout::Nothing
+            )
+            .is_err()
+        );
+        assert!(check(&fake, &[], "written-into-a-file", "", Stdout::Nothing).is_ok());
+        // An ExecCredential whose pair the fake did not issue together.
+        let (cert, other_key) = TestCa::new("elsewhere").client_cert("someone");
+        let forged = serde_json::json!({
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "kind": "ExecCredential",
+            "status": {"clientCertificateData": cert, "clientKeyData": other_key},
+        })
+        .to_string();
+        assert!(check(&fake, &[], &forged, "", Stdout::TheCredential).is_err());
+    }
+}

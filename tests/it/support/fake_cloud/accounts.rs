@@ -142,7 +142,8 @@ impl FakeCloud {
     }
 
     /// Every secret and security token of every key the fake knows (static keys and the STS keys
-    /// it handed out), and every accepted OIDC token: strings that must never appear in output.
+    /// it handed out), every accepted OIDC token and every IMDSv2 token it handed out: strings
+    /// that must never appear in output.
     pub fn secrets(&self) -> Vec<String> {
         let state = self.shared.lock();
         let mut out: Vec<String> = state
@@ -151,6 +152,7 @@ impl FakeCloud {
             .values()
             .flat_map(|k| std::iter::once(k.secret.clone()).chain(k.security_token.clone()))
             .chain(state.roles.oidc_providers.values().cloned())
+            .chain(state.imds.tokens.iter().cloned())
             .filter(|s| !s.is_empty())
             .collect();
         out.sort();

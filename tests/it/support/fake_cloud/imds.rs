@@ -48,7 +48,8 @@ pub(super) struct Imds {
     role: Option<(String, Principal)>,
     v2_required: bool,
     token_status: Option<u16>,
-    tokens: HashSet<String>,
+    /// The IMDSv2 tokens handed out.
+    pub tokens: HashSet<String>,
 }
 
 impl FakeCloud {

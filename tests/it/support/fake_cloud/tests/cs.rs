@@ -144,7 +144,9 @@ fn fake_applies_queued_faults_in_order_and_stops_with_a_hung_connection() {
     let started = Instant::now();
     drop(fake);
     assert_eq!(client.join().unwrap(), "");
-    assert!(started.elapsed() < Duration::from_secs(3));
+    // Dropping wakes the hung connection at once; one left asleep would hold the drop until
+    // the 10-s socket timeout, which the bound stays well below.
+    assert!(started.elapsed() < Duration::from_secs(8));
 }
 
 #[test]
