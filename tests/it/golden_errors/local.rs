@@ -84,4 +84,19 @@ ack-credential-plugin: warning: cache directory `[home]/not-a-directory` cannot 
 hint: fix its permissions, or choose another with --cache-dir or ACK_CACHE_DIR
 going on without the cache"#,
     );
+    assert_eq!(fake.count(), 1, "{run}");
+}
+
+#[test]
+fn cache_list_of_an_unusable_cache_directory_names_it() {
+    let (fake, _) = cloud();
+    let plugin = Plugin::new(&fake);
+    let file = plugin.write_home_file("not-a-directory", "a file\n");
+    let run = plugin.cache_dir(&file).args(["cache", "list"]).run_exit(1);
+    assert_stderr(
+        &run,
+        r#"
+ack-credential-plugin: error: cache directory `[home]/not-a-directory` cannot be used: cannot list it: Not a directory (os error 20)
+hint: fix its permissions, or choose another with --cache-dir or ACK_CACHE_DIR"#,
+    );
 }

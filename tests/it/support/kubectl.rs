@@ -1,9 +1,8 @@
-//! Finding and running real kubectl binaries, isolated from the user's environment, and writing
-//! the kubeconfigs they read.
-//!
-//! Every kubectl the machine has ([`for_every_kubectl`]): the end-to-end tests run each of them.
+//! Real kubectl for the end-to-end tests: every kubectl the machine has
+//! ([`for_every_kubectl`], which fails rather than skips when one is missing), run isolated from
+//! the user's environment, the kubeconfigs they read, and the checks the tests share.
 
-// Not every helper is used by every test binary or example that includes this file.
+// Not every helper is used by every test.
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -12,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use super::child::Watched;
-
 use base64::Engine as _;
+
+use super::child::Watched;
 
 /// What kubectl gets as `--request-timeout`: no single API request may hang a test.
 pub const REQUEST_TIMEOUT: &str = "15s";
@@ -67,12 +66,9 @@ pub fn kubectls() -> &'static [Kubectl] {
 fn find_kubectls() -> Result<Vec<Kubectl>, String> {
     let Some(on_path) = kubectl_on_path() else {
         return Err(format!(
-            "no `kubectl` on PATH: the kubectl end-to-end tests need real kubectl {}.{} to {}.{}, \
-             as `kubectl` on PATH and `kubectl.1.NN` beside its real binary; `.ci/run` installs \
-             one (via .ci/install-kubectl.sh)",
-            1,
+            "no `kubectl` on PATH: the end-to-end tests need real kubectl 1.{} to 1.{}, as \
+             `kubectl` on PATH and `kubectl.1.NN` beside its real binary",
             REQUIRED_MINORS.start(),
-            1,
             REQUIRED_MINORS.end()
         ));
     };
