@@ -3,6 +3,7 @@
 use super::*;
 use crate::support::apiserver::ApiServer;
 use crate::support::cache_files::entry_files;
+use crate::support::wait::wait_until;
 use std::time::Duration;
 
 #[test]
@@ -54,6 +55,16 @@ hint: check the endpoint; behind a TLS-inspecting proxy, add its CA to the syste
         server.requests(),
         Vec::new(),
         "the self-signed server must have served no HTTP request\n{run}"
+    );
+    // The server records a failed handshake in the connection's thread, which may finish
+    // after the plugin exits: wait until every connection it accepted is accounted for.
+    wait_until(
+        "the server recorded every failed handshake",
+        Duration::from_secs(20),
+        || {
+            let accepted = server.connections_accepted();
+            accepted >= 1 && server.handshake_failures().len() == accepted
+        },
     );
     assert_eq!(
         server.handshake_failures().len(),
