@@ -1,6 +1,6 @@
 //! A stand-alone fake of the Alibaba Cloud Container Service API, for benchmarks and manual runs.
 //!
-//! It is the test suite's fake (`tests/it/support/fake_cloud.rs`, included below, not copied):
+//! It is the test suite's fake (`tests/it/support/fake_cloud/`, included below, not copied):
 //! it listens on 127.0.0.1 only, checks every request's ROA signature and issues real client
 //! certificates.
 //!
@@ -24,7 +24,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../tests/it/support/fake_cloud.rs"]
+#[path = "../tests/it/support/fake_cloud/mod.rs"]
 mod fake_cloud;
 
 use std::io::{self, BufRead, Write};

@@ -1,19 +1,19 @@
-//! Finding and running real kubectl binaries, isolated from the user's environment, and writing
-//! the kubeconfigs they read.
-//!
-//! Self-contained (only external crates, no `crate::`/`super::`), so an example binary can reuse
-//! it with `#[path = ".../kubectl.rs"] mod kubectl;`.
+//! Real kubectl for the end-to-end tests: every kubectl the machine has
+//! ([`for_every_kubectl`], which fails rather than skips when one is missing), run isolated from
+//! the user's environment, the kubeconfigs they read, and the checks the tests share.
 
-// Not every helper is used by every test binary or example that includes this file.
+// Not every helper is used by every test.
 #![allow(dead_code)]
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
+
+use super::child::Watched;
 
 /// What kubectl gets as `--request-timeout`: no single API request may hang a test.
 pub const REQUEST_TIMEOUT: &str = "15s";
@@ -21,9 +21,8 @@ pub const REQUEST_TIMEOUT: &str = "15s";
 /// How long [`run`] lets one kubectl process live before killing it.
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The message for a machine without kubectl.
-pub const NO_KUBECTL: &str = "no `kubectl` on PATH: the kubectl end-to-end tests need a real \
-     kubectl; `.ci/run` installs one (via .ci/install-kubectl.sh), or run that script yourself";
+/// The kubectl minor versions the plugin's output must work with (PRODUCT.md: 1.27–1.33).
+pub const REQUIRED_MINORS: std::ops::RangeInclusive<u64> = 27..=33;
 
 fn is_executable_file(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -37,18 +36,51 @@ pub fn kubectl_on_path() -> Option<PathBuf> {
         .find(|p| is_executable_file(p))
 }
 
-/// Every kubectl to test against: the one on `PATH` first, then every `kubectl.1.*` beside its
+/// One kubectl binary to test against.
+#[derive(Clone, Debug)]
+pub struct Kubectl {
+    pub path: PathBuf,
+    /// `v1.33.1`, say.
+    pub version: String,
+}
+
+impl std::fmt::Display for Kubectl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.path.display(), self.version)
+    }
+}
+
+/// Every kubectl to test against: the one on `PATH` first, then every `kubectl.1.NN` beside its
 /// real binary (after following symlinks; e.g. `/usr/bin/kubectl` →
 /// `/usr/lib/google-cloud-sdk/bin/kubectl`, beside which sit `kubectl.1.27` … `kubectl.1.33`),
-/// ordered by version. Each file appears once. Empty when there is no kubectl on `PATH`.
-pub fn kubectl_binaries() -> Vec<PathBuf> {
+/// ordered by version, each file once. Found once per test process. Panics (never skips) when
+/// there is no kubectl on `PATH`, or when together they do not cover [`REQUIRED_MINORS`].
+pub fn kubectls() -> &'static [Kubectl] {
+    static FOUND: std::sync::OnceLock<Result<Vec<Kubectl>, String>> = std::sync::OnceLock::new();
+    match FOUND.get_or_init(find_kubectls) {
+        Ok(found) => found,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+fn find_kubectls() -> Result<Vec<Kubectl>, String> {
     let Some(on_path) = kubectl_on_path() else {
-        return Vec::new();
+        return Err(format!(
+            "no `kubectl` on PATH: the end-to-end tests need real kubectl 1.{} to 1.{}, as \
+             `kubectl` on PATH and `kubectl.1.NN` beside its real binary",
+            REQUIRED_MINORS.start(),
+            REQUIRED_MINORS.end()
+        ));
     };
     let real = std::fs::canonicalize(&on_path).unwrap_or_else(|_| on_path.clone());
+    let version = client_version(&on_path).unwrap_or_else(|| "unknown version".into());
+    let mut minors: Vec<u64> = version_minor(&version).into_iter().collect();
     let mut seen = vec![real.clone()];
-    let mut out = vec![on_path];
-    let mut versioned: Vec<(Vec<u64>, PathBuf)> = Vec::new();
+    let mut out = vec![Kubectl {
+        path: on_path,
+        version,
+    }];
+    let mut versioned: Vec<(Vec<u64>, PathBuf, String)> = Vec::new();
     if let Some(dir) = real.parent()
         && let Ok(entries) = std::fs::read_dir(dir)
     {
@@ -65,18 +97,66 @@ pub fn kubectl_binaries() -> Vec<PathBuf> {
             let key = std::iter::once(1)
                 .chain(version.split('.').map(|n| n.parse().unwrap_or(u64::MAX)))
                 .collect();
-            versioned.push((key, path));
+            versioned.push((key, path, format!("v1.{version}")));
         }
     }
     versioned.sort();
-    for (_, path) in versioned {
+    for (key, path, version) in versioned {
         let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
         if !seen.contains(&canonical) {
             seen.push(canonical);
-            out.push(path);
+            minors.extend(key.get(1).copied());
+            out.push(Kubectl { path, version });
         }
     }
-    out
+    let missing: Vec<String> = REQUIRED_MINORS
+        .filter(|minor| !minors.contains(minor))
+        .map(|minor| format!("1.{minor}"))
+        .collect();
+    if !missing.is_empty() {
+        let dir = real.parent().unwrap_or(&real).display().to_string();
+        return Err(format!(
+            "no kubectl {} for the end-to-end tests: they look for `kubectl` on PATH and \
+             `kubectl.1.NN` beside its real binary (in {dir}); found {}",
+            missing.join(", "),
+            out.iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(out)
+}
+
+/// `v1.33.1` → 33.
+fn version_minor(version: &str) -> Option<u64> {
+    version
+        .trim_start_matches('v')
+        .split('.')
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Runs `check` for every kubectl (with its position in [`kubectls`]) and fails with every
+/// failure, not just the first.
+pub fn for_every_kubectl(mut check: impl FnMut(usize, &Kubectl) -> Result<(), String>) {
+    let failures: Vec<String> = kubectls()
+        .iter()
+        .enumerate()
+        .filter_map(|(round, kubectl)| {
+            check(round, kubectl)
+                .err()
+                .map(|e| format!("{kubectl}:\n{e}"))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} kubectl(s) failed:\n\n{}",
+        failures.len(),
+        kubectls().len(),
+        failures.join("\n\n")
+    );
 }
 
 /// `kubectl version --client -o json`'s `clientVersion.gitVersion` (e.g. `v1.33.1`), for messages.
@@ -256,18 +336,10 @@ pub fn run_command(mut cmd: Command, timeout: Duration) -> KubectlOutput {
         let _ = stderr.read_to_end(&mut buf);
         buf
     });
-    let deadline = Instant::now() + timeout;
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for kubectl") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            timed_out = true;
-            let _ = child.kill();
-            break child.wait().expect("wait for killed kubectl");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let mut watched = Watched::new(child);
+    let (status, timed_out) = match watched.wait_timeout(timeout) {
+        Some(status) => (status, false),
+        None => (watched.kill(), true),
     };
     // A grandchild (an exec plugin) could keep the pipes open after a kill; don't wait for it then.
     let collect = |t: std::thread::JoinHandle<Vec<u8>>| {
@@ -291,4 +363,33 @@ pub fn run(kubectl: &Path, home: &Path, kubeconfig: &Path, args: &[&str]) -> Kub
     let mut cmd = kubectl_command(kubectl, home, kubeconfig);
     cmd.args(args);
     run_command(cmd, PROCESS_TIMEOUT)
+}
+
+/// A success with nothing on stderr (no discovery errors, no warnings).
+pub fn quiet_success(out: &KubectlOutput) -> Result<(), String> {
+    if out.success() && out.stderr.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!("expected a quiet success:\n{out}"))
+    }
+}
+
+/// `get --raw` of the pods, then `get pods` (discovery and a table), each a quiet success
+/// showing the one pod of the fake API server; `kubectl` runs kubectl with these arguments.
+pub fn check_pods(kubectl: impl Fn(&[&str]) -> KubectlOutput) -> Result<(), String> {
+    let pod = super::apiserver::POD_NAME;
+    let out = kubectl(&["get", "--raw", "/api/v1/namespaces/default/pods"]);
+    quiet_success(&out)?;
+    let list: serde_json::Value = serde_json::from_str(&out.stdout)
+        .map_err(|e| format!("`get --raw` printed no JSON ({e}):\n{out}"))?;
+    if list["kind"] != "PodList" || list["items"][0]["metadata"]["name"] != pod {
+        return Err(format!("unexpected `get --raw` output:\n{out}"));
+    }
+    let out = kubectl(&["get", "pods", "-n", "default"]);
+    quiet_success(&out)?;
+    let row = out.stdout.lines().find(|l| l.starts_with(pod));
+    if !row.is_some_and(|r| r.contains("Running")) || !out.stdout.starts_with("NAME") {
+        return Err(format!("`get pods` printed no table with {pod}:\n{out}"));
+    }
+    Ok(())
 }

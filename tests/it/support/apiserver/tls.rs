@@ -1,0 +1,90 @@
+//! The fake API server's TLS: its own server CA and certificate for `127.0.0.1` and `localhost`,
+//! client certificates verified against the CA the test gives, and the subject CN of a client
+//! certificate.
+
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+
+/// Makes the server CA and certificate, and the rustls config. Returns (server CA PEM, config).
+pub(super) fn tls_config(client_ca_pem: &str) -> (String, Arc<ServerConfig>) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+
+    let ca_key = KeyPair::generate().expect("generate server CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name = DistinguishedName::new();
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "fake-apiserver-ca");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca_params.self_signed(&ca_key).expect("self-sign server CA");
+
+    let key = KeyPair::generate().expect("generate server key");
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .expect("server cert params");
+    params.distinguished_name = DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "fake-apiserver");
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = params
+        .signed_by(&key, &ca_cert, &ca_key)
+        .expect("sign server cert");
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = RootCertStore::empty();
+    for der in CertificateDer::pem_slice_iter(client_ca_pem.as_bytes()) {
+        roots
+            .add(der.expect("client CA PEM"))
+            .expect("add client CA to the root store");
+    }
+    assert!(
+        !roots.is_empty(),
+        "ApiServer::start: no certificate in client_ca_pem"
+    );
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()
+        .expect("client certificate verifier");
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            vec![cert.der().clone(), ca_cert.der().clone()],
+            PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("server certificate");
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    (ca_cert.pem(), Arc::new(config))
+}
+
+/// Subject CN of a DER certificate.
+pub(super) fn subject_cn(der: &[u8]) -> Option<String> {
+    use x509_cert::der::Decode;
+    use x509_cert::der::asn1::ObjectIdentifier;
+    const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+    let cert = x509_cert::Certificate::from_der(der).ok()?;
+    cert.tbs_certificate
+        .subject
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .find(|atv| atv.oid == CN)
+        .map(|atv| String::from_utf8_lossy(atv.value.value()).into_owned())
+}

@@ -1,0 +1,378 @@
+//! The Container Service (cs) API: `DescribeClusterUserKubeconfig` and
+//! `DescribeSubaccountK8sClusterUserConfig` (ROA, `GET /k8s/{ClusterId}[/users/{Uid}]/user_config`),
+//! the clusters it knows and who may fetch their kubeconfig. It takes every request no other
+//! service claims.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::certs::{client_user, render_kubeconfig, validity};
+use super::fault::{Fault, NOT_JSON_BODY};
+use super::http::{CONTENT_TYPE_JSON, HttpRequest, Reply};
+use super::log::{Issued, Outcome};
+use super::roa::{authenticate, gateway_error};
+use super::state::Shared;
+use super::{Exchange, FakeCloud, Principal, Route, Service};
+
+/// The cs API version the fake serves.
+pub const CS_API_VERSION: &str = "2015-12-15";
+/// `x-acs-action` for `GET /k8s/{ClusterId}/user_config`.
+pub const ACTION_USER_CONFIG: &str = "DescribeClusterUserKubeconfig";
+/// `x-acs-action` for `GET /k8s/{ClusterId}/users/{Uid}/user_config`.
+pub const ACTION_SUBACCOUNT_USER_CONFIG: &str = "DescribeSubaccountK8sClusterUserConfig";
+/// Lifetime of a certificate when the request leaves `TemporaryDurationMinutes` out (the real
+/// API then returns a certificate valid for years).
+pub const LONG_LIVED_CERT: Duration = Duration::from_secs(3 * 365 * 24 * 3600);
+
+/// The `server` of a cluster registered with [`FakeCloud::add_cluster_with_defaults`].
+pub const DEFAULT_CLUSTER_PUBLIC_SERVER: &str = "https://203.0.113.10:6443";
+/// The private `server` of such a cluster (with `PrivateIpAddress=true`).
+pub const DEFAULT_CLUSTER_PRIVATE_SERVER: &str = "https://192.168.0.10:6443";
+
+impl Service {
+    /// The Container Service API (ROA): every request no other service claims.
+    pub const CS: Service = Service("cs");
+}
+
+pub(super) const ROUTE: Route = Route {
+    service: Service::CS,
+    claims: |_| true,
+    identify: |request| {
+        (
+            request.header("x-acs-action").map(str::to_string),
+            request
+                .header("authorization")
+                .and_then(|a| a.strip_prefix("acs "))
+                .and_then(|a| a.split_once(':'))
+                .map(|(id, _)| id.to_string()),
+        )
+    },
+    answer: |shared, exchange, fault| match answer(shared, exchange, fault) {
+        Ok(reply) | Err(reply) => reply,
+    },
+};
+
+struct Cluster {
+    public_server: String,
+    private_server: String,
+    ca_pem: String,
+    token: Option<String>,
+    /// uids allowed to fetch the kubeconfig (None: any known key).
+    allowed: Option<Vec<String>>,
+}
+
+/// The clusters the cs API knows.
+#[derive(Default)]
+pub(super) struct Clusters(HashMap<String, Cluster>);
+
+impl FakeCloud {
+    /// Registers a cluster whose kubeconfig carries a client certificate.
+    pub fn add_cluster(&self, id: &str, public_server: &str, private_server: &str, ca_pem: &str) {
+        self.insert_cluster(id, public_server, private_server, ca_pem, None);
+    }
+
+    /// Registers a cluster with documentation-range server URLs and the fake's cluster CA.
+    pub fn add_cluster_with_defaults(&self, id: &str) {
+        let ca = self.cluster_ca_pem();
+        self.add_cluster(
+            id,
+            DEFAULT_CLUSTER_PUBLIC_SERVER,
+            DEFAULT_CLUSTER_PRIVATE_SERVER,
+            &ca,
+        );
+    }
+
+    /// Registers a cluster whose kubeconfig user carries `token` instead of a certificate.
+    pub fn add_token_cluster(&self, id: &str, token: &str) {
+        let ca = self.cluster_ca_pem();
+        self.insert_cluster(
+            id,
+            DEFAULT_CLUSTER_PUBLIC_SERVER,
+            DEFAULT_CLUSTER_PRIVATE_SERVER,
+            &ca,
+            Some(token),
+        );
+    }
+
+    fn insert_cluster(
+        &self,
+        id: &str,
+        public_server: &str,
+        private_server: &str,
+        ca_pem: &str,
+        token: Option<&str>,
+    ) {
+        let mut state = self.shared.lock();
+        if let Some(token) = token {
+            state.cluster_credentials.push(token.to_string());
+        }
+        state.clusters.0.insert(
+            id.to_string(),
+            Cluster {
+                public_server: public_server.to_string(),
+                private_server: private_server.to_string(),
+                ca_pem: ca_pem.to_string(),
+                token: token.map(str::to_string),
+                allowed: None,
+            },
+        );
+    }
+
+    /// Restricts who may fetch the cluster's kubeconfig: from now on only the principals named
+    /// by calls of this function; others get the gateway's 403 `Forbidden.RAM`, as a RAM
+    /// identity without `cs:DescribeClusterUserKubeconfig` does. Panics if the cluster is unknown.
+    pub fn allow_cluster(&self, id: &str, principal: &Principal) {
+        let mut state = self.shared.lock();
+        let cluster = state
+            .clusters
+            .0
+            .get_mut(id)
+            .unwrap_or_else(|| panic!("allow_cluster: unknown cluster {id}"));
+        cluster
+            .allowed
+            .get_or_insert_with(Vec::new)
+            .push(principal.uid.clone());
+    }
+}
+
+/// A cs business error: `{"code", "message", "requestId", "status"}`.
+fn cs_error(status: u16, request_id: &str, code: &str, message: &str) -> Reply {
+    Reply::json(
+        status,
+        json!({
+            "code": code,
+            "message": message,
+            "requestId": request_id,
+            "status": status,
+        }),
+        Outcome::Rejected(code.to_string()),
+    )
+}
+
+/// A routed cs call.
+struct Call {
+    cluster_id: String,
+    uid: Option<String>,
+}
+
+fn route_call(request: &HttpRequest, request_id: &str) -> Result<Call, Reply> {
+    let segments: Vec<&str> = request.path.split('/').collect();
+    let (call, expected_action) = match segments.as_slice() {
+        ["", "k8s", cluster, "user_config"] => (
+            Call {
+                cluster_id: cluster.to_string(),
+                uid: None,
+            },
+            ACTION_USER_CONFIG,
+        ),
+        ["", "k8s", cluster, "users", uid, "user_config"] => (
+            Call {
+                cluster_id: cluster.to_string(),
+                uid: Some(uid.to_string()),
+            },
+            ACTION_SUBACCOUNT_USER_CONFIG,
+        ),
+        _ => {
+            return Err(gateway_error(
+                404,
+                request_id,
+                "InvalidAction.NotFound",
+                &format!(
+                    "Specified api is not found, please check your url and method: {} {}",
+                    request.method, request.path
+                ),
+            ));
+        }
+    };
+    if request.method != "GET" {
+        return Err(gateway_error(
+            404,
+            request_id,
+            "InvalidAction.NotFound",
+            &format!(
+                "Specified api is not found, please check your url and method: {} {}",
+                request.method, request.path
+            ),
+        ));
+    }
+    let action = request.header("x-acs-action").unwrap_or("");
+    if action != expected_action {
+        return Err(gateway_error(
+            400,
+            request_id,
+            "InvalidAction.Mismatch",
+            &format!(
+                "x-acs-action {action} does not name the API of GET {} ({expected_action}).",
+                request.path
+            ),
+        ));
+    }
+    Ok(call)
+}
+
+fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Result<Reply, Reply> {
+    let (request, request_id) = (exchange.request, exchange.request_id);
+    let caller = authenticate(shared, request, request_id)?;
+    let call = route_call(request, request_id)?;
+
+    let private_ip = match request.query_param("PrivateIpAddress") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(cs_error(
+                400,
+                request_id,
+                "InvalidParameter",
+                &format!("PrivateIpAddress must be true or false, got {other:?}"),
+            ));
+        }
+    };
+    let minutes = match request.query_param("TemporaryDurationMinutes") {
+        None => None,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(m) if (15..=4320).contains(&m) => Some(m),
+            _ => {
+                return Err(cs_error(
+                    400,
+                    request_id,
+                    "InvalidParameter",
+                    &format!(
+                        "TemporaryDurationMinutes must be an integer between 15 and 4320, got {raw:?}"
+                    ),
+                ));
+            }
+        },
+    };
+
+    let (server, ca_pem, token, lifetime_override, expiration_offset, known_uid) = {
+        let state = shared.lock();
+        let Some(cluster) = state.clusters.0.get(&call.cluster_id) else {
+            return Err(cs_error(
+                404,
+                request_id,
+                "ErrorClusterNotFound",
+                &format!("cluster {} not found", call.cluster_id),
+            ));
+        };
+        if cluster
+            .allowed
+            .as_ref()
+            .is_some_and(|allowed| !allowed.contains(&caller.principal.uid))
+        {
+            return Err(gateway_error(
+                403,
+                request_id,
+                "Forbidden.RAM",
+                "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+            ));
+        }
+        let server = if private_ip {
+            cluster.private_server.clone()
+        } else {
+            cluster.public_server.clone()
+        };
+        let known_uid = call
+            .uid
+            .as_ref()
+            .is_some_and(|uid| state.accounts.sub_users.contains(uid));
+        (
+            server,
+            cluster.ca_pem.clone(),
+            cluster.token.clone(),
+            state.cert_lifetime,
+            state.api_expiration_offset,
+            known_uid,
+        )
+    };
+
+    let uid = match &call.uid {
+        None => caller.principal.uid.clone(),
+        Some(uid) => {
+            if !caller.principal.main_account {
+                return Err(cs_error(
+                    403,
+                    request_id,
+                    "ForbiddenQueryClusterUserConfig",
+                    &format!(
+                        "user {} is not the main account and may not query the kubeconfig of user {uid} in cluster {}",
+                        caller.principal.uid, call.cluster_id
+                    ),
+                ));
+            }
+            if !known_uid {
+                return Err(cs_error(
+                    404,
+                    request_id,
+                    "ErrorRamUserNotFound",
+                    &format!("RAM user {uid} not found"),
+                ));
+            }
+            uid.clone()
+        }
+    };
+
+    let lifetime = lifetime_override.unwrap_or_else(|| {
+        minutes.map_or(LONG_LIVED_CERT, |m| Duration::from_secs(u64::from(m) * 60))
+    });
+    let (not_before, not_after) = validity(shared.now(), lifetime);
+    let expiration = (not_after + expiration_offset)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let context = format!("{uid}-{}", call.cluster_id);
+
+    let mut issued = Issued {
+        cluster_id: call.cluster_id.clone(),
+        mesh: false,
+        uid: uid.clone(),
+        server: server.clone(),
+        private_ip,
+        temporary_duration_minutes: minutes,
+        certificate_pem: None,
+        key_pem: None,
+        token: token.clone(),
+        not_before,
+        not_after,
+        expiration: expiration.clone(),
+        serial: 0,
+    };
+    let internal = |e: String| cs_error(500, request_id, "InternalError", &e);
+    let user = match &token {
+        Some(token) => json!({ "token": token }),
+        None => client_user(shared, &uid, not_before, not_after, fault, &mut issued)
+            .map_err(internal)?,
+    };
+    let yaml = render_kubeconfig(&server, &ca_pem, &uid, &context, user).map_err(internal)?;
+
+    let Some(fault) = fault else {
+        return Ok(Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: json!({ "config": yaml, "expiration": expiration }).to_string(),
+            outcome: Outcome::Issued,
+            issued: Some(Box::new(issued)),
+            content_type: CONTENT_TYPE_JSON,
+        });
+    };
+    let body = match fault {
+        Fault::BodyNotJson => NOT_JSON_BODY.to_string(),
+        Fault::BodyWithoutConfig => {
+            json!({ "expiration": expiration, "requestId": request_id }).to_string()
+        }
+        Fault::ConfigNotYaml => json!({
+            "config": "apiVersion: v1\nclusters: [\n  {server: \"https://x\n\t- : :\n",
+            "expiration": expiration,
+        })
+        .to_string(),
+        _ => json!({ "config": yaml, "expiration": expiration }).to_string(),
+    };
+    Ok(Reply {
+        status: 200,
+        headers: Vec::new(),
+        body,
+        outcome: Outcome::Fault(fault.name()),
+        issued: None,
+        content_type: CONTENT_TYPE_JSON,
+    })
+}

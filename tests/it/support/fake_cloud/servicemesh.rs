@@ -1,0 +1,282 @@
+//! Service Mesh (ASM, RPC, `POST /`): `DescribeServiceMeshKubeconfig`, the meshes it knows and
+//! who may fetch their kubeconfig. Its `ExpireTime` has no zone and is written in UTC+8 unless
+//! told otherwise, as the real API may.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use serde_json::{Value, json};
+
+use super::certs::{client_user, render_kubeconfig, validity};
+use super::fault::{Fault, NOT_JSON_BODY};
+use super::http::{CONTENT_TYPE_JSON, Reply};
+use super::log::{Issued, Outcome};
+use super::rpc::{RpcProduct, rpc_authenticate, rpc_envelope, rpc_product_error};
+use super::state::Shared;
+use super::{Exchange, FakeCloud, Principal, Route, Service};
+
+/// The servicemesh (ASM) API version the fake serves.
+pub const SERVICEMESH_API_VERSION: &str = "2020-01-11";
+/// The ASM `Action` the fake serves (also what [`super::RequestRecord::action`] holds for it).
+pub const ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG: &str = "DescribeServiceMeshKubeconfig";
+/// Lifetime of a mesh's certificates (ASM takes no lifetime parameter), unless
+/// [`FakeCloud::set_cert_lifetime`] says otherwise.
+pub const MESH_CERT_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// The zone ASM's zone-less `ExpireTime` is written in unless
+/// [`FakeCloud::set_mesh_expire_time_utc_offset`] says otherwise: UTC+8, so read as UTC it is
+/// 8 hours later than the certificate's NotAfter.
+pub const MESH_EXPIRE_TIME_UTC_OFFSET: TimeDelta = TimeDelta::hours(8);
+/// The format of ASM's `ExpireTime`: `2024-05-28 16:00:00`.
+pub const MESH_EXPIRE_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+/// The `server` of a mesh registered with [`FakeCloud::add_mesh_with_defaults`].
+pub const DEFAULT_MESH_PUBLIC_SERVER: &str = "https://203.0.113.20:6443";
+/// The private `server` of such a mesh (with `PrivateIpAddress=true`).
+pub const DEFAULT_MESH_PRIVATE_SERVER: &str = "https://192.168.0.20:6443";
+
+pub(super) const ASM_HOST_ID: &str = "servicemesh.aliyuncs.com";
+
+const ASM_PRODUCT: RpcProduct = RpcProduct {
+    name: "ASM",
+    host_id: ASM_HOST_ID,
+    recommend: "servicemesh",
+    version: SERVICEMESH_API_VERSION,
+};
+
+impl Service {
+    /// Service Mesh (ASM, RPC): a request for `/` whose `Action` is
+    /// [`ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG`] or whose `Version` is
+    /// [`SERVICEMESH_API_VERSION`].
+    pub const ASM: Service = Service("asm");
+}
+
+pub(super) const ROUTE: Route = Route {
+    service: Service::ASM,
+    claims: |request| {
+        request.path == "/"
+            && (request.param("Action") == Some(ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG)
+                || request.param("Version") == Some(SERVICEMESH_API_VERSION))
+    },
+    identify: |request| {
+        (
+            request.param("Action").map(str::to_string),
+            request.param("AccessKeyId").map(str::to_string),
+        )
+    },
+    answer: |shared, exchange, fault| match answer(shared, exchange, fault) {
+        Ok(reply) | Err(reply) => reply,
+    },
+};
+
+struct Mesh {
+    public_server: String,
+    private_server: String,
+    ca_pem: String,
+    /// uids allowed to fetch the kubeconfig (None: any known key).
+    allowed: Option<Vec<String>>,
+}
+
+/// The meshes ASM knows, and the zone of its `ExpireTime`.
+#[derive(Default)]
+pub(super) struct Meshes {
+    meshes: HashMap<String, Mesh>,
+    /// None: [`MESH_EXPIRE_TIME_UTC_OFFSET`].
+    expire_time_utc_offset: Option<TimeDelta>,
+}
+
+impl FakeCloud {
+    /// The ASM base URL (the same listener): `http://127.0.0.1:PORT`.
+    pub fn asm_endpoint(&self) -> String {
+        self.endpoint()
+    }
+
+    /// Registers a service mesh: `DescribeServiceMeshKubeconfig` for it answers a kubeconfig
+    /// with this server (`private_server` with `PrivateIpAddress=true`) and CA, and a client
+    /// certificate for the caller's uid valid for [`MESH_CERT_LIFETIME`]. Any known key may ask
+    /// until [`FakeCloud::allow_mesh`] names who may.
+    pub fn add_mesh(&self, id: &str, public_server: &str, private_server: &str, ca_pem: &str) {
+        self.shared.lock().meshes.meshes.insert(
+            id.to_string(),
+            Mesh {
+                public_server: public_server.to_string(),
+                private_server: private_server.to_string(),
+                ca_pem: ca_pem.to_string(),
+                allowed: None,
+            },
+        );
+    }
+
+    /// Registers a mesh with documentation-range server URLs ([`DEFAULT_MESH_PUBLIC_SERVER`],
+    /// [`DEFAULT_MESH_PRIVATE_SERVER`]) and the fake's cluster CA.
+    pub fn add_mesh_with_defaults(&self, id: &str) {
+        let ca = self.cluster_ca_pem();
+        self.add_mesh(
+            id,
+            DEFAULT_MESH_PUBLIC_SERVER,
+            DEFAULT_MESH_PRIVATE_SERVER,
+            &ca,
+        );
+    }
+
+    /// Restricts who may fetch the mesh's kubeconfig: from now on only the principals named by
+    /// calls of this function (others get 403 `Forbidden.RAM`). Panics if the mesh is unknown.
+    pub fn allow_mesh(&self, id: &str, principal: &Principal) {
+        let mut state = self.shared.lock();
+        let mesh = state
+            .meshes
+            .meshes
+            .get_mut(id)
+            .unwrap_or_else(|| panic!("allow_mesh: unknown mesh {id}"));
+        mesh.allowed
+            .get_or_insert_with(Vec::new)
+            .push(principal.uid.clone());
+    }
+
+    /// The zone ASM's `ExpireTime` is written in (default [`MESH_EXPIRE_TIME_UTC_OFFSET`],
+    /// UTC+8): `TimeDelta::zero()` writes true UTC.
+    pub fn set_mesh_expire_time_utc_offset(&self, offset: TimeDelta) {
+        self.shared.lock().meshes.expire_time_utc_offset = Some(offset);
+    }
+}
+
+/// Authenticates (the RPC verifier, as for AssumeRole) and answers `DescribeServiceMeshKubeconfig`;
+/// `fault` replaces a successful body.
+fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Result<Reply, Reply> {
+    let (request, request_id) = (exchange.request, exchange.request_id);
+    let fail = |status: u16, code: &str, message: String| {
+        rpc_product_error(ASM_PRODUCT, status, request_id, code, &message)
+    };
+    let action = rpc_envelope(request, request_id, ASM_PRODUCT)?;
+    if action != ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG {
+        return Err(fail(
+            404,
+            "InvalidAction.NotFound",
+            format!(
+                "Specified api is not found, please check your url and method: Action={action}"
+            ),
+        ));
+    }
+    let caller = rpc_authenticate(shared, request, request_id, ASM_PRODUCT)?;
+    let Some(mesh_id) = request.param("ServiceMeshId").filter(|m| !m.is_empty()) else {
+        return Err(fail(
+            400,
+            "MissingParameter",
+            "The input parameter \"ServiceMeshId\" that is mandatory for processing this request is not supplied.".to_string(),
+        ));
+    };
+    let private_ip = match request.param("PrivateIpAddress") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(fail(
+                400,
+                "InvalidParameter",
+                format!("PrivateIpAddress must be true or false, got {other:?}"),
+            ));
+        }
+    };
+    let (server, ca_pem, lifetime, expiration_offset, zone) = {
+        let state = shared.lock();
+        let Some(mesh) = state.meshes.meshes.get(mesh_id) else {
+            return Err(fail(
+                404,
+                "ServiceMesh.NotFound",
+                format!("The specified service mesh {mesh_id} does not exist."),
+            ));
+        };
+        if mesh
+            .allowed
+            .as_ref()
+            .is_some_and(|allowed| !allowed.contains(&caller.principal.uid))
+        {
+            return Err(fail(
+                403,
+                "Forbidden.RAM",
+                format!(
+                    "User not authorized to operate on the specified resource: {} may not describe the kubeconfig of service mesh {mesh_id}.",
+                    caller.principal.uid
+                ),
+            ));
+        }
+        let server = if private_ip {
+            mesh.private_server.clone()
+        } else {
+            mesh.public_server.clone()
+        };
+        (
+            server,
+            mesh.ca_pem.clone(),
+            state.cert_lifetime.unwrap_or(MESH_CERT_LIFETIME),
+            state.api_expiration_offset,
+            state
+                .meshes
+                .expire_time_utc_offset
+                .unwrap_or(MESH_EXPIRE_TIME_UTC_OFFSET),
+        )
+    };
+
+    let uid = caller.principal.uid.clone();
+    let (not_before, not_after) = validity(shared.now(), lifetime);
+    // Zone-less, in the mesh's zone: UTC+8 unless told otherwise.
+    let expire_time = (not_after + expiration_offset + zone)
+        .format(MESH_EXPIRE_TIME_FORMAT)
+        .to_string();
+    let internal = |e: String| fail(500, "InternalError", e);
+
+    let mut issued = Issued {
+        cluster_id: mesh_id.to_string(),
+        mesh: true,
+        uid: uid.clone(),
+        server: server.clone(),
+        private_ip,
+        temporary_duration_minutes: None,
+        certificate_pem: None,
+        key_pem: None,
+        token: None,
+        not_before,
+        not_after,
+        expiration: expire_time.clone(),
+        serial: 0,
+    };
+    let user =
+        client_user(shared, &uid, not_before, not_after, fault, &mut issued).map_err(internal)?;
+    let context = format!("{uid}-{mesh_id}");
+    let yaml = render_kubeconfig(&server, &ca_pem, &uid, &context, user).map_err(internal)?;
+
+    let body = |kubeconfig: Option<&str>| {
+        let mut body = json!({ "RequestId": request_id, "ExpireTime": expire_time });
+        if let Some(kubeconfig) = kubeconfig {
+            body["Kubeconfig"] = Value::String(kubeconfig.to_string());
+        }
+        body.to_string()
+    };
+    let Some(fault) = fault else {
+        return Ok(Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: body(Some(&yaml)),
+            outcome: Outcome::Issued,
+            issued: Some(Box::new(issued)),
+            content_type: CONTENT_TYPE_JSON,
+        });
+    };
+    let (text, content_type) = match fault {
+        Fault::BodyNotJson => (NOT_JSON_BODY.to_string(), "text/html"),
+        Fault::BodyWithoutConfig => (body(None), CONTENT_TYPE_JSON),
+        Fault::ConfigNotYaml => (
+            body(Some(
+                "apiVersion: v1\nclusters: [\n  {server: \"https://x\n\t- : :\n",
+            )),
+            CONTENT_TYPE_JSON,
+        ),
+        _ => (body(Some(&yaml)), CONTENT_TYPE_JSON),
+    };
+    Ok(Reply {
+        status: 200,
+        headers: Vec::new(),
+        body: text,
+        outcome: Outcome::Fault(fault.name()),
+        issued: None,
+        content_type,
+    })
+}
