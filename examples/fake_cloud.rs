@@ -23,6 +23,13 @@
 //! Several clusters can be given, separated by commas. On exit the counters go to stderr.
 
 #![allow(dead_code)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::needless_pass_by_value,
+    clippy::too_many_lines,
+    reason = "the test suite's fake, included as it is: tests/it/main.rs says why it allows these"
+)]
 
 #[path = "../tests/it/support/fake_cloud/mod.rs"]
 mod fake_cloud;

@@ -4,6 +4,7 @@
 //! tests may reach anywhere) is a dependency.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::path::Path;
 
 /// Each top-level module's layer: a module may use modules of a lower layer, or of its own
@@ -117,15 +118,11 @@ fn modules_depend_one_way_down_the_layers() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let deps = dependencies(&src);
     let layer = |module: &str| LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l);
-    let graph: String = deps
-        .iter()
-        .map(|(m, d)| {
-            format!(
-                "{m} -> {}\n",
-                d.iter().cloned().collect::<Vec<_>>().join(", ")
-            )
-        })
-        .collect();
+    let graph = deps.iter().fold(String::new(), |mut graph, (m, d)| {
+        let names: Vec<&str> = d.iter().map(String::as_str).collect();
+        let _ = writeln!(graph, "{m} -> {}", names.join(", "));
+        graph
+    });
     for (module, used) in &deps {
         if TEST_ONLY.contains(&module.as_str()) {
             continue;

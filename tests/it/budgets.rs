@@ -11,7 +11,7 @@ use crate::support::fake_cloud::Fault;
 use crate::support::golden::assert_stderr;
 use crate::support::{cloud, get_credential};
 
-/// No ACK_API_TIMEOUT: the default budget (30 s) must bound a call to an API that accepts the
+/// No `ACK_API_TIMEOUT`: the default budget (30 s) must bound a call to an API that accepts the
 /// connection and never answers. Slow by design (see the module docs).
 #[test]
 fn api_that_never_answers_fails_within_the_default_timeout() {
@@ -34,9 +34,9 @@ fn api_that_never_answers_fails_within_the_default_timeout() {
     assert_eq!(fake.count(), 3, "{run}");
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeClusterUserKubeconfig failed: could not get an answer from http://[fake] (3 attempts): timed out: operation timed out
-hint: check the network, the endpoint and any HTTPS_PROXY setting; run with -v to see each attempt"#,
+hint: check the network, the endpoint and any HTTPS_PROXY setting; run with -v to see each attempt",
     );
     println!(
         "hung API, default timeouts: exit 1 after {:?}, {} attempts",
@@ -71,9 +71,9 @@ fn hung_api_during_a_refresh_serves_the_cached_certificate_quickly() {
     );
     assert_stderr(
         &second,
-        r#"
+        r"
 ack-credential-plugin: warning: could not refresh the certificate, serving the cached one, valid until [time]: DescribeClusterUserKubeconfig failed: could not get an answer from http://[fake] (1 attempt): timed out: operation timed out
-hint: check the network, the endpoint and any HTTPS_PROXY setting; run with -v to see each attempt"#,
+hint: check the network, the endpoint and any HTTPS_PROXY setting; run with -v to see each attempt",
     );
     println!(
         "hung API during a refresh: cached certificate served after {:?}",
@@ -99,9 +99,9 @@ fn hung_api_times_out_with_a_clear_message() {
     );
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeClusterUserKubeconfig failed: could not get an answer from http://[fake] (1 attempt): timed out: operation timed out
-hint: check the network, the endpoint and any HTTPS_PROXY setting; run with -v to see each attempt"#,
+hint: check the network, the endpoint and any HTTPS_PROXY setting; run with -v to see each attempt",
     );
     assert_eq!(fake.count(), 1, "{run}");
 }

@@ -233,8 +233,8 @@ fn cache_list_of_an_empty_cache_prints_nothing() {
     assert_eq!(run.stdout, "", "{run}");
     assert_stderr(
         &run,
-        r#"
-no cached credentials in [home]/cache"#,
+        r"
+no cached credentials in [home]/cache",
     );
     // An existing, empty one (but for a lock file).
     fs::create_dir_all(p.cache_path()).unwrap();
@@ -243,8 +243,8 @@ no cached credentials in [home]/cache"#,
     assert_eq!(run.stdout, "", "{run}");
     assert_stderr(
         &run,
-        r#"
-no cached credentials in [home]/cache"#,
+        r"
+no cached credentials in [home]/cache",
     );
     assert_eq!(fake.count(), 0);
 }
@@ -279,8 +279,8 @@ fn cache_commands_follow_the_cache_dir_rules() {
         .run_success();
     assert_stderr(
         &run,
-        r#"
-removed 0 cached credentials from [home]/other-cache"#,
+        r"
+removed 0 cached credentials from [home]/other-cache",
     );
     let run = p.clone().args(["cache", "list"]).run_success();
     assert_eq!(parse_listing(&run.stdout).1.len(), 1, "{run}");
@@ -321,8 +321,8 @@ fn cache_clear_for_a_cluster_removes_only_that_clusters_entries() {
     assert_eq!(run.stdout, "", "{run}");
     assert_stderr(
         &run,
-        r#"
-removed 3 cached credentials from [home]/cache"#,
+        r"
+removed 3 cached credentials from [home]/cache",
     );
     assert_eq!(calls_for(&fake, &p, &targets), [1, 1, 1, 0, 0]);
 }
@@ -346,8 +346,8 @@ fn cache_clear_for_a_mesh_removes_only_that_meshs_entries() {
         .run_success();
     assert_stderr(
         &run,
-        r#"
-removed 2 cached credentials from [home]/cache"#,
+        r"
+removed 2 cached credentials from [home]/cache",
     );
     assert_eq!(calls_for(&fake, &p, &targets), [1, 1, 0, 0]);
 }
@@ -360,8 +360,8 @@ fn cache_clear_without_a_filter_removes_everything() {
     assert_eq!(run.stdout, "", "{run}");
     assert_stderr(
         &run,
-        r#"
-removed 4 cached credentials from [home]/cache"#,
+        r"
+removed 4 cached credentials from [home]/cache",
     );
     let run = user.clone().args(["cache", "list"]).run_success();
     assert_eq!(run.stdout, "", "{run}");

@@ -46,13 +46,13 @@ fn completions_for_an_unknown_shell_is_a_usage_error() {
     let run = Plugin::new(&fake).args(["completions", "tcsh"]).run_exit(2);
     assert_stderr(
         &run,
-        r#"
+        r"
 error: invalid value 'tcsh' for '<SHELL>'
   [possible values: bash, elvish, fish, powershell, zsh]
 
   tip: a similar value exists: 'zsh'
 
-For more information, try '--help'."#,
+For more information, try '--help'.",
     );
 }
 

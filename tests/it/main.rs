@@ -5,6 +5,20 @@
 //! kubectl, goldens); each other module is one topic, and `golden_errors/` pins the whole message
 //! of every main error path.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "an integration scenario reads top to bottom; cut into helpers, it would hide what it checks"
+)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "test timings, ports and seeds: small by construction, and a wrong one fails a test"
+)]
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "test helpers take owned values so that call sites read as builders"
+)]
+
 mod support;
 
 mod budgets;

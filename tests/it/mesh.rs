@@ -271,9 +271,9 @@ fn mesh_unknown_is_a_clean_error_with_code_and_request_id() {
     assert_clean_asm_failure(&fake, &run, "ServiceMesh.NotFound");
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeServiceMeshKubeconfig for mesh m-no-such-mesh failed: ServiceMesh.NotFound: The specified service mesh m-no-such-mesh does not exist. (HTTP 404, RequestId: [request-id #0])
-hint: check the mesh id `m-no-such-mesh`: the mesh must exist in the account of these credentials"#,
+hint: check the mesh id `m-no-such-mesh`: the mesh must exist in the account of these credentials",
     );
 }
 
@@ -288,9 +288,9 @@ fn mesh_with_a_wrong_secret_is_a_clean_error_with_code_and_request_id() {
     assert_clean_asm_failure(&fake, &run, "SignatureDoesNotMatch");
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeServiceMeshKubeconfig for mesh m1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d failed: SignatureDoesNotMatch: Specified signature is not matched with our calculation. (HTTP 400, RequestId: [request-id #0])
-hint: the AccessKey secret does not belong to AccessKey ID LTAI5tFakeAccessKey0001: check ALIBABA_CLOUD_ACCESS_KEY_SECRET (or your profile)"#,
+hint: the AccessKey secret does not belong to AccessKey ID LTAI5tFakeAccessKey0001: check ALIBABA_CLOUD_ACCESS_KEY_SECRET (or your profile)",
     );
 }
 
@@ -303,9 +303,9 @@ fn mesh_not_permitted_is_a_clean_error_with_code_and_request_id() {
     assert_clean_asm_failure(&fake, &run, "Forbidden.RAM");
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeServiceMeshKubeconfig for mesh m1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d failed: Forbidden.RAM: User not authorized to operate on the specified resource: 20000000000000001 may not describe the kubeconfig of service mesh m1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d. (HTTP 403, RequestId: [request-id #0])
-hint: this identity is not allowed to call DescribeServiceMeshKubeconfig: grant `servicemesh:DescribeServiceMeshKubeconfig` in RAM, or use another identity"#,
+hint: this identity is not allowed to call DescribeServiceMeshKubeconfig: grant `servicemesh:DescribeServiceMeshKubeconfig` in RAM, or use another identity",
     );
 }
 

@@ -29,8 +29,8 @@ fn source_profile_cycle_is_an_error_naming_the_cycle() {
 
     assert_stderr(
         &run,
-        r#"
-ack-credential-plugin: error: the aliyun CLI config [home]/.aliyun/config.json has a source_profile cycle: loop-alpha -> loop-beta -> loop-alpha"#,
+        r"
+ack-credential-plugin: error: the aliyun CLI config [home]/.aliyun/config.json has a source_profile cycle: loop-alpha -> loop-beta -> loop-alpha",
     );
     assert_eq!(fake.count(), 0, "{run}");
 }

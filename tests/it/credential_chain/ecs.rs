@@ -79,8 +79,8 @@ fn ecs_v1_fallback_is_refused_when_imdsv1_is_disabled() {
     assert_action_count(&fake, ACTION_USER_CONFIG, 0, &run);
     assert_stderr(
         &run,
-        r#"
-ack-credential-plugin: error: cannot get credentials from ECS instance RAM role v1-role (the ECS metadata service): no IMDSv2 token (the token request answered HTTP 404), and ALIBABA_CLOUD_IMDSV1_DISABLED forbids reading without one"#,
+        r"
+ack-credential-plugin: error: cannot get credentials from ECS instance RAM role v1-role (the ECS metadata service): no IMDSv2 token (the token request answered HTTP 404), and ALIBABA_CLOUD_IMDSV1_DISABLED forbids reading without one",
     );
 }
 

@@ -139,8 +139,8 @@ fn rrsa_token_file_is_read_afresh_on_every_refresh() {
     );
     assert_stderr(
         &refresh,
-        r#"
-ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/rrsa-pod-role through OIDC provider acs:ram::1234567890123456:oidc-provider/ack-rrsa-c3a1b2c3d4e5f6 with the token in [home]/var/run/secrets/tokens/oidc-token (the environment (RRSA)): AssumeRoleWithOIDC for role acs:ram::1234567890123456:role/rrsa-pod-role failed: AuthenticationFail.OIDCToken.Invalid: The OIDC token is invalid (not the one the provider issued, or expired). (HTTP 400, RequestId: [request-id #2])"#,
+        r"
+ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/rrsa-pod-role through OIDC provider acs:ram::1234567890123456:oidc-provider/ack-rrsa-c3a1b2c3d4e5f6 with the token in [home]/var/run/secrets/tokens/oidc-token (the environment (RRSA)): AssumeRoleWithOIDC for role acs:ram::1234567890123456:role/rrsa-pod-role failed: AuthenticationFail.OIDCToken.Invalid: The OIDC token is invalid (not the one the provider issued, or expired). (HTTP 400, RequestId: [request-id #2])",
     );
     assert_action_count(&fake, ACTION_USER_CONFIG, 1, &refresh);
 

@@ -1,6 +1,8 @@
 //! aliyun CLI profiles of mode External: the `process_command` runs once per fetch, never on a
 //! cache hit, and neither its failure nor what it leaves running holds the plugin.
 
+use std::os::unix::fs::PermissionsExt;
+
 use super::*;
 
 #[test]
@@ -94,7 +96,7 @@ fn cache_hit_with_an_external_profile_does_not_run_the_command() {
     );
 }
 
-/// A process_command that leaves something running in the background with the output pipe
+/// A `process_command` that leaves something running in the background with the output pipe
 /// open (a credential helper starting its agent, say) must not keep the plugin waiting; and a
 /// command that never ends is stopped at the deadline, with whatever it started.
 #[test]
@@ -112,7 +114,6 @@ fn external_command_background_children_do_not_hold_the_plugin() {
         &format!("#!/bin/sh\nsleep 30 &\nprintf '%s\\n' '{json}'\n"),
     );
     let hangs = plugin.write_home_file("bin/hangs", "#!/bin/sh\nsleep 30 &\nsleep 30\n");
-    use std::os::unix::fs::PermissionsExt;
     for path in [&script, &hangs] {
         fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
     }
@@ -153,8 +154,8 @@ fn external_command_background_children_do_not_hold_the_plugin() {
         .run_exit(1);
     assert_stderr(
         &run,
-        r#"
-ack-credential-plugin: error: cannot get credentials from the process_command of external:[home]/bin/hangs #[hash] (aliyun CLI profile `hang` (External) in [home]/.aliyun/config.json): it did not finish within 3 s"#,
+        r"
+ack-credential-plugin: error: cannot get credentials from the process_command of external:[home]/bin/hangs #[hash] (aliyun CLI profile `hang` (External) in [home]/.aliyun/config.json): it did not finish within 3 s",
     );
     assert!(
         run.elapsed >= Duration::from_secs(3) && run.elapsed < Duration::from_secs(25),
@@ -171,7 +172,6 @@ fn external_command_failure_is_a_clear_error_naming_the_profile() {
         "broken-process",
         "#!/bin/sh\necho 'this is not JSON'\necho 'sso session expired' >&2\nexit 3\n",
     );
-    use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
     write_cli_config(
         &plugin,
@@ -188,8 +188,8 @@ fn external_command_failure_is_a_clear_error_naming_the_profile() {
     assert_eq!(run.code(), Some(1), "{run}");
     assert_stderr(
         &run,
-        r#"
-ack-credential-plugin: error: cannot get credentials from the process_command of external:[home]/broken-process #[hash] (aliyun CLI profile `ext-broken` (External) in [home]/.aliyun/config.json): it failed (exit status: 3): sso session expired"#,
+        r"
+ack-credential-plugin: error: cannot get credentials from the process_command of external:[home]/broken-process #[hash] (aliyun CLI profile `ext-broken` (External) in [home]/.aliyun/config.json): it failed (exit status: 3): sso session expired",
     );
     assert_eq!(fake.count(), 0, "{run}");
 }

@@ -27,6 +27,7 @@ mod uri;
 
 use std::fs;
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -48,7 +49,7 @@ const OIDC_PROVIDER: &str = "acs:ram::1234567890123456:oidc-provider/ack-rrsa-c3
 /// A closed local port standing in for a proxy: any attempt to go out fails at once, locally.
 const DEAD_PROXY: &str = "http://127.0.0.1:1";
 
-/// RoleSessionName when none is configured (chain.md, "STS").
+/// `RoleSessionName` when none is configured (chain.md, "STS").
 const DEFAULT_SESSION_NAME: &str = "ack-credential-plugin";
 
 fn role_arn(name: &str) -> String {
@@ -220,7 +221,6 @@ fn external_script(plugin: &Plugin, name: &str, json: &Value, counter: &Path) ->
         json
     );
     let path = plugin.write_home_file(name, &script);
-    use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
     path
 }
@@ -247,7 +247,7 @@ fn rrsa<'a>(fake: &'a FakeCloud, token: &str) -> (Plugin<'a>, Principal, String,
 }
 
 /// Three AK profiles `alpha`, `beta`, `gamma` (current: `gamma`), each with its own key.
-fn three_profiles<'a>(fake: &'a FakeCloud) -> (Plugin<'a>, [Principal; 3]) {
+fn three_profiles(fake: &FakeCloud) -> (Plugin<'_>, [Principal; 3]) {
     let keys = [
         ("alpha", "LTAIalpha000001", "alpha-secret-01"),
         ("beta", "LTAIbeta0000001", "beta-secret-01"),
@@ -311,7 +311,7 @@ fn assert_lists_what_was_tried(run: &Run, ecs: &str) {
     assert_stderr(
         run,
         &format!(
-            r#"
+            r"
 ack-credential-plugin: error: no Alibaba Cloud credentials found. Tried, in order:
   - the environment: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY) are not set
   - RRSA: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE are not set
@@ -319,13 +319,13 @@ ack-credential-plugin: error: no Alibaba Cloud credentials found. Tried, in orde
   - credentials file: ~/.alibabacloud/credentials does not exist (ALIBABA_CLOUD_CREDENTIALS_FILE is not set)
   - credentials URI: ALIBABA_CLOUD_CREDENTIALS_URI is not set
   - {ecs}
-hint: export ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, run `aliyun configure`, or use --profile; the identity needs cs:DescribeClusterUserKubeconfig on the cluster"#
+hint: export ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, run `aliyun configure`, or use --profile; the identity needs cs:DescribeClusterUserKubeconfig on the cluster"
         ),
     );
 }
 
 /// Runs every plugin at once (runs that only wait on retries need not wait in turn).
-fn run_all<'a>(plugins: Vec<Plugin<'a>>) -> Vec<Run<'a>> {
+fn run_all(plugins: Vec<Plugin<'_>>) -> Vec<Run<'_>> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = plugins
             .iter()

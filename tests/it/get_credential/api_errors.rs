@@ -16,9 +16,9 @@ fn unknown_uid_is_reported_without_retry() {
     assert_api_error_reported(&fake, &run, "ErrorRamUserNotFound");
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeSubaccountK8sClusterUserConfig for cluster c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a and uid 27999999999999999 failed: ErrorRamUserNotFound: RAM user 27999999999999999 not found (HTTP 404, RequestId: [request-id #0])
-hint: check the uid 27999999999999999: it must be a RAM user of this account"#,
+hint: check the uid 27999999999999999: it must be a RAM user of this account",
     );
 }
 
@@ -40,9 +40,9 @@ fn wrong_security_token_is_reported_without_retry() {
     assert_api_error_reported(&fake, &run, "InvalidSecurityToken.Mismatch");
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeClusterUserKubeconfig for cluster c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a failed: InvalidSecurityToken.Mismatch: Specified SecurityToken mismatch with the AccessKey. (HTTP 400, RequestId: [request-id #0])
-hint: the STS security token is wrong or has expired: get fresh temporary credentials"#,
+hint: the STS security token is wrong or has expired: get fresh temporary credentials",
     );
 }
 
@@ -64,8 +64,8 @@ fn missing_security_token_is_reported_without_retry() {
     assert_api_error_reported(&fake, &run, "MissingSecurityToken");
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeClusterUserKubeconfig for cluster c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a failed: MissingSecurityToken: SecurityToken is mandatory for this action. (HTTP 400, RequestId: [request-id #0])
-hint: an STS AccessKey needs its token: set ALIBABA_CLOUD_SECURITY_TOKEN"#,
+hint: an STS AccessKey needs its token: set ALIBABA_CLOUD_SECURITY_TOKEN",
     );
 }

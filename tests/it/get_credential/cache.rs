@@ -121,8 +121,7 @@ fn concurrent_cold_invocations_make_one_request() {
     assert_eq!(
         fake.count(),
         1,
-        "20 cold invocations must make one API call\n{:?}",
-        fake
+        "20 cold invocations must make one API call\n{fake:?}"
     );
 }
 

@@ -10,7 +10,7 @@ fn no_credentials_at_all_lists_every_source_tried() {
         .run_exit(1);
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: no Alibaba Cloud credentials found. Tried, in order:
   - the environment: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY) are not set
   - RRSA: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE are not set
@@ -18,7 +18,7 @@ ack-credential-plugin: error: no Alibaba Cloud credentials found. Tried, in orde
   - credentials file: ~/.alibabacloud/credentials does not exist (ALIBABA_CLOUD_CREDENTIALS_FILE is not set)
   - credentials URI: ALIBABA_CLOUD_CREDENTIALS_URI is not set
   - the ECS instance RAM role: disabled by ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
-hint: export ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, run `aliyun configure`, or use --profile; the identity needs cs:DescribeClusterUserKubeconfig on the cluster"#,
+hint: export ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, run `aliyun configure`, or use --profile; the identity needs cs:DescribeClusterUserKubeconfig on the cluster",
     );
     assert_eq!(fake.count(), 0, "{run}");
 }
@@ -34,8 +34,8 @@ fn broken_aliyun_cli_config_names_the_file_and_the_place() {
     let run = plugin.run_exit(1);
     assert_stderr(
         &run,
-        r#"
-ack-credential-plugin: error: the aliyun CLI config [home]/.aliyun/config.json is not valid: malformed JSON at line 1, column 57"#,
+        r"
+ack-credential-plugin: error: the aliyun CLI config [home]/.aliyun/config.json is not valid: malformed JSON at line 1, column 57",
     );
     assert_eq!(fake.count(), 0, "{run}");
 }
@@ -62,8 +62,8 @@ fn missing_profile_names_the_profiles_there_are() {
         .run_exit(1);
     assert_stderr(
         &run,
-        r#"
-ack-credential-plugin: error: profile `staging` is not in the aliyun CLI config [home]/.aliyun/config.json; it has: dev, prod"#,
+        r"
+ack-credential-plugin: error: profile `staging` is not in the aliyun CLI config [home]/.aliyun/config.json; it has: dev, prod",
     );
     assert_eq!(fake.count(), 0, "{run}");
 }
@@ -80,8 +80,8 @@ fn refused_assume_role_names_the_role_its_source_and_what_to_grant() {
     assert_refused_once(&fake, &run, "NoPermission");
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/locked-role (--role-arn), assumed with AccessKey LTAI5tFakeAccessKey0001 from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID): AssumeRole for role acs:ram::1234567890123456:role/locked-role failed: NoPermission: You are not authorized to do this action. You should be authorized by RAM. (20000000000000001 may not assume acs:ram::1234567890123456:role/locked-role) (HTTP 403, RequestId: [request-id #0])
-hint: this identity may not assume the role: it needs `sts:AssumeRole` in RAM, and the role's trust policy must name it as a principal"#,
+hint: this identity may not assume the role: it needs `sts:AssumeRole` in RAM, and the role's trust policy must name it as a principal",
     );
 }

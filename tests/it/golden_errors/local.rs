@@ -65,8 +65,8 @@ fn kubernetes_exec_info_that_is_not_json_is_refused() {
         .run_exit(1);
     assert_stderr(
         &run,
-        r#"
-ack-credential-plugin: error: KUBERNETES_EXEC_INFO: not the JSON ExecCredential kubectl sets: key must be a string at line 1 column 2"#,
+        r"
+ack-credential-plugin: error: KUBERNETES_EXEC_INFO: not the JSON ExecCredential kubectl sets: key must be a string at line 1 column 2",
     );
     assert_eq!(fake.count(), 0, "{run}");
 }
@@ -79,10 +79,10 @@ fn unusable_cache_directory_is_warned_about_and_bypassed() {
     let run = plugin.cache_dir(&file).run_ok();
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: warning: cache directory `[home]/not-a-directory` cannot be used: cannot create it: File exists (os error 17)
 hint: fix its permissions, or choose another with --cache-dir or ACK_CACHE_DIR
-going on without the cache"#,
+going on without the cache",
     );
     assert_eq!(fake.count(), 1, "{run}");
 }
@@ -95,8 +95,8 @@ fn cache_list_of_an_unusable_cache_directory_names_it() {
     let run = plugin.cache_dir(&file).args(["cache", "list"]).run_exit(1);
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: cache directory `[home]/not-a-directory` cannot be used: cannot list it: Not a directory (os error 20)
-hint: fix its permissions, or choose another with --cache-dir or ACK_CACHE_DIR"#,
+hint: fix its permissions, or choose another with --cache-dir or ACK_CACHE_DIR",
     );
 }

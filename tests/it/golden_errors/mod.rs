@@ -1,6 +1,6 @@
 //! The whole message of every main error path, as users see it on stderr: one test per path,
 //! the expected text inline, so a reviewer reads here what the plugin says when it fails. The
-//! parts that change from run to run (RequestIds, ports, temporary paths, times) are masked by
+//! parts that change from run to run (`RequestIds`, ports, temporary paths, times) are masked by
 //! `support::golden` (its docs list the masks); everything else must match to the byte.
 //!
 //! `credentials.rs`: finding the caller's identity; `api.rs`: the API says no; `network.rs`:

@@ -18,9 +18,9 @@ fn unreachable_endpoint_fails_after_five_attempts() {
     assert_eq!(fake.count(), 0, "{run}");
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeClusterUserKubeconfig failed: could not get an answer from http://127.0.0.1:[port] (5 attempts): could not connect: client error (Connect): tcp connect error: Connection refused (os error 111)
-hint: check the network, the endpoint and any HTTPS_PROXY setting; run with -v to see each attempt"#,
+hint: check the network, the endpoint and any HTTPS_PROXY setting; run with -v to see each attempt",
     );
 }
 
@@ -47,9 +47,9 @@ fn untrusted_tls_certificate_fails_at_once_and_cannot_be_allowed() {
 
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeClusterUserKubeconfig failed: the server's TLS certificate is not trusted: could not connect: client error (Connect): invalid peer certificate: UnknownIssuer
-hint: check the endpoint; behind a TLS-inspecting proxy, add its CA to the system's trust store (or point SSL_CERT_FILE at a bundle that has it)"#,
+hint: check the endpoint; behind a TLS-inspecting proxy, add its CA to the system's trust store (or point SSL_CERT_FILE at a bundle that has it)",
     );
     assert_eq!(
         server.requests(),
@@ -92,9 +92,9 @@ fn throttling_longer_than_the_budget_gives_up_at_once() {
     );
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeClusterUserKubeconfig for cluster c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a failed: Throttling.User: Request was denied due to user flow control. (HTTP 400, RequestId: [request-id #0])
-hint: the API is throttling requests from this account; wait a little and try again"#,
+hint: the API is throttling requests from this account; wait a little and try again",
     );
 }
 
@@ -110,9 +110,9 @@ fn persistent_5xx_gives_up_after_five_attempts() {
 
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeClusterUserKubeconfig for cluster c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a failed: ServiceUnavailable: The request has failed due to a temporary failure of the server. (HTTP 503, RequestId: [request-id #4]), 5 attempts
-hint: the service is having trouble; try again in a few minutes"#,
+hint: the service is having trouble; try again in a few minutes",
     );
     let log = fake.requests();
     assert_eq!(log.len(), 5, "{run}");
@@ -147,9 +147,9 @@ fn dropped_connections_give_up_after_five_attempts() {
 
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeClusterUserKubeconfig failed: could not get an answer from http://[fake] (5 attempts): the connection failed: client error (SendRequest): connection closed before message completed
-hint: check the network, the endpoint and any HTTPS_PROXY setting; run with -v to see each attempt"#,
+hint: check the network, the endpoint and any HTTPS_PROXY setting; run with -v to see each attempt",
     );
     assert_eq!(fake.count(), 5, "{run}");
     assert!(run.elapsed < Duration::from_secs(6 + 10), "{run}");

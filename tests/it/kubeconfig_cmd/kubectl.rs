@@ -200,8 +200,8 @@ fn merge_keeps_the_other_context_and_kubectl_uses_both() {
     assert_eq!(run.stdout, "", "{run}");
     assert_stderr(
         &run,
-        r#"
-merged context c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a into [home]/.kube/config"#,
+        r"
+merged context c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a into [home]/.kube/config",
     );
     assert_eq!(cloud.count(), 1, "{run}");
     assert_eq!(mode(&path), 0o600, "{run}");

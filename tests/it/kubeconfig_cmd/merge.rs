@@ -71,8 +71,8 @@ fn merge_goes_into_the_first_file_of_kubeconfig() {
         .run_success();
     assert_stderr(
         &run,
-        r#"
-merged context m1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d into [home]/x/first"#,
+        r"
+merged context m1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d into [home]/x/first",
     );
     let merged = yaml(&fs::read_to_string(&first).unwrap(), &run);
     let original = yaml(&first_text, &run);
@@ -116,8 +116,8 @@ fn merge_goes_into_the_kubeconfig_flag_file_creating_it() {
         .run_success();
     assert_stderr(
         &run,
-        r#"
-merged context c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a into [home]/configs/ack.yaml"#,
+        r"
+merged context c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a into [home]/configs/ack.yaml",
     );
     let config = yaml(&fs::read_to_string(&target).unwrap(), &run);
     // A new file: the context is its current one.

@@ -35,7 +35,7 @@ const MAIN_KEY_ID: &str = "LTAI5tMainAccountKey0001";
 const MAIN_KEY_SECRET: &str = "mainAccountSecretMainAccountSecret1";
 
 fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
+    items.iter().map(std::string::ToString::to_string).collect()
 }
 
 fn yaml(text: &str, run: &Run) -> Yaml {

@@ -327,8 +327,8 @@ fn kubeconfig_output_writes_a_private_file_named_by_context() {
     assert_eq!(run.stdout, "", "the YAML goes to the file only\n{run}");
     assert_stderr(
         &run,
-        r#"
-wrote context prod-hangzhou to [tmp]/ack.kubeconfig"#,
+        r"
+wrote context prod-hangzhou to [tmp]/ack.kubeconfig",
     );
     assert_eq!(mode(&file), 0o600, "{run}");
     let text = fs::read_to_string(&file).unwrap();
@@ -392,9 +392,9 @@ fn kubeconfig_usage_errors_and_failures_write_nothing() {
         .run_exit(1);
     assert_stderr(
         &run,
-        r#"
+        r"
 ack-credential-plugin: error: DescribeServiceMeshKubeconfig for mesh m-no-such-mesh failed: ServiceMesh.NotFound: The specified service mesh m-no-such-mesh does not exist. (HTTP 404, RequestId: [request-id #1])
-hint: check the mesh id `m-no-such-mesh`: the mesh must exist in the account of these credentials"#,
+hint: check the mesh id `m-no-such-mesh`: the mesh must exist in the account of these credentials",
     );
     assert_eq!(fs::read_to_string(&kubeconfig).unwrap(), existing, "{run}");
 }

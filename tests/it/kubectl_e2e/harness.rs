@@ -2,12 +2,17 @@
 //! server demands and checks client certificates, and kubectl runs an exec plugin as the
 //! plugin's kubeconfig will ask it to.
 
+use std::os::unix::fs::PermissionsExt;
+
 use super::*;
 use crate::support::wait::wait_until;
 
 #[test]
 fn every_required_kubectl_is_found() {
-    let found: Vec<String> = kubectls().iter().map(|k| k.to_string()).collect();
+    let found: Vec<String> = kubectls()
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     eprintln!("kubectl binaries: {}", found.join(", "));
 }
 
@@ -138,14 +143,14 @@ fn client_cert_from_another_ca_is_rejected() {
         }
         Ok(())
     });
-    let served: Vec<_> = server
+    let answered: Vec<_> = server
         .requests()
         .into_iter()
         .filter(|r| r.status == 200)
         .collect();
     assert!(
-        served.is_empty(),
-        "served a foreign certificate: {served:?}"
+        answered.is_empty(),
+        "served a foreign certificate: {answered:?}"
     );
     assert!(
         !server.handshake_failures().is_empty(),
@@ -203,7 +208,6 @@ fn write_fake_plugin(sandbox: &Sandbox, name: &str, credential: &serde_json::Val
     );
     let path = dir.join("fake-plugin.sh");
     std::fs::write(&path, script).expect("write plugin");
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     path
 }

@@ -1,6 +1,6 @@
 //! Reliability: what `get-credential` does when the cloud misbehaves (`faults.rs`: throttling,
 //! outages, dropped connections, an API that never answers), when many invocations start at
-//! once or a lock holder gets stuck or dies (`storms.rs`), when it is SIGKILLed in the middle of
+//! once or a lock holder gets stuck or dies (`storms.rs`), when it is `SIGKILLed` in the middle of
 //! a refresh (`crash.rs`), when the cache directory or the TLS peer are not what they should be
 //! (`security.rs`), and what the dependency tree must not hold (`supply_chain.rs`).
 //!

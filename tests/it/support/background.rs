@@ -61,15 +61,12 @@ impl<'a> Background<'a> {
         blocked: Option<(UnixStream, UnixStream)>,
     ) -> Background<'a> {
         command.stdin(Stdio::null()).stderr(Stdio::piped());
-        let blocked_stdout = match blocked {
-            Some((ours, theirs)) => {
-                command.stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
-                Some(ours)
-            }
-            None => {
-                command.stdout(Stdio::piped());
-                None
-            }
+        let blocked_stdout = if let Some((ours, theirs)) = blocked {
+            command.stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)));
+            Some(ours)
+        } else {
+            command.stdout(Stdio::piped());
+            None
         };
         let mut child = command
             .spawn()

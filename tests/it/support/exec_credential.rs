@@ -96,7 +96,7 @@ pub struct CertInfo {
     pub not_before: DateTime<Utc>,
     pub not_after: DateTime<Utc>,
     pub serial: Vec<u8>,
-    /// DER SubjectPublicKeyInfo, to match against the private key.
+    /// DER `SubjectPublicKeyInfo`, to match against the private key.
     pub public_key_der: Vec<u8>,
 }
 
@@ -139,7 +139,7 @@ impl CertInfo {
 }
 
 /// Ok when the private key `key_pem` is the one whose public key the certificate carries:
-/// the SubjectPublicKeyInfo derived from the key equals the certificate's.
+/// the `SubjectPublicKeyInfo` derived from the key equals the certificate's.
 pub fn key_matches_certificate(cert_pem: &str, key_pem: &str) -> Result<(), String> {
     let cert = CertInfo::parse(cert_pem)?;
     let key =

@@ -41,15 +41,14 @@ pub fn assert_stderr(run: &Run, expected: &str) {
         .unwrap();
         return;
     }
-    if actual != expected {
-        panic!(
-            "stderr is not the golden message\n\
-             ---- expected (masked)\n{expected}\
-             ---- actual (masked)\n{actual}\
-             ---- first difference at line {}\n{run}",
-            first_difference(&expected, &actual)
-        );
-    }
+    assert!(
+        actual == expected,
+        "stderr is not the golden message\n\
+         ---- expected (masked)\n{expected}\
+         ---- actual (masked)\n{actual}\
+         ---- first difference at line {}\n{run}",
+        first_difference(&expected, &actual)
+    );
 }
 
 /// Asserts that the error the run ended with (stderr from its `ack-credential-plugin: error:`
@@ -63,15 +62,14 @@ pub fn assert_error(run: &Run, expected: &str) {
         .map_or("", |at| &actual[at..]);
     let expected = expected.strip_prefix('\n').unwrap_or(expected);
     let expected = format!("{}\n", expected.trim_end_matches('\n'));
-    if error != expected {
-        panic!(
-            "the error is not the golden message\n\
-             ---- expected (masked)\n{expected}\
-             ---- actual (masked)\n{error}\
-             ---- first difference at line {}\n{run}",
-            first_difference(&expected, error)
-        );
-    }
+    assert!(
+        error == expected,
+        "the error is not the golden message\n\
+         ---- expected (masked)\n{expected}\
+         ---- actual (masked)\n{error}\
+         ---- first difference at line {}\n{run}",
+        first_difference(&expected, error)
+    );
 }
 
 /// `text` with the parts that vary between runs masked (see the module docs).
@@ -164,7 +162,7 @@ fn mask_times(text: &str) -> String {
                     && bytes[end + 1..end + 3].iter().all(u8::is_ascii_digit)
                     && bytes[end + 3] == b':' =>
             {
-                end += 6
+                end += 6;
             }
             _ => {}
         }

@@ -120,7 +120,7 @@ fn find_kubectls() -> Result<Vec<Kubectl>, String> {
              `kubectl.1.NN` beside its real binary (in {dir}); found {}",
             missing.join(", "),
             out.iter()
-                .map(|k| k.to_string())
+                .map(std::string::ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
         ));

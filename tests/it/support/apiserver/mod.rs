@@ -96,7 +96,7 @@ pub struct ApiServer {
 
 /// Locks a mutex, ignoring poisoning (a panicking test thread must not break `Drop`).
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl ApiServer {

@@ -152,8 +152,7 @@ fn issue_certificate(
     // Unique across fakes too: the serial mixes in the wall clock.
     let unique = (SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_nanos() as u64)
         & 0x00ff_ffff_ffff_0000)
         | (serial & 0xffff);
     params.serial_number = Some(rcgen::SerialNumber::from(unique.max(1)));

@@ -2,6 +2,7 @@
 //! connection, every answer `Connection: close`. Requests are parsed just enough for the
 //! services (path, query, headers, a form body) and routed through [`super::ROUTES`].
 
+use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -210,7 +211,7 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
         request_id,
     );
     for (name, value) in &reply.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
+        let _ = write!(head, "{name}: {value}\r\n");
     }
     head.push_str("\r\n");
     // Log before answering, so the log is complete once the client has its answer.
@@ -231,8 +232,7 @@ fn new_request_id(shared: &Shared) -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
+        .map_or(0, |d| d.as_nanos() as u64);
     let elapsed = shared.started.elapsed().as_micros() as u64;
     format!(
         "{:08X}-{:04X}-{:04X}-{:04X}-{:012X}",

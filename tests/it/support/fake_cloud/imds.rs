@@ -110,7 +110,7 @@ fn answer(shared: &Shared, seq: usize, request: &HttpRequest) -> Reply {
             );
         }
         let ttl = request.header(IMDS_TOKEN_TTL_HEADER);
-        match ttl.map(|t| t.parse::<u64>()) {
+        match ttl.map(str::parse::<u64>) {
             Some(Ok(ttl)) if (1..=21600).contains(&ttl) => {}
             _ => {
                 return Reply::text(

@@ -3,6 +3,7 @@
 //! error).
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -315,7 +316,7 @@ impl FakeCloud {
                 .shared
                 .wake
                 .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
     }
@@ -331,7 +332,7 @@ impl FakeCloud {
             log.iter().filter(|r| r.outcome == Outcome::Granted).count()
         );
         for record in &log {
-            out.push_str(&format!("{record:?}"));
+            let _ = write!(out, "{record:?}");
         }
         out
     }

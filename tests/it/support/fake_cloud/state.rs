@@ -57,7 +57,7 @@ impl Shared {
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -82,7 +82,7 @@ impl Shared {
                     state = self
                         .wake
                         .wait(state)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                 }
                 Some(deadline) => {
                     let now = Instant::now();
@@ -92,7 +92,7 @@ impl Shared {
                     state = self
                         .wake
                         .wait_timeout(state, deadline - now)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .0;
                 }
             }

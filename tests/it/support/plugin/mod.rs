@@ -54,8 +54,8 @@ pub struct Plugin<'a> {
 }
 
 impl<'a> Plugin<'a> {
-    /// A cleared environment with HOME and ACK_CACHE_DIR in a fresh temp dir, and
-    /// ACK_CS_ENDPOINT, ACK_ASM_ENDPOINT and ACK_STS_ENDPOINT set to the fake. The ECS metadata
+    /// A cleared environment with HOME and `ACK_CACHE_DIR` in a fresh temp dir, and
+    /// `ACK_CS_ENDPOINT`, `ACK_ASM_ENDPOINT` and `ACK_STS_ENDPOINT` set to the fake. The ECS metadata
     /// service is disabled, so a run without credentials fails fast instead of probing
     /// 100.100.100.200.
     pub fn new(fake: &'a FakeCloud) -> Plugin<'a> {
@@ -110,20 +110,20 @@ impl<'a> Plugin<'a> {
         self
     }
 
-    /// Removes an environment variable this builder set (e.g. ACK_CACHE_DIR).
+    /// Removes an environment variable this builder set (e.g. `ACK_CACHE_DIR`).
     pub fn env_remove(mut self, key: &str) -> Self {
         self.env.remove(key);
         self
     }
 
-    /// ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET (the secret is registered).
+    /// `ALIBABA_CLOUD_ACCESS_KEY_ID` / `ALIBABA_CLOUD_ACCESS_KEY_SECRET` (the secret is registered).
     pub fn access_key(mut self, id: &str, secret: &str) -> Self {
         self.secrets.push(secret.to_string());
         self.env("ALIBABA_CLOUD_ACCESS_KEY_ID", id)
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret)
     }
 
-    /// ALIBABA_CLOUD_SECURITY_TOKEN (registered as a secret).
+    /// `ALIBABA_CLOUD_SECURITY_TOKEN` (registered as a secret).
     pub fn security_token(mut self, token: &str) -> Self {
         self.secrets.push(token.to_string());
         self.env("ALIBABA_CLOUD_SECURITY_TOKEN", token)
@@ -156,7 +156,7 @@ impl<'a> Plugin<'a> {
         path
     }
 
-    /// Uses (and shares) this cache directory, through ACK_CACHE_DIR.
+    /// Uses (and shares) this cache directory, through `ACK_CACHE_DIR`.
     pub fn cache_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cache_dir = dir.as_ref().to_path_buf();
         let shown = self.cache_dir.display().to_string();
@@ -181,7 +181,7 @@ impl<'a> Plugin<'a> {
         self.home.path()
     }
 
-    /// The cache directory the runs use (through ACK_CACHE_DIR, unless removed).
+    /// The cache directory the runs use (through `ACK_CACHE_DIR`, unless removed).
     pub fn cache_path(&self) -> &Path {
         &self.cache_dir
     }

@@ -1,5 +1,7 @@
 //! The cs API over HTTP: certificates for correctly signed requests, every gateway check, faults.
 
+use x509_cert::der::DecodePem;
+
 use super::*;
 
 #[test]
@@ -33,12 +35,11 @@ fn fake_issues_a_real_certificate_for_a_correctly_signed_request() {
     );
     assert_eq!(issued.not_after - issued.not_before, TimeDelta::minutes(61));
     // A real X.509 certificate whose subject names the caller and whose issuer is the CA.
-    use x509_cert::der::DecodePem;
     let cert = x509_cert::Certificate::from_pem(cert_pem.as_bytes()).unwrap();
     let subject = cert.tbs_certificate.subject.to_string();
     assert!(subject.contains(&format!("CN={}", me.uid)), "{subject}");
-    let issuer = cert.tbs_certificate.issuer.to_string();
-    assert!(issuer.contains("CN=fake-ack-client-ca"), "{issuer}");
+    let issued_by = cert.tbs_certificate.issuer.to_string();
+    assert!(issued_by.contains("CN=fake-ack-client-ca"), "{issued_by}");
     assert_eq!(fake.successes(), 1);
 }
 

@@ -2,6 +2,7 @@
 //! signature vectors, and each service over HTTP with requests built and signed by hand,
 //! independently of the verifiers.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::thread;
@@ -176,7 +177,7 @@ fn asm_request(key: (&str, &str, Option<&str>), business: &[(&str, &str)]) -> St
 fn http(method: &str, path: &str, headers: &[(&str, &str)]) -> String {
     let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: 100.100.100.200\r\n");
     for (k, v) in headers {
-        raw.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(raw, "{k}: {v}\r\n");
     }
     raw.push_str("Content-Length: 0\r\n\r\n");
     raw

@@ -1,4 +1,4 @@
-//! ASM over HTTP: mesh kubeconfigs with a UTC+8 ExpireTime, its checks and faults.
+//! ASM over HTTP: mesh kubeconfigs with a UTC+8 `ExpireTime`, its checks and faults.
 
 use super::*;
 

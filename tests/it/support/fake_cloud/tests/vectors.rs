@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// Vector `roa-python-core-v1` (aliyun-openapi-python-sdk, test_roa_signature_composer.py).
+/// Vector `roa-python-core-v1` (aliyun-openapi-python-sdk, `test_roa_signature_composer.py`).
 #[test]
 fn verifier_matches_vector_roa_python_core_v1() {
     let headers = pairs(&[
@@ -25,7 +25,7 @@ fn verifier_matches_vector_roa_python_core_v1() {
     );
 }
 
-/// Vector `roa-go-sdk-v1-empty-body` (alibaba-cloud-sdk-go, roa_signature_composer_test.go).
+/// Vector `roa-go-sdk-v1-empty-body` (alibaba-cloud-sdk-go, `roa_signature_composer_test.go`).
 #[test]
 fn verifier_matches_vector_roa_go_sdk_v1_empty_body() {
     let headers = pairs(&[
@@ -127,7 +127,7 @@ fn verifier_matches_vectors_python_and_openapi_util_string_to_sign() {
     );
 }
 
-/// Vector `roa-openapi-util-empty-request` (darabonba-openapi-util test_get_roa_signature).
+/// Vector `roa-openapi-util-empty-request` (darabonba-openapi-util `test_get_roa_signature`).
 #[test]
 fn verifier_matches_vector_roa_openapi_util_empty_request() {
     let sts = roa_string_to_sign("GET", "", &[], &[]);
@@ -183,7 +183,7 @@ fn rpc_verifier_matches_vector_openapi_util_query_and_body() {
 }
 
 /// Vectors `rpc-go-sdk-v1-ak` and `rpc-go-sdk-v1-sts-token` (alibaba-cloud-sdk-go): empty
-/// values, a space (`%20`) in a value, SecurityToken signed like any other parameter.
+/// values, a space (`%20`) in a value, `SecurityToken` signed like any other parameter.
 #[test]
 fn rpc_verifier_matches_vectors_go_sdk_v1() {
     let mut params = pairs(&[
