@@ -53,7 +53,7 @@ pub(crate) struct ClientOptions {
 }
 
 impl ClientOptions {
-    /// `ACK_SIGNATURE_VERSION` is `v2` (the default until the test fake verifies V3) or `v3`.
+    /// `ACK_SIGNATURE_VERSION` is `v3` (the default) or `v2`.
     pub(crate) fn from_env(env: &Env) -> Result<Self, Error> {
         let signature = match env.get("ACK_SIGNATURE_VERSION") {
             None => Scheme::default(),

@@ -28,13 +28,13 @@ pub(crate) struct RpcRequest<'a> {
     pub(crate) params: Vec<(&'a str, String)>,
 }
 
-/// The signature scheme, `ACK_SIGNATURE_VERSION`.
+/// The signature scheme, `ACK_SIGNATURE_VERSION`: V3 unless V2 is asked for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) enum Scheme {
     /// ROA V2 and RPC V2, HMAC-SHA1.
-    #[default]
     V2,
-    /// ACS3-HMAC-SHA256 for ROA and RPC alike (the SDKs' default).
+    /// ACS3-HMAC-SHA256 for ROA and RPC alike, the official SDKs' default.
+    #[default]
     V3,
 }
 

@@ -32,3 +32,4 @@ mod kubectl_e2e;
 mod mesh;
 mod network;
 mod reliability;
+mod signatures;

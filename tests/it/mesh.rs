@@ -20,9 +20,50 @@ fn get_mesh_credential(fake: &FakeCloud) -> Plugin<'_> {
 }
 
 #[test]
-fn mesh_first_fetch_is_a_signed_form_post_and_prints_the_mesh_certificate() {
+fn mesh_first_fetch_is_a_v3_signed_post_and_prints_the_mesh_certificate() {
     let (fake, me) = cloud_with_meshes();
     let run = get_mesh_credential(&fake).run_ok();
+
+    let record = only_request(&fake, &run);
+    assert_eq!(record.service, Service::ASM, "{run}");
+    assert_eq!(
+        (record.method.as_str(), record.path.as_str()),
+        ("POST", "/")
+    );
+    assert!(record.query.is_empty(), "{run}");
+    assert_eq!(record.signature_version(), Some("v3"), "{run}");
+    let header = |name: &str| record.header(name).unwrap_or_default();
+    assert_eq!(
+        header("x-acs-action"),
+        ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG
+    );
+    assert_eq!(header("x-acs-version"), "2020-01-11");
+    assert!(!header("x-acs-signature-nonce").is_empty(), "{run}");
+    let at = NaiveDateTime::parse_from_str(header("x-acs-date"), "%Y-%m-%dT%H:%M:%SZ")
+        .unwrap_or_else(|e| panic!("x-acs-date: {e}\n{run}"))
+        .and_utc();
+    assert_close(at, Utc::now(), TimeDelta::minutes(1), "x-acs-date", &run);
+    assert!(
+        header("authorization").starts_with(&format!("ACS3-HMAC-SHA256 Credential={KEY_ID},")),
+        "{run}"
+    );
+    // The body holds the call's own parameters only: the rest is in signed headers.
+    let names: Vec<&str> = record.form.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ["ServiceMeshId", "PrivateIpAddress"], "{run}");
+    assert_eq!(form(&record, "ServiceMeshId", &run), MESH);
+    assert_eq!(record.security_token(), None, "{run}");
+    // The fake's own V3 verifier accepted it.
+    assert_eq!(record.outcome, Outcome::Issued, "{run}");
+    assert_eq!(run.credential().certificate().common_name, me.uid, "{run}");
+    assert_eq!(run.stderr, "", "stderr must be silent on success\n{run}");
+}
+
+#[test]
+fn mesh_first_fetch_with_v2_is_a_signed_form_post_and_prints_the_mesh_certificate() {
+    let (fake, me) = cloud_with_meshes();
+    let run = get_mesh_credential(&fake)
+        .env("ACK_SIGNATURE_VERSION", "v2")
+        .run_ok();
 
     let record = only_request(&fake, &run);
     assert_eq!(record.service, Service::ASM, "{run}");
@@ -91,7 +132,7 @@ fn mesh_fetch_with_sts_credentials_signs_the_security_token() {
         .run_ok();
 
     let record = only_request(&fake, &run);
-    assert_eq!(form(&record, "SecurityToken", &run), token);
+    assert_eq!(record.security_token(), Some(token), "{run}");
     assert_eq!(record.outcome, Outcome::Issued, "{run}");
     assert_eq!(run.credential().certificate().common_name, principal.uid);
 }

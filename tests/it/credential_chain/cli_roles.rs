@@ -37,10 +37,9 @@ fn cli_ram_role_arn_profile_assumes_the_role_with_its_parameters() {
     let record = only(&fake, ACTION_ASSUME_ROLE, &run);
     assert_sts_form_post(&record, &run);
     assert_eq!(record.outcome, Outcome::Granted, "{run}");
-    assert_eq!(record.form_param("AccessKeyId"), Some("LTAIroleSource01"));
-    assert_eq!(record.form_param("SignatureMethod"), Some("HMAC-SHA1"));
-    assert_eq!(record.form_param("SignatureVersion"), Some("1.0"));
-    assert_eq!(record.param("SecurityToken"), None, "{run}");
+    assert_eq!(record.access_key_id.as_deref(), Some("LTAIroleSource01"));
+    assert_eq!(record.signature_version(), Some("v3"), "{run}");
+    assert_eq!(record.security_token(), None, "{run}");
     let grant = fake.grants().remove(0);
     assert_eq!(grant.role, arn);
     assert_eq!(
@@ -182,7 +181,7 @@ fn cli_chainable_ram_role_arn_profile_assumes_two_roles_in_a_row() {
         "the second AssumeRole must be signed with the first role's STS key\n{run}"
     );
     assert_eq!(
-        assumed[1].form_param("SecurityToken"),
+        assumed[1].security_token(),
         grants[0].key.security_token.as_deref(),
         "{run}"
     );
@@ -232,9 +231,5 @@ fn cli_chainable_profile_with_an_sts_token_source_signs_with_the_token() {
 
     assert_cn(&run, &role, "the role");
     let record = only(&fake, ACTION_ASSUME_ROLE, &run);
-    assert_eq!(
-        record.form_param("SecurityToken"),
-        Some("chain-sts-token+/="),
-        "{run}"
-    );
+    assert_eq!(record.security_token(), Some("chain-sts-token+/="), "{run}");
 }

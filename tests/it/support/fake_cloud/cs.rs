@@ -42,11 +42,7 @@ pub(super) const ROUTE: Route = Route {
     identify: |request| {
         (
             request.header("x-acs-action").map(str::to_string),
-            request
-                .header("authorization")
-                .and_then(|a| a.strip_prefix("acs "))
-                .and_then(|a| a.split_once(':'))
-                .map(|(id, _)| id.to_string()),
+            request.access_key_id().map(str::to_string),
         )
     },
     answer: |shared, exchange, fault| match answer(shared, exchange, fault) {

@@ -45,11 +45,31 @@ impl HttpRequest {
             .map(|(_, v)| v.as_str())
     }
 
+    /// An RPC parameter. A V3 request carries the action and version as `x-acs-action` and
+    /// `x-acs-version` headers and the key id in `Authorization`: asked for `Action`,
+    /// `Version` or `AccessKeyId`, those answer when the parameter is absent.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+            .or_else(|| match name {
+                "Action" => self.header("x-acs-action"),
+                "Version" => self.header("x-acs-version"),
+                "AccessKeyId" => self.access_key_id(),
+                _ => None,
+            })
+    }
+
+    /// The key id of an `Authorization` header, V2 (`acs ID:signature`) or V3
+    /// (`ACS3-HMAC-SHA256 Credential=ID,...`).
+    pub fn access_key_id(&self) -> Option<&str> {
+        let authorization = self.header("authorization")?;
+        if let Some(v2) = authorization.strip_prefix("acs ") {
+            return v2.split_once(':').map(|(id, _)| id);
+        }
+        let credential = authorization.split("Credential=").nth(1)?;
+        Some(credential.split(',').next().unwrap_or(credential))
     }
 
     pub fn is_form(&self) -> bool {

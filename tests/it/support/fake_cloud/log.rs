@@ -142,12 +142,38 @@ impl RequestRecord {
             .or_else(|| self.param("SignatureNonce"))
     }
 
-    /// An STS or ASM parameter (form body or query, decoded).
+    /// An STS or ASM parameter (form body or query, decoded); for a V3 request, `Action` and
+    /// `Version` come from its `x-acs-action` and `x-acs-version` headers.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+            .or_else(|| match name {
+                "Action" => self.header("x-acs-action"),
+                "Version" => self.header("x-acs-version"),
+                _ => None,
+            })
+    }
+
+    /// The STS token the request carried: the `x-acs-security-token` header (ROA, and RPC
+    /// signed with V3) or the `SecurityToken` parameter (RPC V2).
+    pub fn security_token(&self) -> Option<&str> {
+        self.header("x-acs-security-token")
+            .or_else(|| self.param("SecurityToken"))
+    }
+
+    /// The signature scheme the request was signed with: `v3` (ACS3-HMAC-SHA256), `v2` (ROA or
+    /// RPC HMAC-SHA1), or `None` for an unsigned one.
+    pub fn signature_version(&self) -> Option<&'static str> {
+        let authorization = self.header("authorization").unwrap_or("");
+        if authorization.starts_with(super::v3::V3_ALGORITHM) {
+            Some("v3")
+        } else if authorization.starts_with("acs ") || self.param("Signature").is_some() {
+            Some("v2")
+        } else {
+            None
+        }
     }
 
     /// A form-body parameter (decoded).

@@ -64,6 +64,7 @@ mod sts;
 mod sts_assume_role;
 #[cfg(test)]
 mod tests;
+mod v3;
 
 use std::fmt;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -102,6 +103,7 @@ pub use self::{
         ACTION_ASSUME_ROLE, ACTION_ASSUME_ROLE_WITH_OIDC, ACTION_GET_CALLER_IDENTITY,
         DEFAULT_DURATION_SECONDS, MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, STS_API_VERSION,
     },
+    v3::{V3_ALGORITHM, v3_canonical_request, v3_signature, v3_string_to_sign},
 };
 
 use http::HttpRequest;

@@ -79,12 +79,31 @@ pub(super) struct Caller {
     pub principal: Principal,
 }
 
-/// Gateway checks, in the order the fake applies them.
+/// Gateway checks, in the order the fake applies them: V3 ([`super::v3`]) when the request is
+/// signed with it, else ROA V2.
 pub(super) fn authenticate(
     shared: &Shared,
     request: &HttpRequest,
     request_id: &str,
 ) -> Result<Caller, Reply> {
+    if super::v3::is_v3(&request.headers) {
+        let fail = |status: u16, code: &str, message: String| {
+            gateway_error(status, request_id, code, &message)
+        };
+        let key = super::v3::authenticate(shared, request, &fail)?;
+        let api_version = request.header("x-acs-version").unwrap_or("");
+        if api_version != CS_API_VERSION {
+            return Err(gateway_error(
+                400,
+                request_id,
+                "InvalidVersion",
+                &format!("Specified parameter Version {api_version} is not valid."),
+            ));
+        }
+        return Ok(Caller {
+            principal: key.principal,
+        });
+    }
     for name in [
         "authorization",
         "date",

@@ -164,7 +164,8 @@ pub(super) fn rpc_envelope<'r>(
             ));
         }
     }
-    if request.param("Format") != Some("JSON") {
+    // V3 answers JSON without being asked; V2 defaults to XML.
+    if !super::v3::is_v3(&request.headers) && request.param("Format") != Some("JSON") {
         return Err(fail(
             400,
             "InvalidParameter.Format",
@@ -241,6 +242,9 @@ pub(super) fn rpc_authenticate(
     let fail = |status: u16, code: &str, message: String| {
         rpc_product_error(product, status, request_id, code, &message)
     };
+    if super::v3::is_v3(&request.headers) {
+        return super::v3::authenticate(shared, request, &fail);
+    }
     for name in [
         "AccessKeyId",
         "Signature",

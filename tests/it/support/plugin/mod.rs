@@ -215,6 +215,7 @@ impl<'a> Plugin<'a> {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let started = Instant::now();
+        let first_request = self.fake.count();
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
@@ -252,7 +253,27 @@ impl<'a> Plugin<'a> {
             killed,
         };
         self.check_secrets(&run.stdout, &run.stderr, run.status.success(), false, &run);
+        self.check_signatures(first_request, &run);
         run
+    }
+
+    /// Every signed request of the run was signed with the scheme its environment asks for:
+    /// V3 (ACS3-HMAC-SHA256) by default, V2 with `ACK_SIGNATURE_VERSION=v2`; the fake verified
+    /// it with its own implementation of that scheme.
+    fn check_signatures(&self, first_request: usize, run: &Run) {
+        let expected = match self.env.get("ACK_SIGNATURE_VERSION").map(String::as_str) {
+            Some("v2") => "v2",
+            _ => "v3",
+        };
+        for record in self.fake.requests().iter().skip(first_request) {
+            if let Some(version) = record.signature_version() {
+                assert_eq!(
+                    version, expected,
+                    "request #{} ({:?}) was signed with {version}, not {expected}\n{run}",
+                    record.seq, record.action
+                );
+            }
+        }
     }
 
     /// Runs, and asserts exit 0 with exactly one well-formed ExecCredential on stdout.
