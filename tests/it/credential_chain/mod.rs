@@ -181,12 +181,11 @@ fn assert_sts_form_post(record: &RequestRecord, run: &Run) {
     );
     assert_eq!(record.param("Version"), Some("2015-04-01"), "{run}");
     // V3 (the default) carries the time in a signed header; V2 in the form, with the format.
-    let timestamp = match record.signature_version() {
-        Some("v3") => record.header("x-acs-date"),
-        _ => {
-            assert_eq!(record.form_param("Format"), Some("JSON"), "{run}");
-            record.form_param("Timestamp")
-        }
+    let timestamp = if record.signature_version() == Some("v3") {
+        record.header("x-acs-date")
+    } else {
+        assert_eq!(record.form_param("Format"), Some("JSON"), "{run}");
+        record.form_param("Timestamp")
     }
     .unwrap_or("");
     assert!(
