@@ -1,9 +1,10 @@
-//! Private, atomic file writes: the cache's entries and the kubeconfigs the plugin writes.
+//! Atomic file writes: the cache's private entries, and the user's kubeconfigs, which keep
+//! their owner, mode and symlinks.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 /// Open a file never through a symlink, mode 0600 when created. `create_new` for temporary
 /// files (which also refuses anything already there); otherwise create-or-open.
@@ -25,6 +26,78 @@ pub(crate) fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
 /// Replace `path` with `bytes`, mode 0600: a temporary file beside it is written, fsynced and
 /// renamed over it, so a reader (or a crash) sees the old contents or the new, never a mix.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace(path, bytes, None)
+}
+
+/// Replace the file `path` names with `bytes`, atomically as [`write_atomic`] does, but as the
+/// user's own file: through symlinks to the file they name (a dangling link gets its target
+/// created, so the link stays a link), with the owner the file had (the plugin may run as root
+/// through `sudo -E`; the temporary file gets it before the rename) and, with `keep_mode`, its
+/// mode; else, and for a new file, 0600. A new file's directory is created. Returns the file
+/// written.
+pub(crate) fn replace_file(path: &Path, bytes: &[u8], keep_mode: bool) -> io::Result<PathBuf> {
+    let target = resolve_links(path)?;
+    let existing = match fs::metadata(&target) {
+        Ok(meta) if meta.is_file() => Some(meta),
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", target.display()),
+            ));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    if existing.is_none()
+        && let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        fs::create_dir_all(dir)?;
+    }
+    let like = existing.map(|meta| Like {
+        uid: meta.uid(),
+        gid: meta.gid(),
+        mode: keep_mode.then_some(meta.mode() & 0o7777),
+    });
+    replace(&target, bytes, like.as_ref())?;
+    Ok(target)
+}
+
+/// The path `path` names once every symlink in its last component is followed, also when the
+/// last link dangles (then: where the file would be). A relative link is read against the
+/// directory of the link.
+pub(crate) fn resolve_links(path: &Path) -> io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    // As many hops as Linux follows (MAXSYMLINKS).
+    for _ in 0..40 {
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{}: too many levels of symbolic links", path.display()),
+    ))
+}
+
+/// The owner (and mode) a replacing file takes from the file it replaces.
+struct Like {
+    uid: u32,
+    gid: u32,
+    mode: Option<u32>,
+}
+
+/// Writes `bytes` to a temporary file beside `path` (0600, with the owner and mode of `like`),
+/// fsyncs it and renames it over `path`.
+fn replace(path: &Path, bytes: &[u8], like: Option<&Like>) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -43,6 +116,25 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let written = (|| {
         let mut file = open_private(&tmp, true)?;
         file.write_all(bytes)?;
+        if let Some(like) = like {
+            let own = file.metadata()?;
+            if (own.uid(), own.gid()) != (like.uid, like.gid) {
+                std::os::unix::fs::fchown(&file, Some(like.uid), Some(like.gid)).map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot give the new file the owner of the old one \
+                             (uid {}, gid {}): {e}",
+                            like.uid, like.gid
+                        ),
+                    )
+                })?;
+            }
+            // After the chown, which may clear set-id bits.
+            if let Some(mode) = like.mode {
+                file.set_permissions(fs::Permissions::from_mode(mode))?;
+            }
+        }
         file.sync_all()?;
         fs::rename(&tmp, path)?;
         // Make the rename itself durable.
@@ -57,7 +149,6 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn replaces_the_file_privately_and_leaves_nothing_else() {
@@ -71,5 +162,55 @@ mod tests {
             0o600
         );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn replace_file_keeps_mode_owner_and_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        fs::write(&real, "old").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink("real", &link).unwrap();
+        assert_eq!(replace_file(&link, b"new", true).unwrap(), real);
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        assert_eq!(
+            fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+
+        // A dangling chain of relative links: the target is created, 0600, in a new directory.
+        let first = dir.path().join("first");
+        std::os::unix::fs::symlink("second", &first).unwrap();
+        std::os::unix::fs::symlink("sub/dir/target", dir.path().join("second")).unwrap();
+        let target = dir.path().join("sub/dir/target");
+        assert_eq!(replace_file(&first, b"x", true).unwrap(), target);
+        assert_eq!(fs::read_to_string(&first).unwrap(), "x");
+        assert_eq!(
+            fs::metadata(&target).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+
+        // A loop is an error, and nothing is written.
+        std::os::unix::fs::symlink("loop-b", dir.path().join("loop-a")).unwrap();
+        std::os::unix::fs::symlink("loop-a", dir.path().join("loop-b")).unwrap();
+        assert!(replace_file(&dir.path().join("loop-a"), b"x", true).is_err());
+        let leftovers = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+        assert_eq!(leftovers, 0);
     }
 }

@@ -1,6 +1,7 @@
 //! Property tests over every parser of outside input: kubeconfigs and certificates from the API,
 //! API answers and error bodies, STS, metadata, URI and external-command answers, cache files,
-//! `KUBERNETES_EXEC_INFO`, the aliyun CLI config, the INI file, rate-limit headers and flags.
+//! `KUBERNETES_EXEC_INFO`, the aliyun CLI config, the INI file, rate-limit headers and flags, and
+//! the user's kubeconfig that `kubeconfig --merge` edits.
 //!
 //! Each input is either arbitrary bytes or a well-formed sample with random edits (bytes
 //! replaced, inserted, deleted, the end cut off), which reaches much deeper than noise. The
@@ -103,6 +104,24 @@ proptest! {
     #[test]
     fn kubeconfig_from_the_api(bytes in input(kubeconfig_sample())) {
         through_kubeconfig(&text(&bytes))?;
+    }
+
+    /// The user's kubeconfig, as `kubeconfig --merge` reads it: an error never quotes it, and
+    /// what loads writes out to a document that loads and writes out the same again.
+    #[test]
+    fn kubeconfig_to_merge_into(bytes in input(kubeconfig_sample())) {
+        use crate::kubeconfig::yaml;
+        match yaml::load(&text(&bytes)) {
+            Ok(Some(node)) => {
+                let written = yaml::emit(&node);
+                let again = yaml::load(&written);
+                prop_assert!(again.is_ok(), "{written}");
+                let again = again.unwrap().unwrap();
+                prop_assert_eq!(yaml::emit(&again), written);
+            }
+            Ok(None) => {}
+            Err(e) => clean(&e)?,
+        }
     }
 
     #[test]

@@ -195,17 +195,29 @@ pub(crate) struct KubeconfigArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "merge")]
     pub(crate) output: Option<PathBuf>,
 
-    /// Merge into the first file of $KUBECONFIG, else ~/.kube/config.
+    /// Merge into your kubeconfig as kubectl would: the files of $KUBECONFIG (an entry that
+    /// exists is updated in the file that defines it, a new one goes into the first file that
+    /// exists, or the last when none does), else ~/.kube/config. Everything else in them is
+    /// kept (comments excepted, as with kubectl config), and so are their mode, owner and
+    /// symlinks.
     #[arg(long)]
     pub(crate) merge: bool,
 
-    /// With --merge: the kubeconfig file to merge into.
+    /// With --merge: the kubeconfig file to merge into, instead of $KUBECONFIG's.
     #[arg(long, value_name = "FILE", requires = "merge")]
     pub(crate) kubeconfig: Option<PathBuf>,
 
-    /// Make the new context the current one (always so for a new file).
+    /// Make the new context the current one. Without it, --merge leaves the current context
+    /// alone, unless no file sets one: then the new context becomes current, so the next
+    /// kubectl command works.
     #[arg(long)]
     pub(crate) set_current_context: bool,
+
+    /// The ExecCredential version the kubeconfig's exec entry asks for: v1 (kubectl 1.22 and
+    /// later) or v1beta1 (older clients, and those that speak only v1beta1, such as pykube-ng)
+    /// [default: v1].
+    #[arg(long, value_enum, value_name = "VERSION")]
+    pub(crate) api_version: Option<ApiVersionArg>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,15 +3,12 @@
 //! `get-credential` with the same identity-deciding flags, to stdout, a file, or merged into the
 //! user's kubeconfig.
 
-use std::path::PathBuf;
-
 use super::request::{self, CredentialRequest};
 use crate::cli::TargetArgs;
 use crate::config::{Destination, KubeconfigConfig, Settings, Target};
 use crate::env::Env;
 use crate::error::Error;
-use crate::fsutil;
-use crate::kubeconfig::{ExecUser, merge};
+use crate::kubeconfig::{self, ExecUser, NewContext};
 use crate::log::verbose;
 
 pub(crate) fn run(config: &KubeconfigConfig, env: &Env) -> Result<(), Error> {
@@ -46,51 +43,33 @@ pub(crate) fn run(config: &KubeconfigConfig, env: &Env) -> Result<(), Error> {
     let exec = ExecUser {
         command: &command,
         args: &args,
+        api_version: config.api_version,
     };
-    let fail = |path: &PathBuf, why: String| {
-        Error::Setup(format!(
-            "cannot write the kubeconfig {}: {why}",
-            path.display()
-        ))
-    };
+    let new = NewContext::new(&name, cluster, &exec);
     match &config.destination {
-        Destination::Stdout => {
-            let text = merge("", &name, cluster, &exec, true)
-                .map_err(|why| fail(&PathBuf::from("-"), why))?;
-            super::print(&text)?;
-        }
+        Destination::Stdout => super::print(&new.standalone())?,
         Destination::File(path) => {
-            let text = merge("", &name, cluster, &exec, true).map_err(|why| fail(path, why))?;
-            write(path, &text).map_err(|why| fail(path, why))?;
+            kubeconfig::replace(path, &new.standalone()).map_err(Error::Setup)?;
             eprintln!("wrote context {name} to {}", path.display());
         }
-        Destination::Merge(path) => {
-            // Write through a symlink to the file it names (dotfile managers link ~/.kube/config),
-            // rather than replacing the link.
-            let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-            let existing = match std::fs::read_to_string(&path) {
-                Ok(text) => text,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(e) => return Err(fail(&path, e.to_string())),
-            };
-            let text = merge(&existing, &name, cluster, &exec, config.set_current_context)
-                .map_err(|why| fail(&path, why))?;
-            if text == existing {
-                verbose!("{} already holds context {name}", path.display());
-            } else {
-                write(&path, &text).map_err(|why| fail(&path, why))?;
+        Destination::Merge(files) => {
+            let merged =
+                kubeconfig::merge(files, &new, config.set_current_context).map_err(Error::Setup)?;
+            eprintln!(
+                "merged context {name} into {}",
+                merged.context_file.display()
+            );
+            if merged.written.is_empty() {
+                verbose!("the kubeconfig already holds context {name}: nothing written");
             }
-            eprintln!("merged context {name} into {}", path.display());
+            for (path, changes) in &merged.written {
+                if path != &merged.context_file {
+                    eprintln!("updated {} in {}", changes.join(", "), path.display());
+                }
+            }
         }
     }
     Ok(())
-}
-
-fn write(path: &std::path::Path, text: &str) -> Result<(), String> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    }
-    fsutil::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())
 }
 
 /// `get-credential` and every flag given that decides the credential or where it comes from, so

@@ -91,6 +91,8 @@ pub(crate) struct KubeconfigConfig {
     pub(crate) context: Option<String>,
     pub(crate) destination: Destination,
     pub(crate) set_current_context: bool,
+    /// The ExecCredential version the kubeconfig's exec entry asks for (default v1).
+    pub(crate) api_version: ApiVersion,
 }
 
 /// Where `kubeconfig` writes.
@@ -99,8 +101,9 @@ pub(crate) enum Destination {
     Stdout,
     /// A file of its own, replacing whatever was there.
     File(PathBuf),
-    /// Merged into an existing (or new) kubeconfig.
-    Merge(PathBuf),
+    /// Merged into the kubeconfig files kubectl reads, in its order: `--kubeconfig FILE`, else
+    /// the `KUBECONFIG` list, else `~/.kube/config`.
+    Merge(Vec<PathBuf>),
 }
 
 const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
@@ -114,10 +117,7 @@ impl GetCredentialConfig {
     pub(crate) fn resolve(args: &GetCredentialArgs, env: &Env) -> Result<Self, Error> {
         Ok(GetCredentialConfig {
             settings: Settings::resolve(&args.target, env)?,
-            api_version: args.api_version.map(|v| match v {
-                ApiVersionArg::V1 => ApiVersion::V1,
-                ApiVersionArg::V1beta1 => ApiVersion::V1beta1,
-            }),
+            api_version: args.api_version.map(api_version),
             exec_info: env.get("KUBERNETES_EXEC_INFO").map(str::to_string),
             force_refresh: args.force_refresh,
         })
@@ -129,8 +129,8 @@ impl KubeconfigConfig {
         let destination = match (&args.output, args.merge) {
             (Some(path), _) => Destination::File(path.clone()),
             (None, true) => Destination::Merge(match &args.kubeconfig {
-                Some(path) => path.clone(),
-                None => default_kubeconfig(env)?,
+                Some(path) => vec![path.clone()],
+                None => kubeconfig_files(env)?,
             }),
             (None, false) => Destination::Stdout,
         };
@@ -147,21 +147,34 @@ impl KubeconfigConfig {
             context: args.context.clone(),
             destination,
             set_current_context: args.set_current_context,
+            api_version: args.api_version.map_or(ApiVersion::V1, api_version),
         })
     }
 }
 
-/// The kubeconfig `--merge` writes to: the first file of `$KUBECONFIG`, else `~/.kube/config`.
-fn default_kubeconfig(env: &Env) -> Result<PathBuf, Error> {
-    if let Some(list) = env.get("KUBECONFIG")
-        && let Some(first) = std::env::split_paths(list).find(|p| !p.as_os_str().is_empty())
-    {
-        return Ok(first);
+fn api_version(arg: ApiVersionArg) -> ApiVersion {
+    match arg {
+        ApiVersionArg::V1 => ApiVersion::V1,
+        ApiVersionArg::V1beta1 => ApiVersion::V1beta1,
     }
-    let home = env
-        .home()
-        .ok_or_else(|| Error::Usage("cannot find the home directory: set HOME".to_string()))?;
-    Ok(home.join(".kube").join("config"))
+}
+
+/// The kubeconfig files kubectl reads, in its order: the `KUBECONFIG` list (empty entries and
+/// repeats dropped, as client-go does), else `~/.kube/config`.
+fn kubeconfig_files(env: &Env) -> Result<Vec<PathBuf>, Error> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for path in std::env::split_paths(env.get("KUBECONFIG").unwrap_or_default()) {
+        if !path.as_os_str().is_empty() && !files.contains(&path) {
+            files.push(path);
+        }
+    }
+    if files.is_empty() {
+        let home = env
+            .home()
+            .ok_or_else(|| Error::Usage("cannot find the home directory: set HOME".to_string()))?;
+        files.push(home.join(".kube").join("config"));
+    }
+    Ok(files)
 }
 
 impl Settings {
@@ -419,13 +432,20 @@ mod tests {
     }
 
     #[test]
-    fn merge_goes_to_the_first_kubeconfig_file() {
-        let env = Env::from_pairs([("HOME", "/h"), ("KUBECONFIG", "/a/one:/b/two")]);
-        assert_eq!(default_kubeconfig(&env).unwrap(), PathBuf::from("/a/one"));
-        let env = Env::from_pairs([("HOME", "/h")]);
+    fn merge_reads_the_files_kubectl_reads() {
+        let env = Env::from_pairs([("HOME", "/h"), ("KUBECONFIG", "/a/one::/b/two:/a/one")]);
         assert_eq!(
-            default_kubeconfig(&env).unwrap(),
-            PathBuf::from("/h/.kube/config")
+            kubeconfig_files(&env).unwrap(),
+            [PathBuf::from("/a/one"), PathBuf::from("/b/two")]
         );
+        for env in [
+            Env::from_pairs([("HOME", "/h")]),
+            Env::from_pairs([("HOME", "/h"), ("KUBECONFIG", ":")]),
+        ] {
+            assert_eq!(
+                kubeconfig_files(&env).unwrap(),
+                [PathBuf::from("/h/.kube/config")]
+            );
+        }
     }
 }

@@ -1,12 +1,18 @@
 //! Kubeconfigs: the one the API returns ([`issued`]: which cluster and user it holds, and that
-//! user's credential), and the ones the `kubeconfig` command writes ([`write`]: a user that
-//! runs this plugin).
+//! user's credential), and the ones the `kubeconfig` command writes ([`write`]: a context whose
+//! user runs this plugin; [`files`]: merged into the user's files as kubectl would, under
+//! kubectl's [`lock`]; [`yaml`]: read and written without changing what any value means to
+//! kubectl).
 
+mod files;
 mod issued;
+mod lock;
 mod write;
+pub(crate) mod yaml;
 
+pub(crate) use files::{merge, replace};
 pub(crate) use issued::Kubeconfig;
-pub(crate) use write::{ExecUser, merge};
+pub(crate) use write::{ExecUser, NewContext};
 
 /// Where a YAML document went wrong, without quoting it (a kubeconfig can hold a key).
 pub(crate) fn yaml_error(error: &serde_yaml_ng::Error) -> String {

@@ -1,12 +1,11 @@
-//! The kubeconfigs the `kubeconfig` command writes: a cluster, a context and a user that runs
-//! this plugin, merged into what is there.
+//! The kubeconfig entries the `kubeconfig` command writes (a cluster, a context and a user that
+//! runs this plugin, all of one name), and putting them into a kubeconfig document.
 
 use std::path::Path;
 
-use serde_yaml_ng::{Mapping, Value};
-
 use super::issued::Cluster;
-use super::yaml_error;
+use super::yaml::{self, Node};
+use crate::exec_credential::ApiVersion;
 
 /// The `exec` user a generated kubeconfig gets: this binary, by absolute path (GUI tools such
 /// as Lens do not see the shell's PATH), with `get-credential` and the flags that decide the
@@ -14,116 +13,182 @@ use super::yaml_error;
 pub(crate) struct ExecUser<'a> {
     pub(crate) command: &'a Path,
     pub(crate) args: &'a [String],
+    /// The ExecCredential version kubectl is to ask for (and so `get-credential` answers with).
+    pub(crate) api_version: ApiVersion,
 }
 
 impl ExecUser<'_> {
-    fn to_value(&self) -> Value {
-        let mut exec = Mapping::new();
-        exec.insert("apiVersion".into(), crate::exec_credential::V1.into());
-        exec.insert(
-            "command".into(),
-            self.command.to_string_lossy().as_ref().into(),
-        );
-        exec.insert(
-            "args".into(),
-            Value::Sequence(self.args.iter().map(|a| a.as_str().into()).collect()),
-        );
-        exec.insert("interactiveMode".into(), "Never".into());
-        exec.insert("provideClusterInfo".into(), false.into());
-        exec.insert(
-            "installHint".into(),
-            format!(
-                "This kubeconfig runs ack-credential-plugin at {} for credentials. Install it \
-                 there (./install.sh in its repository), or run `ack-credential-plugin kubeconfig` \
-                 again to point at where it is now.",
-                self.command.display()
-            )
-            .into(),
-        );
-        let mut user = Mapping::new();
-        user.insert("exec".into(), Value::Mapping(exec));
-        Value::Mapping(user)
+    fn to_node(&self) -> Node {
+        let exec = Node::mapping([
+            ("apiVersion", Node::string(self.api_version.as_str())),
+            (
+                "command",
+                Node::string(self.command.to_string_lossy().into_owned()),
+            ),
+            (
+                "args",
+                Node::Sequence(self.args.iter().map(Node::string).collect(), None),
+            ),
+            ("interactiveMode", Node::string("Never")),
+            ("provideClusterInfo", Node::plain("false")),
+            (
+                "installHint",
+                Node::string(format!(
+                    "This kubeconfig runs ack-credential-plugin at {} for credentials. Install it \
+                     there (./install.sh in its repository), or run `ack-credential-plugin \
+                     kubeconfig` again to point at where it is now.",
+                    self.command.display()
+                )),
+            ),
+        ]);
+        Node::mapping([("exec", exec)])
     }
 }
 
-/// The three named entries a generated kubeconfig consists of, all called `name`.
-fn entries(name: &str, cluster: &Cluster, exec: &ExecUser) -> [(&'static str, Value); 3] {
-    let named = |key: &str, body: Value| {
-        let mut entry = Mapping::new();
-        entry.insert("name".into(), name.into());
-        entry.insert(key.into(), body);
-        Value::Mapping(entry)
-    };
-    let mut cluster_body = Mapping::new();
-    cluster_body.insert("server".into(), cluster.server.as_str().into());
-    if let Some(ca) = &cluster.certificate_authority_data {
-        cluster_body.insert("certificate-authority-data".into(), ca.as_str().into());
-    }
-    let mut context_body = Mapping::new();
-    context_body.insert("cluster".into(), name.into());
-    context_body.insert("user".into(), name.into());
-    [
-        ("clusters", named("cluster", Value::Mapping(cluster_body))),
-        ("contexts", named("context", Value::Mapping(context_body))),
-        ("users", named("user", exec.to_value())),
-    ]
+/// The three lists of a kubeconfig that hold named entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Section {
+    Clusters,
+    Users,
+    Contexts,
 }
 
-/// Merge a context `name` (its cluster, user and context entries) into the kubeconfig `existing`
-/// (empty for a new file): entries of the same name are replaced where they stand, everything
-/// else is kept, so merging twice gives the same document. The current context becomes `name`
-/// when `set_current` or when there is none. No certificate or key is ever written: the user
-/// runs the plugin.
-pub(crate) fn merge(
-    existing: &str,
-    name: &str,
-    cluster: &Cluster,
-    exec: &ExecUser,
-    set_current: bool,
-) -> Result<String, String> {
-    let mut document: Value = if existing.trim().is_empty() {
-        Value::Mapping(Mapping::new())
-    } else {
-        serde_yaml_ng::from_str(existing).map_err(|e| format!("it {}", yaml_error(&e)))?
-    };
-    if document.is_null() {
-        document = Value::Mapping(Mapping::new());
-    }
-    let map = document
-        .as_mapping_mut()
-        .ok_or("it is not a kubeconfig (not a mapping)")?;
-    if !map.contains_key("apiVersion") {
-        map.insert("apiVersion".into(), "v1".into());
-    }
-    if !map.contains_key("kind") {
-        map.insert("kind".into(), "Config".into());
-    }
-    for (section, entry) in entries(name, cluster, exec) {
-        let list = map
-            .entry(section.into())
-            .or_insert_with(|| Value::Sequence(Vec::new()));
-        if list.is_null() {
-            *list = Value::Sequence(Vec::new());
+impl Section {
+    pub(crate) const ALL: [Section; 3] = [Section::Clusters, Section::Contexts, Section::Users];
+
+    /// The list's key (`clusters`).
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Section::Clusters => "clusters",
+            Section::Users => "users",
+            Section::Contexts => "contexts",
         }
-        let list = list
-            .as_sequence_mut()
-            .ok_or_else(|| format!("its `{section}` is not a list"))?;
-        match list
-            .iter()
-            .position(|e| e.get("name").and_then(Value::as_str) == Some(name))
-        {
+    }
+
+    /// One entry's name in messages (`cluster`).
+    pub(crate) fn singular(self) -> &'static str {
+        match self {
+            Section::Clusters => "cluster",
+            Section::Users => "user",
+            Section::Contexts => "context",
+        }
+    }
+}
+
+/// A context to write: its cluster, user and context entries, all called `name`.
+pub(crate) struct NewContext {
+    pub(crate) name: String,
+    clusters: Node,
+    users: Node,
+    contexts: Node,
+}
+
+impl NewContext {
+    /// The entries for a context `name` on `cluster` whose user runs the plugin. No certificate
+    /// or key is ever written.
+    pub(crate) fn new(name: &str, cluster: &Cluster, exec: &ExecUser) -> NewContext {
+        let named =
+            |key: &str, body: Node| Node::mapping([("name", Node::string(name)), (key, body)]);
+        let mut cluster_body = Node::mapping([("server", Node::string(cluster.server.as_str()))]);
+        if let Some(ca) = &cluster.certificate_authority_data {
+            cluster_body.set("certificate-authority-data", Node::string(ca.as_str()));
+        }
+        let context_body = Node::mapping([
+            ("cluster", Node::string(name)),
+            ("user", Node::string(name)),
+        ]);
+        NewContext {
+            name: name.to_string(),
+            clusters: named("cluster", cluster_body),
+            users: named("user", exec.to_node()),
+            contexts: named("context", context_body),
+        }
+    }
+
+    fn entry(&self, section: Section) -> &Node {
+        match section {
+            Section::Clusters => &self.clusters,
+            Section::Users => &self.users,
+            Section::Contexts => &self.contexts,
+        }
+    }
+
+    /// A kubeconfig of its own, with this context current.
+    pub(crate) fn standalone(&self) -> String {
+        let mut document = empty_document();
+        for section in Section::ALL {
+            // Cannot fail on a document we just made.
+            let _ = self.put_into(&mut document, section);
+        }
+        set_current_context(&mut document, &self.name);
+        yaml::emit(&document)
+    }
+
+    /// Puts this context's `section` entry into `document`: in place of an entry of the same
+    /// name, else at the end of the list (made if missing).
+    ///
+    /// # Errors
+    /// When the document is not a kubeconfig (not a mapping, or the section not a list).
+    pub(crate) fn put_into(&self, document: &mut Node, section: Section) -> Result<(), String> {
+        let key = section.key();
+        let Node::Mapping(..) = document else {
+            return Err("it is not a kubeconfig (not a mapping)".to_string());
+        };
+        if document.get(key).is_none_or(Node::is_null) {
+            document.set(key, Node::Sequence(Vec::new(), None));
+        }
+        let Some(Node::Sequence(list, _)) = document.get_mut(key) else {
+            return Err(format!("its `{key}` is not a list"));
+        };
+        let entry = self.entry(section).clone();
+        match list.iter().position(|e| name_of(e) == Some(&self.name)) {
             Some(at) => list[at] = entry,
             None => list.push(entry),
         }
+        Ok(())
     }
-    let has_current = map
+}
+
+/// A new kubeconfig document, before any entry: `apiVersion` and `kind`.
+pub(crate) fn empty_document() -> Node {
+    Node::mapping([
+        ("apiVersion", Node::string("v1")),
+        ("kind", Node::string("Config")),
+    ])
+}
+
+/// Whether `document` has a `section` entry called `name`.
+///
+/// # Errors
+/// When the document is not a kubeconfig (not a mapping, or the section not a list).
+pub(crate) fn defines(document: &Node, section: Section, name: &str) -> Result<bool, String> {
+    let Node::Mapping(..) = document else {
+        return Err("it is not a kubeconfig (not a mapping)".to_string());
+    };
+    match document.get(section.key()) {
+        None => Ok(false),
+        Some(list) if list.is_null() => Ok(false),
+        Some(Node::Sequence(list, _)) => Ok(list.iter().any(|e| name_of(e) == Some(name))),
+        Some(_) => Err(format!("its `{}` is not a list", section.key())),
+    }
+}
+
+fn name_of(entry: &Node) -> Option<&str> {
+    entry.get("name").and_then(Node::text)
+}
+
+/// The document's `current-context`, when it sets one (kubectl ignores an empty one).
+pub(crate) fn current_context(document: &Node) -> Option<&str> {
+    document
         .get("current-context")
-        .and_then(Value::as_str)
-        .is_some_and(|c| !c.is_empty());
-    if set_current || !has_current {
-        map.insert("current-context".into(), name.into());
-    }
-    serde_yaml_ng::to_string(&document).map_err(|e| format!("cannot write it: {e}"))
+        .filter(|c| !c.is_null())
+        .and_then(Node::text)
+        .filter(|c| !c.is_empty())
+}
+
+/// Sets the document's `current-context` (in place, or at the end).
+pub(crate) fn set_current_context(document: &mut Node, name: &str) {
+    document.set("current-context", Node::string(name));
 }
 
 #[cfg(test)]
@@ -131,11 +196,23 @@ mod tests {
     use super::*;
     use crate::kubeconfig::Kubeconfig;
     use crate::kubeconfig::issued::tests::{CERT, KEY, ack_kubeconfig, b64};
+    use crate::kubeconfig::yaml::load;
 
     fn exec_user_args() -> Vec<String> {
         ["get-credential", "--cluster-id", "c1"]
             .map(String::from)
             .to_vec()
+    }
+
+    fn merge(existing: &str, new: &NewContext, set_current: bool) -> Result<String, String> {
+        let mut document = load(existing)?.unwrap_or_else(empty_document);
+        for section in Section::ALL {
+            new.put_into(&mut document, section)?;
+        }
+        if set_current || current_context(&document).is_none() {
+            set_current_context(&mut document, &new.name);
+        }
+        Ok(yaml::emit(&document))
     }
 
     #[test]
@@ -145,58 +222,116 @@ mod tests {
         let exec = ExecUser {
             command: Path::new("/opt/bin/ack-credential-plugin"),
             args: &args,
+            api_version: ApiVersion::V1,
         };
-        let text = merge("", "c1", config.current_cluster().unwrap(), &exec, false).unwrap();
+        let text = NewContext::new("c1", config.current_cluster().unwrap(), &exec).standalone();
         assert!(
             !text.contains(&b64(KEY)) && !text.contains(&b64(CERT)),
             "{text}"
         );
-        let value: Value = serde_yaml_ng::from_str(&text).unwrap();
-        assert_eq!(value["current-context"], "c1");
         assert_eq!(
-            value["clusters"][0]["cluster"]["server"],
-            "https://1.2.3.4:6443"
+            text,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c1\n  cluster:\n    \
+                 server: https://1.2.3.4:6443\n    certificate-authority-data: {ca}\n\
+                 contexts:\n- name: c1\n  context:\n    cluster: c1\n    user: c1\n\
+                 users:\n- name: c1\n  user:\n    exec:\n      \
+                 apiVersion: client.authentication.k8s.io/v1\n      \
+                 command: /opt/bin/ack-credential-plugin\n      args:\n      - get-credential\n      \
+                 - --cluster-id\n      - c1\n      interactiveMode: Never\n      \
+                 provideClusterInfo: false\n      installHint: This kubeconfig runs \
+                 ack-credential-plugin at /opt/bin/ack-credential-plugin for credentials. Install \
+                 it there (./install.sh in its repository), or run `ack-credential-plugin \
+                 kubeconfig` again to point at where it is now.\n\
+                 current-context: c1\n",
+                ca = b64("ca")
+            )
         );
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
         assert_eq!(
-            value["clusters"][0]["cluster"]["certificate-authority-data"],
-            b64("ca").as_str()
+            value["users"][0]["user"]["exec"]["provideClusterInfo"],
+            false
         );
-        assert_eq!(value["contexts"][0]["context"]["user"], "c1");
-        let exec = &value["users"][0]["user"]["exec"];
-        assert_eq!(exec["command"], "/opt/bin/ack-credential-plugin");
-        assert_eq!(exec["args"][2], "c1");
-        assert_eq!(exec["interactiveMode"], "Never");
-        assert_eq!(exec["provideClusterInfo"], false);
-        assert_eq!(exec["apiVersion"], "client.authentication.k8s.io/v1");
-        assert!(exec["installHint"].as_str().unwrap().contains("/opt/bin"));
+    }
+
+    #[test]
+    fn the_exec_api_version_is_the_one_asked_for() {
+        let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
+        let args = exec_user_args();
+        let exec = ExecUser {
+            command: Path::new("/p"),
+            args: &args,
+            api_version: ApiVersion::V1beta1,
+        };
+        let text = NewContext::new("c1", config.current_cluster().unwrap(), &exec).standalone();
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(
+            value["users"][0]["user"]["exec"]["apiVersion"],
+            "client.authentication.k8s.io/v1beta1"
+        );
+    }
+
+    /// A name a YAML 1.1 reader would take for a boolean or a number is quoted wherever it goes.
+    #[test]
+    fn names_kubectl_would_retype_are_quoted() {
+        let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
+        let args = exec_user_args();
+        let exec = ExecUser {
+            command: Path::new("/p"),
+            args: &args,
+            api_version: ApiVersion::V1,
+        };
+        let text = NewContext::new("on", config.current_cluster().unwrap(), &exec).standalone();
+        assert_eq!(text.matches("\"on\"").count(), 6, "{text}");
+        assert!(!text.contains(": on\n"), "{text}");
     }
 
     #[test]
     fn merging_keeps_other_entries_and_twice_changes_nothing() {
         let existing = "apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster:\n    \
-                        server: https://other:6443\ncontexts:\n- name: other\n  context:\n    \
-                        cluster: other\n    user: other\ncurrent-context: other\nusers:\n- name: \
-                        other\n  user:\n    token: keep-me\npreferences: {colors: true}\n";
+                        server: https://other:6443\n    extensions:\n    - name: x\n      \
+                        extension: {flag: yes, n: 1_000, s: \"no\"}\ncontexts:\n- name: other\n  \
+                        context:\n    cluster: other\n    user: other\n    namespace: \"no\"\n\
+                        current-context: other\nusers:\n- name: other\n  user:\n    token: \
+                        keep-me\npreferences: {colors: true}\n";
         let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
         let args = exec_user_args();
         let exec = ExecUser {
             command: Path::new("/bin/p"),
             args: &args,
+            api_version: ApiVersion::V1,
         };
-        let cluster = config.current_cluster().unwrap();
-        let once = merge(existing, "c1", cluster, &exec, false).unwrap();
-        let twice = merge(&once, "c1", cluster, &exec, false).unwrap();
+        let new = NewContext::new("c1", config.current_cluster().unwrap(), &exec);
+        let once = merge(existing, &new, false).unwrap();
+        let twice = merge(&once, &new, false).unwrap();
         assert_eq!(once, twice);
-        let value: Value = serde_yaml_ng::from_str(&once).unwrap();
+        assert!(
+            once.contains("extension:\n        flag: yes\n        n: 1_000\n        s: \"no\"\n"),
+            "{once}"
+        );
+        assert!(once.contains("    namespace: \"no\"\n"), "{once}");
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&once).unwrap();
         assert_eq!(value["current-context"], "other");
         assert_eq!(value["users"][0]["user"]["token"], "keep-me");
         assert_eq!(value["preferences"]["colors"], true);
         assert_eq!(value["clusters"].as_sequence().unwrap().len(), 2);
-        let current = merge(&once, "c1", cluster, &exec, true).unwrap();
-        let value: Value = serde_yaml_ng::from_str(&current).unwrap();
+        let current = merge(&once, &new, true).unwrap();
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&current).unwrap();
         assert_eq!(value["current-context"], "c1");
         assert_eq!(value["contexts"].as_sequence().unwrap().len(), 2);
-        assert!(merge("- a list", "c1", cluster, &exec, false).is_err());
-        assert!(merge("clusters: {}", "c1", cluster, &exec, false).is_err());
+        assert_eq!(
+            merge("- a list", &new, false).unwrap_err(),
+            "it is not a kubeconfig (not a mapping)"
+        );
+        assert_eq!(
+            merge("clusters: {}", &new, false).unwrap_err(),
+            "its `clusters` is not a list"
+        );
+        // Null lists (`users:`) are lists to be.
+        let from_nulls = merge("users:\ncontexts: ~\n", &new, false).unwrap();
+        assert!(
+            from_nulls.starts_with("users:\n- name: c1\n"),
+            "{from_nulls}"
+        );
     }
 }

@@ -28,6 +28,7 @@ mod credential_chain;
 mod get_credential;
 mod golden_errors;
 mod kubeconfig_cmd;
+mod kubeconfig_merge;
 mod kubectl_e2e;
 mod mesh;
 mod network;

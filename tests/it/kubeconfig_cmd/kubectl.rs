@@ -204,7 +204,7 @@ fn merge_keeps_the_other_context_and_kubectl_uses_both() {
 merged context c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a into [home]/.kube/config",
     );
     assert_eq!(cloud.count(), 1, "{run}");
-    assert_eq!(mode(&path), 0o600, "{run}");
+    assert_eq!(mode(&path), 0o644, "the file keeps its mode\n{run}");
     let once = fs::read_to_string(&path).unwrap();
     let before = yaml(&before_text, &run);
     let after = yaml(&once, &run);
@@ -246,7 +246,7 @@ merged context c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a into [home]/.kube/config",
     // Merging again: byte-identical (and another fetch is fine, but the file must not change).
     let run = merge.run_success();
     assert_eq!(fs::read_to_string(&path).unwrap(), once, "{run}");
-    assert_eq!(mode(&path), 0o600, "{run}");
+    assert_eq!(mode(&path), 0o644, "{run}");
 
     // --set-current-context switches, and nothing else changes.
     let run = merge.clone().arg("--set-current-context").run_success();

@@ -62,6 +62,7 @@ fn merge_goes_into_the_first_file_of_kubeconfig() {
     let first_text = token_kubeconfig("first", "https://192.0.2.1:6443");
     let second_text = token_kubeconfig("second", "https://192.0.2.2:6443");
     let first = p.write_home_file("x/first", &first_text);
+    let first_mode = mode(&first);
     let second = p.write_home_file("x/second", &second_text);
     let list = format!("{}:{}", first.display(), second.display());
     let run = p
@@ -89,7 +90,7 @@ merged context m1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d into [home]/x/first",
         entry(&merged, "clusters", MESH)["cluster"]["server"],
         DEFAULT_MESH_PUBLIC_SERVER
     );
-    assert_eq!(mode(&first), 0o600, "{run}");
+    assert_eq!(mode(&first), first_mode, "the file keeps its mode\n{run}");
     assert_eq!(fs::read_to_string(&second).unwrap(), second_text, "{run}");
     assert!(!p.home().join(".kube/config").exists(), "{run}");
 }
@@ -170,7 +171,7 @@ fn merge_writes_through_a_symlinked_kubeconfig() {
         other_entries(&yaml(&original, &run)),
         "{run}"
     );
-    assert_eq!(mode(&target), 0o600, "{run}");
+    assert_eq!(mode(&target), 0o644, "the target keeps its mode\n{run}");
     let leftovers: Vec<String> = fs::read_dir(link.parent().unwrap())
         .unwrap()
         .chain(fs::read_dir(target.parent().unwrap()).unwrap())
