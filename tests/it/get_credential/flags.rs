@@ -92,12 +92,7 @@ fn uid_flag_fetches_a_sub_user_config_as_main_account() {
 fn private_ip_flag_asks_for_the_private_endpoint() {
     let fake = FakeCloud::start();
     let ca = fake.cluster_ca_pem();
-    fake.add_cluster(
-        CLUSTER,
-        "https://198.51.100.7:6443",
-        "https://10.0.0.7:6443",
-        &ca,
-    );
+    fake.add_cluster(CLUSTER, "https://127.0.3.7:1", "https://127.0.4.7:1", &ca);
     fake.add_access_key(KEY_ID, KEY_SECRET);
     let cache = tempfile::tempdir().unwrap();
 
@@ -114,7 +109,7 @@ fn private_ip_flag_asks_for_the_private_endpoint() {
     );
     assert_eq!(
         record.issued.unwrap().server,
-        "https://10.0.0.7:6443",
+        "https://127.0.4.7:1",
         "{private}"
     );
 
@@ -129,7 +124,7 @@ fn private_ip_flag_asks_for_the_private_endpoint() {
     );
     assert_eq!(
         record.issued.unwrap().server,
-        "https://198.51.100.7:6443",
+        "https://127.0.3.7:1",
         "{public}"
     );
 }

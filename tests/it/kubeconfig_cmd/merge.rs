@@ -19,9 +19,9 @@ fn token_kubeconfig(name: &str, server: &str) -> String {
 fn merge_replaces_same_name_entries_in_place_and_sets_a_missing_current_context() {
     let (fake, _) = cloud_with_meshes();
     let p = as_ram_user(&fake);
-    let stale = token_kubeconfig(CLUSTER, "https://192.0.2.9:6443")
+    let stale = token_kubeconfig(CLUSTER, "https://127.0.2.9:1")
         .replace(&format!("current-context: {CLUSTER}\n"), "");
-    let other = token_kubeconfig("other", "https://192.0.2.4:6443");
+    let other = token_kubeconfig("other", "https://127.0.2.4:1");
     let other_yaml: Yaml = serde_yaml_ng::from_str(&other).unwrap();
     let mut doc: Yaml = serde_yaml_ng::from_str(&stale).unwrap();
     for section in ["clusters", "users", "contexts"] {
@@ -59,8 +59,8 @@ fn merge_replaces_same_name_entries_in_place_and_sets_a_missing_current_context(
 fn merge_goes_into_the_first_file_of_kubeconfig() {
     let (fake, _) = cloud_with_meshes();
     let p = as_ram_user(&fake);
-    let first_text = token_kubeconfig("first", "https://192.0.2.1:6443");
-    let second_text = token_kubeconfig("second", "https://192.0.2.2:6443");
+    let first_text = token_kubeconfig("first", "https://127.0.2.1:1");
+    let second_text = token_kubeconfig("second", "https://127.0.2.2:1");
     let first = p.write_home_file("x/first", &first_text);
     let first_mode = mode(&first);
     let second = p.write_home_file("x/second", &second_text);
@@ -99,7 +99,7 @@ merged context m1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d into [home]/x/first",
 fn merge_goes_into_the_kubeconfig_flag_file_creating_it() {
     let (fake, _) = cloud_with_meshes();
     let p = as_ram_user(&fake);
-    let elsewhere_text = token_kubeconfig("elsewhere", "https://192.0.2.3:6443");
+    let elsewhere_text = token_kubeconfig("elsewhere", "https://127.0.2.3:1");
     let elsewhere = p.write_home_file("elsewhere.kubeconfig", &elsewhere_text);
     let target = p.home().join("configs").join("ack.yaml");
     fs::create_dir_all(target.parent().unwrap()).unwrap();
@@ -143,7 +143,7 @@ merged context c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a into [home]/configs/ack.yaml",
 fn merge_writes_through_a_symlinked_kubeconfig() {
     let (fake, _) = cloud_with_meshes();
     let p = as_ram_user(&fake);
-    let original = token_kubeconfig("other", "https://192.0.2.4:6443");
+    let original = token_kubeconfig("other", "https://127.0.2.4:1");
     let target = p.write_home_file("dotfiles/kube/config", &original);
     fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
     let link = p.home().join(".kube").join("config");

@@ -26,10 +26,12 @@ pub const ACTION_SUBACCOUNT_USER_CONFIG: &str = "DescribeSubaccountK8sClusterUse
 /// API then returns a certificate valid for years).
 pub const LONG_LIVED_CERT: Duration = Duration::from_secs(3 * 365 * 24 * 3600);
 
-/// The `server` of a cluster registered with [`FakeCloud::add_cluster_with_defaults`].
-pub const DEFAULT_CLUSTER_PUBLIC_SERVER: &str = "https://203.0.113.10:6443";
+/// The `server` of a cluster registered with [`FakeCloud::add_cluster_with_defaults`]: a closed
+/// loopback port, since kubectl (the Cloud SDK dispatcher on PATH asks the current context's server
+/// for its version) must never reach anything off the machine.
+pub const DEFAULT_CLUSTER_PUBLIC_SERVER: &str = "https://127.0.0.10:1";
 /// The private `server` of such a cluster (with `PrivateIpAddress=true`).
-pub const DEFAULT_CLUSTER_PRIVATE_SERVER: &str = "https://192.168.0.10:6443";
+pub const DEFAULT_CLUSTER_PRIVATE_SERVER: &str = "https://127.0.1.10:1";
 
 impl Service {
     /// The Container Service API (ROA): every request no other service claims.

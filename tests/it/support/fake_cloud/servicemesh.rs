@@ -30,9 +30,9 @@ pub const MESH_EXPIRE_TIME_UTC_OFFSET: TimeDelta = TimeDelta::hours(8);
 /// The format of ASM's `ExpireTime`: `2024-05-28 16:00:00`.
 pub const MESH_EXPIRE_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// The `server` of a mesh registered with [`FakeCloud::add_mesh_with_defaults`].
-pub const DEFAULT_MESH_PUBLIC_SERVER: &str = "https://203.0.113.20:6443";
+pub const DEFAULT_MESH_PUBLIC_SERVER: &str = "https://127.0.0.20:1";
 /// The private `server` of such a mesh (with `PrivateIpAddress=true`).
-pub const DEFAULT_MESH_PRIVATE_SERVER: &str = "https://192.168.0.20:6443";
+pub const DEFAULT_MESH_PRIVATE_SERVER: &str = "https://127.0.1.20:1";
 
 pub(super) const ASM_HOST_ID: &str = "servicemesh.aliyuncs.com";
 
