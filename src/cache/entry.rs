@@ -14,6 +14,10 @@ const MIN_REFRESH_WINDOW: i64 = 10 * 60;
 const END_MARGIN: i64 = 60;
 /// After a failed refresh, the next attempt waits this long.
 const RETRY_AFTER: i64 = 60;
+/// How far in the future a fresh certificate's NotBefore may lie and still count as valid now:
+/// the API server judges validity by its own clock, which the issuer shares, so a machine whose
+/// clock is a little behind theirs must not refuse a certificate that works.
+const CLOCK_ALLOWANCE: i64 = 5 * 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Entry {
@@ -33,7 +37,12 @@ impl Entry {
     /// An entry for a freshly fetched credential.
     ///
     /// `validity` is the certificate's (absent for a token), `api_expiration` what the API said;
-    /// the earlier wins. With neither, `fallback_lifetime` seconds from now.
+    /// the earlier wins. With neither, `fallback_lifetime` seconds from now. A certificate that
+    /// is not valid now (expired, or valid only from some time on) is an error.
+    ///
+    /// The refresh window is a share of the lifetime left from now (from NotBefore if that is
+    /// later): a NotBefore backdated by a month must not put a fresh certificate inside its
+    /// window at once, which would make every call a miss.
     pub(crate) fn new(
         key: String,
         credential: Status,
@@ -55,7 +64,17 @@ impl Entry {
                 crate::time::rfc3339(now)
             ));
         }
-        let start = validity.map_or(now, |v| v.not_before).min(now);
+        if let Some(validity) = validity
+            && validity.not_before > now + CLOCK_ALLOWANCE
+        {
+            return Err(format!(
+                "the certificate the API returned is valid only from {}, and this machine's \
+                 clock reads {}: if the clock is wrong, correct it",
+                crate::time::rfc3339(validity.not_before),
+                crate::time::rfc3339(now)
+            ));
+        }
+        let start = validity.map_or(now, |v| v.not_before.max(now));
         Ok(Entry {
             format: FORMAT,
             key,
@@ -132,7 +151,7 @@ mod tests {
     #[test]
     fn three_hour_certificate_refreshes_with_a_fifth_left() {
         let e = entry(NOW - 60, NOW + 3 * HOUR, Some(NOW + 3 * HOUR));
-        let lifetime = 3 * HOUR + 60;
+        let lifetime = 3 * HOUR;
         assert_eq!(e.refresh_at, NOW + 3 * HOUR - lifetime / 5);
         assert!(e.is_fresh(NOW));
         assert!(e.is_fresh(e.refresh_at - 1));
@@ -191,6 +210,34 @@ mod tests {
         };
         let error = Entry::new("k".into(), status(), NOW, Some(validity), None, 0).unwrap_err();
         assert!(error.contains("clock"), "{error}");
+    }
+
+    #[test]
+    fn a_backdated_not_before_does_not_stretch_the_window() {
+        let e = entry(NOW - 30 * 24 * HOUR, NOW + 3 * HOUR, None);
+        assert_eq!(e.refresh_at, NOW + 3 * HOUR - 3 * HOUR / 5);
+        assert!(e.is_fresh(NOW + HOUR));
+    }
+
+    #[test]
+    fn not_yet_valid_is_an_error_beyond_a_little_clock_skew() {
+        let validity = |from: i64| Validity {
+            not_before: NOW + from,
+            not_after: NOW + from + 3 * HOUR,
+        };
+        let skewed = Entry::new("k".into(), status(), NOW, Some(validity(60)), None, 0).unwrap();
+        assert_eq!(skewed.refresh_at, NOW + 60 + 3 * HOUR - 3 * HOUR / 5);
+        let error =
+            Entry::new("k".into(), status(), NOW, Some(validity(HOUR)), None, 0).unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "the certificate the API returned is valid only from {}, and this machine's \
+                 clock reads {}: if the clock is wrong, correct it",
+                crate::time::rfc3339(NOW + HOUR),
+                crate::time::rfc3339(NOW)
+            )
+        );
     }
 
     #[test]

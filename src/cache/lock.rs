@@ -6,9 +6,9 @@
 
 use std::fs::{File, TryLockError};
 use std::io;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::CacheDir;
 use crate::log::verbose;
 
 /// Held while fetching; released on drop.
@@ -17,12 +17,12 @@ pub(crate) struct Lock {
     _file: File,
 }
 
-/// Take the lock at `path`, waiting at most `timeout` for another holder.
+/// Take the lock file `name` in `dir`, waiting at most `timeout` for another holder.
 ///
 /// `Ok(None)` when the wait ran out: the caller goes ahead without the lock rather than hang
 /// kubectl behind a stuck process.
-pub(crate) fn acquire(path: &Path, timeout: Duration) -> io::Result<Option<Lock>> {
-    let file = crate::fsutil::open_private(path, false)?;
+pub(crate) fn acquire(dir: &CacheDir, name: &str, timeout: Duration) -> io::Result<Option<Lock>> {
+    let file = dir.open_lock(name)?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(10);
     loop {
@@ -53,12 +53,15 @@ mod tests {
 
     #[test]
     fn second_taker_waits_then_gives_up_and_gets_it_after_release() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("k.lock");
-        let first = acquire(&path, Duration::from_secs(1)).unwrap().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = CacheDir::open_for_writing(tmp.path()).unwrap();
+        let path = "c1-0123456789abcdef0123456789abcdef.lock";
+        let first = acquire(&dir, path, Duration::from_secs(1))
+            .unwrap()
+            .unwrap();
         let started = Instant::now();
         assert!(
-            acquire(&path, Duration::from_millis(200))
+            acquire(&dir, path, Duration::from_millis(200))
                 .unwrap()
                 .is_none()
         );
@@ -66,7 +69,7 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(2));
         drop(first);
         assert!(
-            acquire(&path, Duration::from_millis(200))
+            acquire(&dir, path, Duration::from_millis(200))
                 .unwrap()
                 .is_some()
         );

@@ -1,28 +1,28 @@
 //! The on-disk credential cache: one JSON file per key in a private directory.
 //!
 //! - A load never creates anything and treats every problem (missing, unreadable, corrupt,
-//!   another layout, another key) as a miss.
+//!   another layout, another key, a directory that cannot be trusted) as a miss.
 //! - A store writes a temporary file, fsyncs it and renames it over the entry, so readers see
 //!   the old entry or the new one, never half of one.
-//! - The directory is 0700 and files 0600; files are opened with `O_NOFOLLOW`, so a symlink
-//!   planted in the directory is not followed.
+//! - Every check and file operation goes through the opened directory ([`CacheDir`]), which
+//!   must be ours and closed to others; only the plugin's own names are touched there.
+//!   Files are opened with `O_NOFOLLOW`, so a symlink planted in the directory is not followed.
 
+mod dir;
 mod entry;
 mod key;
 mod lock;
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Read};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub(crate) use dir::{CacheDir, Kind};
 pub(crate) use entry::Entry;
 pub(crate) use key::{CacheKey, KeyFields, KeyInput};
 use lock::Lock;
 
 use crate::error::Error;
-use crate::fsutil;
 use crate::log::verbose;
 
 /// The largest entry file we read; a real one is a few KiB.
@@ -42,58 +42,79 @@ impl Cache {
     }
 
     pub(crate) fn entry_path(&self, key: &CacheKey) -> PathBuf {
-        self.dir.join(format!("{}.json", key.stem))
+        self.dir.join(entry_name(key))
     }
 
     /// The entry stored under `key`, if there is a sound one.
     pub(crate) fn load(&self, key: &CacheKey) -> Option<Entry> {
-        let path = self.entry_path(key);
-        if let Err(why) = self.check_dir() {
-            verbose!("not reading the cache: {why}");
-            return None;
-        }
-        let entry = match read_entry(&path) {
-            Ok(entry) => entry,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                verbose!("no cached credential at {}", path.display());
+        let dir = match CacheDir::open(&self.dir) {
+            Ok(Some(dir)) => dir,
+            Ok(None) => {
+                verbose!("no cache directory at {}", self.dir.display());
                 return None;
             }
-            Err(e) => {
-                verbose!("ignoring cache entry {}: {e}", path.display());
+            Err(why) => {
+                verbose!("not reading the cache {}: {why}", self.dir.display());
                 return None;
             }
         };
-        if entry.format != entry::FORMAT || entry.key != key.canonical {
-            verbose!(
-                "ignoring cache entry {}: it is for another key",
-                path.display()
-            );
-            return None;
-        }
-        Some(entry)
+        load_from(&dir, key)
     }
 
-    /// Every entry file in the directory, with its entry when it can be read.
-    pub(crate) fn entries(&self) -> io::Result<Vec<(PathBuf, Option<Entry>)>> {
-        let listing = match fs::read_dir(&self.dir) {
-            Ok(listing) => listing,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
+    /// Every entry file in the directory (by the plugin's names only), with its entry when it
+    /// can be read. Nothing when there is no directory.
+    pub(crate) fn entries(&self) -> Result<Vec<(String, Option<Entry>)>, Error> {
+        let Some(dir) = CacheDir::open(&self.dir).map_err(|detail| self.error(detail))? else {
+            return Ok(Vec::new());
         };
-        let mut entries = Vec::new();
-        for item in listing {
-            let path = item?.path();
-            let is_entry = path.extension().is_some_and(|e| e == "json")
-                && !path
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            if is_entry {
-                let entry = read_entry(&path).ok();
-                entries.push((path, entry));
+        let listing = dir
+            .listing()
+            .map_err(|e| self.error(format!("cannot list it: {e}")))?;
+        Ok(listing
+            .own
+            .into_iter()
+            .filter(|(_, kind)| *kind == Kind::Entry)
+            .map(|(name, _)| {
+                let entry = dir
+                    .read(&name, MAX_ENTRY)
+                    .and_then(|bytes| parse_entry(&bytes))
+                    .ok();
+                (name, entry)
+            })
+            .collect())
+    }
+
+    /// Remove the entries `select` picks (by the entry, `None` when it cannot be read), and
+    /// with them their failure notes. Only the plugin's own files are looked at; anything else
+    /// in the directory stays. The number removed.
+    pub(crate) fn clear(&self, select: impl Fn(Option<&Entry>) -> bool) -> Result<usize, Error> {
+        let Some(dir) = CacheDir::open_to_clear(&self.dir).map_err(|detail| self.error(detail))?
+        else {
+            return Ok(0);
+        };
+        let listing = dir
+            .listing()
+            .map_err(|e| self.error(format!("cannot list it: {e}")))?;
+        let mut removed = 0;
+        for (name, kind) in &listing.own {
+            if *kind != Kind::Entry {
+                continue;
+            }
+            let entry = dir
+                .read(name, MAX_ENTRY)
+                .and_then(|bytes| parse_entry(&bytes))
+                .ok();
+            if !select(entry.as_ref()) {
+                continue;
+            }
+            if dir
+                .remove(name)
+                .map_err(|e| self.error(format!("cannot delete `{name}`: {e}")))?
+            {
+                removed += 1;
             }
         }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(entries)
+        Ok(removed)
     }
 
     /// Take the per-key lock, creating the directory if need be, and hand back the guard
@@ -105,117 +126,65 @@ impl Cache {
         key: &'a CacheKey,
         timeout: Duration,
     ) -> Result<Guard<'a>, Error> {
-        self.ensure_dir()?;
-        let path = self.dir.join(format!("{}.lock", key.stem));
-        let lock = lock::acquire(&path, timeout).map_err(|e| Error::Cache {
-            path,
-            detail: format!("cannot take the lock: {e}"),
-        })?;
-        Ok(Guard {
-            cache: self,
-            key,
-            lock,
-        })
+        let dir = CacheDir::open_for_writing(&self.dir).map_err(|detail| self.error(detail))?;
+        let name = lock_name(key);
+        let lock = lock::acquire(&dir, &name, timeout)
+            .map_err(|e| self.error(format!("cannot take the lock `{name}`: {e}")))?;
+        Ok(Guard { dir, key, lock })
     }
 
-    /// Replace the entry under `key` atomically.
-    fn store(&self, key: &CacheKey, entry: &Entry) -> io::Result<()> {
-        self.ensure_dir().map_err(io::Error::other)?;
-        // A writer killed between creating its temporary file and renaming it leaves the file
-        // behind, a credential in it. A minute on, no live writer still owns one.
-        let stale = std::time::SystemTime::now() - Duration::from_secs(60);
-        self.remove_files(|name, m| {
-            name.starts_with('.') && name.ends_with(".tmp") && m.modified().is_ok_and(|t| t < stale)
-        });
-        fsutil::write_atomic(&self.entry_path(key), &serde_json::to_vec(entry)?)
-    }
-
-    /// Whether entries here can be trusted: the directory must be ours and closed to others,
-    /// or someone else could plant a certificate for us to hand to kubectl. Checked on every
-    /// load (one `stat`); [`Cache::ensure_dir`] repairs the permissions on the next store.
-    fn check_dir(&self) -> Result<(), String> {
-        let metadata = match fs::metadata(&self.dir) {
-            Ok(metadata) => metadata,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e.to_string()),
-        };
-        if metadata.uid() != rustix::process::geteuid().as_raw() {
-            return Err(format!(
-                "{} belongs to another user (uid {})",
-                self.dir.display(),
-                metadata.uid()
-            ));
-        }
-        if metadata.permissions().mode() & 0o022 != 0 {
-            return Err(format!(
-                "others can write to {}; it is made private on the next fetch",
-                self.dir.display()
-            ));
-        }
-        Ok(())
-    }
-
-    /// Create the directory (0700), refuse one of another user, tighten one that others can
-    /// read or write.
-    fn ensure_dir(&self) -> Result<(), Error> {
-        let fail = |detail: String| Error::Cache {
+    fn error(&self, detail: String) -> Error {
+        Error::Cache {
             path: self.dir.clone(),
             detail,
-        };
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(|e| fail(format!("cannot create it: {e}")))?;
-        let metadata = fs::metadata(&self.dir).map_err(|e| fail(e.to_string()))?;
-        if !metadata.is_dir() {
-            return Err(fail("it is not a directory".to_string()));
         }
-        if metadata.uid() != rustix::process::geteuid().as_raw() {
-            return Err(fail(format!(
-                "it belongs to another user (uid {}), who could plant credentials in it",
-                metadata.uid()
-            )));
-        }
-        let mode = metadata.permissions().mode();
-        if mode & 0o077 != 0 {
-            verbose!("tightening {} to 0700", self.dir.display());
-            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700)).map_err(|e| {
-                fail(format!(
-                    "others can read it and it cannot be made private: {e}"
-                ))
-            })?;
-        }
-        if mode & 0o022 != 0 {
-            // Others could write here: whatever is in it may have been planted. Now that it is
-            // private again, start from nothing rather than trust it.
-            self.remove_files(|name, _| name.ends_with(".json") || name.ends_with(".tmp"));
-        }
-        Ok(())
     }
+}
 
-    /// Delete the files `select` picks by name and metadata. Errors are ignored: a file left
-    /// behind is a miss at worst.
-    fn remove_files(&self, select: impl Fn(&str, &fs::Metadata) -> bool) {
-        let Ok(listing) = fs::read_dir(&self.dir) else {
-            return;
-        };
-        for item in listing.flatten() {
-            let path = item.path();
-            let name = item.file_name();
-            let name = name.to_string_lossy();
-            if item.metadata().is_ok_and(|m| select(&name, &m)) {
-                verbose!("removing {}", path.display());
-                let _ = fs::remove_file(&path);
-            }
+fn entry_name(key: &CacheKey) -> String {
+    format!("{}.json", key.stem)
+}
+
+fn lock_name(key: &CacheKey) -> String {
+    format!("{}.lock", key.stem)
+}
+
+fn load_from(dir: &CacheDir, key: &CacheKey) -> Option<Entry> {
+    let name = entry_name(key);
+    let entry = match dir
+        .read(&name, MAX_ENTRY)
+        .and_then(|bytes| parse_entry(&bytes))
+    {
+        Ok(entry) => entry,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            verbose!(
+                "no cached credential at {}",
+                dir.path().join(&name).display()
+            );
+            return None;
         }
+        Err(e) => {
+            verbose!(
+                "ignoring cache entry {}: {e}",
+                dir.path().join(&name).display()
+            );
+            return None;
+        }
+    };
+    if entry.format != entry::FORMAT || entry.key != key.canonical {
+        verbose!(
+            "ignoring cache entry {}: it is for another key",
+            dir.path().join(&name).display()
+        );
+        return None;
     }
+    Some(entry)
 }
 
 /// The right to re-read and replace one entry, held from [`Cache::lock`] until dropped: the
 /// only way to write the cache, so that no store can happen outside a miss's lock.
 pub(crate) struct Guard<'a> {
-    cache: &'a Cache,
+    dir: CacheDir,
     key: &'a CacheKey,
     /// Held, not read: dropping the guard releases it.
     lock: Option<Lock>,
@@ -229,31 +198,31 @@ impl Guard<'_> {
 
     /// The entry as it is now: another process may have stored it while we waited.
     pub(crate) fn load(&self) -> Option<Entry> {
-        self.cache.load(self.key)
+        load_from(&self.dir, self.key)
     }
 
     /// Replace the entry atomically.
     pub(crate) fn store(&self, entry: &Entry) -> io::Result<()> {
-        self.cache.store(self.key, entry)
+        sweep(&self.dir);
+        self.dir
+            .write(&entry_name(self.key), &serde_json::to_vec(entry)?)
     }
 }
 
-fn read_entry(path: &Path) -> io::Result<Entry> {
-    let mut file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)?;
-    let size = file.metadata()?.len();
-    if size > MAX_ENTRY {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "it is too large",
-        ));
+/// Remove temporary files that a writer killed between creating and renaming them left behind,
+/// each with a credential in it. A minute on, no live writer still owns one. Names are looked
+/// at first: only the plugin's temporary files are ever `stat`ed.
+fn sweep(dir: &CacheDir) {
+    let Ok(listing) = dir.listing() else {
+        return;
+    };
+    let stale = std::time::SystemTime::now() - Duration::from_secs(60);
+    for (name, kind) in &listing.own {
+        if *kind == Kind::Temp && dir.modified(name).ok().flatten().is_some_and(|t| t < stale) {
+            verbose!("removing {}", dir.path().join(name).display());
+            let _ = dir.remove(name);
+        }
     }
-    // One read of the known size (plus one to see the end), not a series of growing ones.
-    let mut text = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
-    (&mut file).take(MAX_ENTRY).read_to_end(&mut text)?;
-    parse_entry(&text)
 }
 
 /// An entry file's contents. `serde_json`'s messages give a position, never the content, for
@@ -275,6 +244,8 @@ pub(crate) fn parse_entry(text: &[u8]) -> io::Result<Entry> {
 mod tests {
     use super::*;
     use crate::exec_credential::Status;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
 
     fn key_input() -> KeyInput<'static> {
         KeyInput {
@@ -307,19 +278,37 @@ mod tests {
         }
     }
 
+    fn store(cache: &Cache, key: &CacheKey, entry: &Entry) {
+        let guard = cache.lock(key, Duration::from_secs(1)).unwrap();
+        assert!(guard.is_locked());
+        guard.store(entry).unwrap();
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn stores_and_loads_privately() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("a/b"));
         let key = key();
         assert!(cache.load(&key).is_none());
-        cache.store(&key, &entry(&key)).unwrap();
+        store(&cache, &key, &entry(&key));
         assert_eq!(cache.load(&key), Some(entry(&key)));
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir.path().join("a/b")), 0o700);
         assert_eq!(mode(&cache.entry_path(&key)), 0o600);
-        let names: Vec<_> = fs::read_dir(dir.path().join("a/b")).unwrap().collect();
-        assert_eq!(names.len(), 1, "no temporary files left behind");
+        let temporary = |n: &String| Path::new(n).extension().is_some_and(|e| e == "tmp");
+        assert!(
+            !names(&dir.path().join("a/b")).iter().any(temporary),
+            "no temporary files left behind"
+        );
     }
 
     #[test]
@@ -333,11 +322,11 @@ mod tests {
         }
         let mut other = entry(&key);
         other.key = "another".into();
-        cache.store(&key, &other).unwrap();
+        store(&cache, &key, &other);
         assert!(cache.load(&key).is_none());
         let mut future = entry(&key);
         future.format = 99;
-        cache.store(&key, &future).unwrap();
+        store(&cache, &key, &future);
         assert!(cache.load(&key).is_none());
     }
 
@@ -348,10 +337,11 @@ mod tests {
         let key = key();
         let elsewhere = dir.path().join("elsewhere.json");
         fs::write(&elsewhere, serde_json::to_vec(&entry(&key)).unwrap()).unwrap();
-        cache.ensure_dir().unwrap();
+        fs::create_dir(cache.dir()).unwrap();
+        fs::set_permissions(cache.dir(), fs::Permissions::from_mode(0o700)).unwrap();
         std::os::unix::fs::symlink(&elsewhere, cache.entry_path(&key)).unwrap();
         assert!(cache.load(&key).is_none());
-        let lock = dir.path().join("cache").join(format!("{}.lock", key.stem));
+        let lock = dir.path().join("cache").join(lock_name(&key));
         std::os::unix::fs::symlink(&elsewhere, &lock).unwrap();
         assert!(cache.lock(&key, Duration::from_millis(10)).is_err());
     }
@@ -360,39 +350,46 @@ mod tests {
     fn loose_directory_permissions_are_distrusted_then_tightened() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("cache"));
-        cache.store(&key(), &entry(&key())).unwrap();
+        store(&cache, &key(), &entry(&key()));
         fs::set_permissions(cache.dir(), fs::Permissions::from_mode(0o777)).unwrap();
         assert!(
             cache.load(&key()).is_none(),
             "a world-writable directory is not trusted"
         );
         // Taking the lock makes it private again and drops what might have been planted.
-        let _lock = cache.lock(&key(), Duration::from_millis(10)).unwrap();
+        let key = key();
+        let guard = cache.lock(&key, Duration::from_millis(10)).unwrap();
         assert_eq!(
             fs::metadata(cache.dir()).unwrap().permissions().mode() & 0o777,
             0o700
         );
         assert!(
-            cache.load(&key()).is_none(),
+            cache.load(&key).is_none(),
             "nothing from the open time survives"
         );
-        cache.store(&key(), &entry(&key())).unwrap();
-        assert!(cache.load(&key()).is_some());
+        guard.store(&entry(&key)).unwrap();
+        assert!(cache.load(&key).is_some());
     }
 
     #[test]
-    fn stale_temporary_files_are_swept_but_entries_kept() {
+    fn stale_temporary_files_are_swept_but_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("cache"));
         let other = CacheKey::new(&KeyInput {
             id: "c2",
             ..key_input()
         });
-        cache.store(&other, &entry(&other)).unwrap();
-        let old_tmp = cache.dir().join(".c1-x.1.2.tmp");
-        let new_tmp = cache.dir().join(".c1-x.3.4.tmp");
-        fs::write(&old_tmp, "half").unwrap();
-        fs::write(&new_tmp, "half").unwrap();
+        store(&cache, &other, &entry(&other));
+        let old_tmp = cache
+            .dir()
+            .join(format!(".{}.123.456.tmp", entry_name(&key())));
+        let new_tmp = cache
+            .dir()
+            .join(format!(".{}.123.789.tmp", entry_name(&key())));
+        let foreign_tmp = cache.dir().join(".package.json.1.2.tmp");
+        for path in [&old_tmp, &new_tmp, &foreign_tmp] {
+            fs::write(path, "half").unwrap();
+        }
         let old = std::time::SystemTime::now() - Duration::from_secs(600);
         let age = |path: &Path| {
             fs::File::options()
@@ -403,11 +400,29 @@ mod tests {
                 .unwrap();
         };
         age(&old_tmp);
+        age(&foreign_tmp);
         age(&cache.entry_path(&other));
-        cache.store(&key(), &entry(&key())).unwrap();
+        store(&cache, &key(), &entry(&key()));
         assert!(!old_tmp.exists(), "a stale temporary file is swept");
         assert!(new_tmp.exists(), "a fresh one may belong to a live writer");
+        assert!(foreign_tmp.exists(), "a file the plugin did not make stays");
         assert!(cache.load(&other).is_some(), "old entries stay");
+    }
+
+    #[test]
+    fn clear_removes_only_the_plugins_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        store(&cache, &key(), &entry(&key()));
+        for foreign in ["package.json", "notes.json", "c1-foo.json"] {
+            fs::write(cache.dir().join(foreign), "{}").unwrap();
+        }
+        assert_eq!(cache.entries().unwrap().len(), 1);
+        assert_eq!(cache.clear(|_| true).unwrap(), 1);
+        assert!(cache.load(&key()).is_none());
+        for foreign in ["package.json", "notes.json", "c1-foo.json"] {
+            assert!(cache.dir().join(foreign).exists(), "{foreign}");
+        }
     }
 
     #[test]
@@ -422,8 +437,12 @@ mod tests {
         } else {
             PathBuf::from("/")
         };
-        let cache = Cache::new(foreign);
-        assert!(cache.check_dir().unwrap_err().contains("another user"));
+        let cache = Cache::new(foreign.clone());
+        assert!(
+            CacheDir::open(&foreign)
+                .unwrap_err()
+                .contains("another user")
+        );
         let error = cache.lock(&key(), Duration::from_millis(10)).err().unwrap();
         assert!(error.to_string().contains("another user"), "{error}");
     }

@@ -176,9 +176,12 @@ impl Miss<'_> {
         };
         let kubeconfig = Kubeconfig::parse(&issued.config).map_err(bad)?;
         let credential = kubeconfig.credential().map_err(bad)?;
-        let validity = match &credential.client_certificate_data {
-            Some(pem) => Some(cert::validity(pem).map_err(bad)?),
-            None => None,
+        let validity = match (
+            &credential.client_certificate_data,
+            &credential.client_key_data,
+        ) {
+            (Some(cert), Some(key)) => Some(cert::check_pair(cert, key).map_err(bad)?),
+            _ => None,
         };
         if let Some(validity) = validity {
             verbose!(

@@ -23,10 +23,12 @@ mod support;
 
 mod budgets;
 mod cache_cmd;
+mod cache_dir;
 mod cli;
 mod credential_chain;
 mod get_credential;
 mod golden_errors;
+mod issued_answers;
 mod kubeconfig_cmd;
 mod kubeconfig_merge;
 mod kubectl_e2e;
