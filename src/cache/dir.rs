@@ -17,6 +17,7 @@ use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -319,6 +320,17 @@ impl CacheDir {
             Mode::from_raw_mode(0o600),
         )?;
         Ok(File::from(fd))
+    }
+
+    /// Whether `name` is, right now, the very file `file` has open.
+    pub(crate) fn names(&self, name: &str, file: &File) -> io::Result<bool> {
+        own(name, |_| true)?;
+        let open = file.metadata()?;
+        match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => Ok(stat.st_dev == open.dev() && stat.st_ino == open.ino()),
+            Err(rustix::io::Errno::NOENT) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Every name in the directory, by name alone (no `stat` of any file).

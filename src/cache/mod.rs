@@ -12,21 +12,26 @@ mod dir;
 mod entry;
 mod key;
 mod lock;
+mod note;
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 pub(crate) use dir::{CacheDir, Kind};
 pub(crate) use entry::Entry;
 pub(crate) use key::{CacheKey, KeyFields, KeyInput};
-use lock::Lock;
+use lock::{Acquired, Lock};
+pub(crate) use note::Note;
 
 use crate::error::Error;
 use crate::log::verbose;
 
-/// The largest entry file we read; a real one is a few KiB.
+/// The largest entry (or note) file we read; a real one is a few KiB.
 const MAX_ENTRY: u64 = 1 << 20;
+/// Stale temporary files are looked for at most this often (a writer killed mid-write is rare,
+/// and a listing costs as much as the directory is large).
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 pub(crate) struct Cache {
     dir: PathBuf,
@@ -45,20 +50,31 @@ impl Cache {
         self.dir.join(entry_name(key))
     }
 
-    /// The entry stored under `key`, if there is a sound one.
-    pub(crate) fn load(&self, key: &CacheKey) -> Option<Entry> {
-        let dir = match CacheDir::open(&self.dir) {
-            Ok(Some(dir)) => dir,
+    /// The directory to read from, if there is one that can be trusted.
+    fn open_to_read(&self) -> Option<CacheDir> {
+        match CacheDir::open(&self.dir) {
+            Ok(Some(dir)) => Some(dir),
             Ok(None) => {
                 verbose!("no cache directory at {}", self.dir.display());
-                return None;
+                None
             }
             Err(why) => {
                 verbose!("not reading the cache {}: {why}", self.dir.display());
-                return None;
+                None
             }
-        };
-        load_from(&dir, key)
+        }
+    }
+
+    /// The entry stored under `key`, if there is a sound one.
+    pub(crate) fn load(&self, key: &CacheKey) -> Option<Entry> {
+        let dir = self.open_to_read()?;
+        View { dir: &dir, key }.load_logged()
+    }
+
+    /// The note of a fetch for `key` that failed a moment ago, if one stands.
+    pub(crate) fn note(&self, key: &CacheKey) -> Option<Note> {
+        let dir = self.open_to_read()?;
+        View { dir: &dir, key }.note()
     }
 
     /// Every entry file in the directory (by the plugin's names only), with its entry when it
@@ -75,19 +91,18 @@ impl Cache {
             .into_iter()
             .filter(|(_, kind)| *kind == Kind::Entry)
             .map(|(name, _)| {
-                let entry = dir
-                    .read(&name, MAX_ENTRY)
-                    .and_then(|bytes| parse_entry(&bytes))
-                    .ok();
+                let entry = read_entry(&dir, &name).ok();
                 (name, entry)
             })
             .collect())
     }
 
-    /// Remove the entries `select` picks (by the entry, `None` when it cannot be read), and
-    /// with them their failure notes. Only the plugin's own files are looked at; anything else
-    /// in the directory stays. The number removed.
-    pub(crate) fn clear(&self, select: impl Fn(Option<&Entry>) -> bool) -> Result<usize, Error> {
+    /// Remove the entries `select` picks by their canonical key (`None` for an entry that
+    /// cannot be read), and the failure notes it picks the same way. Only the plugin's own
+    /// files are looked at; anything else in the directory stays. A selection that takes even
+    /// unreadable entries clears everything: then stale temporary files go too, and the lock
+    /// files nobody holds. The number of entries removed.
+    pub(crate) fn clear(&self, select: impl Fn(Option<&str>) -> bool) -> Result<usize, Error> {
         let Some(dir) = CacheDir::open_to_clear(&self.dir).map_err(|detail| self.error(detail))?
         else {
             return Ok(0);
@@ -95,22 +110,29 @@ impl Cache {
         let listing = dir
             .listing()
             .map_err(|e| self.error(format!("cannot list it: {e}")))?;
+        let everything = select(None);
         let mut removed = 0;
         for (name, kind) in &listing.own {
-            if *kind != Kind::Entry {
+            let remove = match kind {
+                Kind::Entry => select(read_entry(&dir, name).ok().map(|e| e.key).as_deref()),
+                Kind::Note => select(read_note(&dir, name).ok().map(|n| n.key).as_deref()),
+                Kind::Temp => everything && is_stale(&dir, name),
+                Kind::Lock if everything => {
+                    // Only a lock nobody holds, taken first: see `lock`.
+                    if let Ok(Some(lock)) = lock::try_acquire(&dir, name) {
+                        let _ = dir.remove(lock.name());
+                    }
+                    false
+                }
+                _ => false,
+            };
+            if !remove {
                 continue;
             }
-            let entry = dir
-                .read(name, MAX_ENTRY)
-                .and_then(|bytes| parse_entry(&bytes))
-                .ok();
-            if !select(entry.as_ref()) {
-                continue;
-            }
-            if dir
+            let gone = dir
                 .remove(name)
-                .map_err(|e| self.error(format!("cannot delete `{name}`: {e}")))?
-            {
+                .map_err(|e| self.error(format!("cannot delete `{name}`: {e}")))?;
+            if gone && *kind == Kind::Entry {
                 removed += 1;
             }
         }
@@ -118,19 +140,27 @@ impl Cache {
     }
 
     /// Take the per-key lock, creating the directory if need be, and hand back the guard
-    /// through which alone the entry can be re-read and replaced. After `timeout` the guard
-    /// comes without the lock ([`Guard::is_locked`]): the caller goes ahead rather than hang
-    /// kubectl behind a stuck process. An error means the directory cannot be used at all.
-    pub(crate) fn lock<'a>(
+    /// through which alone the entry can be re-read and replaced. While another process holds
+    /// the lock, `poll` is called between tries with a view of the entry and its note; what it
+    /// finds ends the wait ([`Locking::Polled`]). After `timeout` the guard comes without the
+    /// lock ([`Guard::is_locked`]): the caller goes ahead rather than hang kubectl behind a
+    /// stuck process. An error means the directory cannot be used at all.
+    pub(crate) fn lock<'a, T>(
         &'a self,
         key: &'a CacheKey,
         timeout: Duration,
-    ) -> Result<Guard<'a>, Error> {
+        mut poll: impl FnMut(&View) -> Option<T>,
+    ) -> Result<Locking<'a, T>, Error> {
         let dir = CacheDir::open_for_writing(&self.dir).map_err(|detail| self.error(detail))?;
         let name = lock_name(key);
-        let lock = lock::acquire(&dir, &name, timeout)
+        let acquired = lock::acquire(&dir, &name, timeout, || poll(&View { dir: &dir, key }))
             .map_err(|e| self.error(format!("cannot take the lock `{name}`: {e}")))?;
-        Ok(Guard { dir, key, lock })
+        let lock = match acquired {
+            Acquired::Polled(found) => return Ok(Locking::Polled(found)),
+            Acquired::Locked(lock) => Some(lock),
+            Acquired::TimedOut => None,
+        };
+        Ok(Locking::Guard(Guard { dir, key, lock }))
     }
 
     fn error(&self, detail: String) -> Error {
@@ -149,44 +179,76 @@ fn lock_name(key: &CacheKey) -> String {
     format!("{}.lock", key.stem)
 }
 
-fn load_from(dir: &CacheDir, key: &CacheKey) -> Option<Entry> {
-    let name = entry_name(key);
-    let entry = match dir
-        .read(&name, MAX_ENTRY)
-        .and_then(|bytes| parse_entry(&bytes))
-    {
-        Ok(entry) => entry,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            verbose!(
-                "no cached credential at {}",
-                dir.path().join(&name).display()
-            );
-            return None;
-        }
-        Err(e) => {
-            verbose!(
-                "ignoring cache entry {}: {e}",
-                dir.path().join(&name).display()
-            );
-            return None;
-        }
-    };
-    if entry.format != entry::FORMAT || entry.key != key.canonical {
-        verbose!(
-            "ignoring cache entry {}: it is for another key",
-            dir.path().join(&name).display()
-        );
-        return None;
+fn note_name(key: &CacheKey) -> String {
+    format!("{}.failed", key.stem)
+}
+
+/// How a wait for the lock ended: with the guard, or with what `poll` found.
+pub(crate) enum Locking<'a, T> {
+    Guard(Guard<'a>),
+    Polled(T),
+}
+
+/// A look at one key's entry and failure note, without the lock.
+pub(crate) struct View<'a> {
+    dir: &'a CacheDir,
+    key: &'a CacheKey,
+}
+
+impl View<'_> {
+    /// The entry, if there is a sound one for this key (quietly: this is called while polling).
+    pub(crate) fn load(&self) -> Option<Entry> {
+        let entry = read_entry(self.dir, &entry_name(self.key)).ok()?;
+        (entry.format == entry::FORMAT && entry.key == self.key.canonical).then_some(entry)
     }
-    Some(entry)
+
+    fn load_logged(&self) -> Option<Entry> {
+        let path = || self.dir.path().join(entry_name(self.key));
+        let entry = match read_entry(self.dir, &entry_name(self.key)) {
+            Ok(entry) => entry,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                verbose!("no cached credential at {}", path().display());
+                return None;
+            }
+            Err(e) => {
+                verbose!("ignoring cache entry {}: {e}", path().display());
+                return None;
+            }
+        };
+        if entry.format != entry::FORMAT || entry.key != self.key.canonical {
+            verbose!(
+                "ignoring cache entry {}: it is for another key",
+                path().display()
+            );
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// The failure note for this key, if one stands now.
+    pub(crate) fn note(&self) -> Option<Note> {
+        let note = read_note(self.dir, &note_name(self.key)).ok()?;
+        (note.key == self.key.canonical && note.stands(crate::time::now())).then_some(note)
+    }
+}
+
+fn read_entry(dir: &CacheDir, name: &str) -> io::Result<Entry> {
+    dir.read(name, MAX_ENTRY)
+        .and_then(|bytes| parse_entry(&bytes))
+}
+
+fn read_note(dir: &CacheDir, name: &str) -> io::Result<Note> {
+    let bytes = dir.read(name, MAX_ENTRY)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "it is not a failure note"))
 }
 
 /// The right to re-read and replace one entry, held from [`Cache::lock`] until dropped: the
-/// only way to write the cache, so that no store can happen outside a miss's lock.
+/// only way to write the cache, so that no store can happen outside a miss's lock. Dropping it
+/// removes the lock file, then lets go of the lock (see `lock`).
 pub(crate) struct Guard<'a> {
     dir: CacheDir,
     key: &'a CacheKey,
-    /// Held, not read: dropping the guard releases it.
     lock: Option<Lock>,
 }
 
@@ -196,33 +258,80 @@ impl Guard<'_> {
         self.lock.is_some()
     }
 
-    /// The entry as it is now: another process may have stored it while we waited.
-    pub(crate) fn load(&self) -> Option<Entry> {
-        load_from(&self.dir, self.key)
+    fn view(&self) -> View<'_> {
+        View {
+            dir: &self.dir,
+            key: self.key,
+        }
     }
 
-    /// Replace the entry atomically.
+    /// The entry as it is now: another process may have stored it while we waited.
+    pub(crate) fn load(&self) -> Option<Entry> {
+        self.view().load_logged()
+    }
+
+    /// The failure note, if one stands: another process may have failed while we waited.
+    pub(crate) fn note(&self) -> Option<Note> {
+        self.view().note()
+    }
+
+    /// Replace the entry atomically; a failure note it may have had is dropped.
     pub(crate) fn store(&self, entry: &Entry) -> io::Result<()> {
-        sweep(&self.dir);
+        self.sweep_now_and_then();
         self.dir
-            .write(&entry_name(self.key), &serde_json::to_vec(entry)?)
+            .write(&entry_name(self.key), &serde_json::to_vec(entry)?)?;
+        let _ = self.dir.remove(&note_name(self.key));
+        Ok(())
+    }
+
+    /// Note a failed fetch for a few seconds ([`Note`]).
+    pub(crate) fn store_note(&self, note: &Note) -> io::Result<()> {
+        self.dir
+            .write(&note_name(self.key), &serde_json::to_vec(note)?)
+    }
+
+    /// Remove temporary files that a writer killed between creating and renaming them left
+    /// behind, each with a credential in it — at most once every [`SWEEP_EVERY`], as the
+    /// stamp file's time says, so that a miss does not list the directory. Names are looked at
+    /// first: only the plugin's own temporary files are ever `stat`ed.
+    fn sweep_now_and_then(&self) {
+        let due = match self.dir.modified(dir::STAMP) {
+            Ok(Some(at)) => at.elapsed().is_ok_and(|age| age >= SWEEP_EVERY),
+            Ok(None) => true,
+            Err(_) => false,
+        };
+        if !due {
+            return;
+        }
+        let _ = self.dir.write(dir::STAMP, b"");
+        sweep(&self.dir);
     }
 }
 
-/// Remove temporary files that a writer killed between creating and renaming them left behind,
-/// each with a credential in it. A minute on, no live writer still owns one. Names are looked
-/// at first: only the plugin's temporary files are ever `stat`ed.
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if let Some(lock) = self.lock.take() {
+            let _ = self.dir.remove(lock.name());
+        }
+    }
+}
+
+/// Remove the plugin's temporary files older than a minute: no live writer is that slow.
 fn sweep(dir: &CacheDir) {
     let Ok(listing) = dir.listing() else {
         return;
     };
-    let stale = std::time::SystemTime::now() - Duration::from_secs(60);
     for (name, kind) in &listing.own {
-        if *kind == Kind::Temp && dir.modified(name).ok().flatten().is_some_and(|t| t < stale) {
+        if *kind == Kind::Temp && is_stale(dir, name) {
             verbose!("removing {}", dir.path().join(name).display());
             let _ = dir.remove(name);
         }
     }
+}
+
+fn is_stale(dir: &CacheDir, name: &str) -> bool {
+    let stale = SystemTime::now() - Duration::from_secs(60);
+    dir.modified(name).ok().flatten().is_some_and(|t| t < stale)
 }
 
 /// An entry file's contents. `serde_json`'s messages give a position, never the content, for
@@ -278,8 +387,15 @@ mod tests {
         }
     }
 
+    fn lock<'a>(cache: &'a Cache, key: &'a CacheKey) -> Result<Guard<'a>, Error> {
+        match cache.lock(key, Duration::from_millis(100), |_| None::<()>)? {
+            Locking::Guard(guard) => Ok(guard),
+            Locking::Polled(()) => unreachable!("nothing is polled for"),
+        }
+    }
+
     fn store(cache: &Cache, key: &CacheKey, entry: &Entry) {
-        let guard = cache.lock(key, Duration::from_secs(1)).unwrap();
+        let guard = lock(cache, key).unwrap();
         assert!(guard.is_locked());
         guard.store(entry).unwrap();
     }
@@ -341,9 +457,9 @@ mod tests {
         fs::set_permissions(cache.dir(), fs::Permissions::from_mode(0o700)).unwrap();
         std::os::unix::fs::symlink(&elsewhere, cache.entry_path(&key)).unwrap();
         assert!(cache.load(&key).is_none());
-        let lock = dir.path().join("cache").join(lock_name(&key));
-        std::os::unix::fs::symlink(&elsewhere, &lock).unwrap();
-        assert!(cache.lock(&key, Duration::from_millis(10)).is_err());
+        let lock_path = dir.path().join("cache").join(lock_name(&key));
+        std::os::unix::fs::symlink(&elsewhere, &lock_path).unwrap();
+        assert!(lock(&cache, &key).is_err());
     }
 
     #[test]
@@ -358,7 +474,7 @@ mod tests {
         );
         // Taking the lock makes it private again and drops what might have been planted.
         let key = key();
-        let guard = cache.lock(&key, Duration::from_millis(10)).unwrap();
+        let guard = lock(&cache, &key).unwrap();
         assert_eq!(
             fs::metadata(cache.dir()).unwrap().permissions().mode() & 0o777,
             0o700
@@ -402,6 +518,15 @@ mod tests {
         age(&old_tmp);
         age(&foreign_tmp);
         age(&cache.entry_path(&other));
+        // Within the hour since the last sweep, nothing is looked at.
+        store(&cache, &key(), &entry(&key()));
+        assert!(old_tmp.exists(), "swept at most once an hour");
+        fs::File::options()
+            .write(true)
+            .open(cache.dir().join(dir::STAMP))
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - SWEEP_EVERY)
+            .unwrap();
         store(&cache, &key(), &entry(&key()));
         assert!(!old_tmp.exists(), "a stale temporary file is swept");
         assert!(new_tmp.exists(), "a fresh one may belong to a live writer");
@@ -410,15 +535,117 @@ mod tests {
     }
 
     #[test]
+    fn misses_and_notes_leave_no_files_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let keys: Vec<CacheKey> = ["c1", "c2"]
+            .iter()
+            .map(|id| CacheKey::new(&KeyInput { id, ..key_input() }))
+            .collect();
+        let mut counts = Vec::new();
+        for round in 0..20 {
+            for key in &keys {
+                let guard = lock(&cache, key).unwrap();
+                if round % 2 == 0 {
+                    guard
+                        .store_note(&Note::new(
+                            key.canonical.clone(),
+                            "r".into(),
+                            0,
+                            "down".into(),
+                            1,
+                        ))
+                        .unwrap();
+                } else {
+                    guard.store(&entry(key)).unwrap();
+                }
+            }
+            counts.push(names(cache.dir()).len());
+        }
+        // Each kind of round leaves as many files as the same kind before it.
+        assert!(
+            counts[3..]
+                .iter()
+                .zip(&counts[1..])
+                .all(|(now, before)| now == before),
+            "{counts:?}"
+        );
+        // Two entries and the sweep stamp: no lock file, no note.
+        let names = names(cache.dir());
+        let kinds: Vec<_> = names.iter().map(|n| dir::kind(n)).collect();
+        assert_eq!(
+            kinds,
+            [Some(Kind::Stamp), Some(Kind::Entry), Some(Kind::Entry)],
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn a_note_is_read_only_for_its_own_key_and_while_it_stands() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let key = key();
+        let now = crate::time::now();
+        let guard = lock(&cache, &key).unwrap();
+        guard
+            .store_note(&Note::new(
+                key.canonical.clone(),
+                "r".into(),
+                now,
+                "down".into(),
+                1,
+            ))
+            .unwrap();
+        assert_eq!(cache.note(&key).unwrap().message, "down");
+        guard
+            .store_note(&Note::new(
+                "another".into(),
+                "r".into(),
+                now,
+                "down".into(),
+                1,
+            ))
+            .unwrap();
+        assert!(cache.note(&key).is_none(), "another key's note");
+        guard
+            .store_note(&Note::new(
+                key.canonical.clone(),
+                "r".into(),
+                now - 60,
+                "down".into(),
+                1,
+            ))
+            .unwrap();
+        assert!(cache.note(&key).is_none(), "a lapsed note");
+        guard
+            .store_note(&Note::new(
+                key.canonical.clone(),
+                "r".into(),
+                now,
+                "down".into(),
+                1,
+            ))
+            .unwrap();
+        guard.store(&entry(&key)).unwrap();
+        assert!(cache.note(&key).is_none(), "a stored entry drops the note");
+    }
+
+    #[test]
     fn clear_removes_only_the_plugins_entries() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("cache"));
         store(&cache, &key(), &entry(&key()));
-        for foreign in ["package.json", "notes.json", "c1-foo.json"] {
-            fs::write(cache.dir().join(foreign), "{}").unwrap();
+        let foreign = ["package.json", "notes.json", "c1-foo.json"];
+        for name in foreign {
+            fs::write(cache.dir().join(name), "{}").unwrap();
         }
         assert_eq!(cache.entries().unwrap().len(), 1);
         assert_eq!(cache.clear(|_| true).unwrap(), 1);
+        assert_eq!(
+            names(cache.dir()).len(),
+            foreign.len() + 1,
+            "the sweep stamp stays"
+        );
         assert!(cache.load(&key()).is_none());
         for foreign in ["package.json", "notes.json", "c1-foo.json"] {
             assert!(cache.dir().join(foreign).exists(), "{foreign}");
@@ -443,7 +670,7 @@ mod tests {
                 .unwrap_err()
                 .contains("another user")
         );
-        let error = cache.lock(&key(), Duration::from_millis(10)).err().unwrap();
+        let error = lock(&cache, &key()).err().unwrap();
         assert!(error.to_string().contains("another user"), "{error}");
     }
 }

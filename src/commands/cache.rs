@@ -45,8 +45,8 @@ pub(crate) fn clear(
     mesh_id: Option<&str>,
 ) -> Result<(), Error> {
     let cache = Cache::new(dir);
-    let removed = cache.clear(|entry| {
-        let fields = entry.and_then(|e| KeyFields::parse(&e.key));
+    let removed = cache.clear(|key| {
+        let fields = key.and_then(KeyFields::parse);
         match (cluster_id, mesh_id, &fields) {
             (None, None, _) => true,
             (Some(id), _, Some(f)) => f.id == id && !is_mesh(f),

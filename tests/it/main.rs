@@ -36,3 +36,4 @@ mod mesh;
 mod network;
 mod reliability;
 mod signatures;
+mod storms;
