@@ -12,8 +12,12 @@ pub(crate) const FORMAT: u32 = 1;
 const MIN_REFRESH_WINDOW: i64 = 10 * 60;
 /// Inside the window, the printed expiry sits this far before the end, or half the time left.
 const END_MARGIN: i64 = 60;
-/// After a failed refresh, the next attempt waits this long.
-const RETRY_AFTER: i64 = 60;
+/// Inside the window, the printed expiry is at most this far ahead, so that a client comes back
+/// soon for the certificate a refresh is fetching.
+const WINDOW_HOLD: i64 = 5 * 60;
+/// A certificate inside its window is served at once (and refreshed in the background) only
+/// while at least this much of it is left; closer to its end the call waits for a new one.
+const BACKGROUND_MARGIN: i64 = 2 * 60;
 /// How far in the future a fresh certificate's NotBefore may lie and still count as valid now:
 /// the API server judges validity by its own clock, which the issuer shares, so a machine whose
 /// clock is a little behind theirs must not refuse a certificate that works.
@@ -31,6 +35,16 @@ pub(crate) struct Entry {
     pub(crate) refresh_at: i64,
     /// The certificate and key (or token). Secret: only ever printed to stdout.
     pub(crate) credential: Status,
+    /// The last refresh that failed, while this entry was kept: shown by `cache list`, and gone
+    /// with the next entry stored. Holds the error text the user would have seen (no secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) refresh_failed: Option<RefreshFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RefreshFailure {
+    pub(crate) at: i64,
+    pub(crate) message: String,
 }
 
 impl Entry {
@@ -82,6 +96,7 @@ impl Entry {
             not_after,
             refresh_at: refresh_point(start, not_after),
             credential,
+            refresh_failed: None,
         })
     }
 
@@ -95,26 +110,22 @@ impl Entry {
         now < self.not_after
     }
 
-    /// After a failed refresh: count this entry fresh for another [`RETRY_AFTER`] seconds (no
-    /// longer than a moment before it lapses), so calls meanwhile are served without waiting on
-    /// the API. `false` when there is no time left to give.
-    pub(crate) fn postpone_refresh(&mut self, now: i64) -> bool {
-        let until = (now + RETRY_AFTER).min(self.not_after - END_MARGIN);
-        if until <= now {
-            return false;
-        }
-        self.refresh_at = until;
-        true
+    /// Inside its window but with enough left to be served while a new one is fetched in the
+    /// background (at least [`BACKGROUND_MARGIN`]).
+    pub(crate) fn can_wait_for_refresh(&self, now: i64) -> bool {
+        !self.is_fresh(now) && self.not_after - now >= BACKGROUND_MARGIN
     }
 
     /// The `expirationTimestamp` to print: the refresh point, so a long-running client comes
     /// back in time; inside the window, a moment before the end (always still in the future
-    /// while the entry is usable).
+    /// while the entry is usable) and at most [`WINDOW_HOLD`] ahead, so the client comes back
+    /// soon for the new certificate.
     pub(crate) fn expiration_to_print(&self, now: i64) -> i64 {
         if now < self.refresh_at {
             self.refresh_at
         } else {
-            self.not_after - END_MARGIN.min((self.not_after - now) / 2)
+            let end = self.not_after - END_MARGIN.min((self.not_after - now) / 2);
+            end.min(now + WINDOW_HOLD)
         }
     }
 }
@@ -181,7 +192,7 @@ mod tests {
         assert!(!e.is_fresh(NOW), "the next call must fetch again");
         assert!(e.is_usable(NOW));
         let printed = e.expiration_to_print(NOW);
-        assert_eq!(printed, NOW + 8 * 60 - 60);
+        assert_eq!(printed, NOW + 5 * 60, "at most five minutes ahead");
         // Close to the end, still strictly in the future and before NotAfter.
         let late = NOW + 8 * 60 - 10;
         let printed = e.expiration_to_print(late);
@@ -189,17 +200,26 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_refresh_is_retried_after_a_minute_but_never_past_the_end() {
-        let mut e = entry(NOW - 60, NOW + 8 * 60, None);
-        assert!(!e.is_fresh(NOW));
-        assert!(e.postpone_refresh(NOW));
-        assert!(e.is_fresh(NOW + 59) && !e.is_fresh(NOW + 60));
-        assert_eq!(e.expiration_to_print(NOW), NOW + 60);
-        let mut late = entry(NOW - 60, NOW + 90, None);
-        assert!(late.postpone_refresh(NOW));
-        assert_eq!(late.refresh_at, NOW + 30, "a moment before NotAfter");
-        let mut gone = entry(NOW - 60, NOW + 30, None);
-        assert!(!gone.postpone_refresh(NOW));
+    fn inside_the_window_it_is_served_for_at_most_five_minutes_while_two_are_left() {
+        let e = entry(NOW - HOUR, NOW + 3 * HOUR, None);
+        let inside = e.refresh_at + 1;
+        assert!(e.can_wait_for_refresh(inside));
+        assert_eq!(e.expiration_to_print(inside), inside + 5 * 60);
+        assert!(
+            !e.can_wait_for_refresh(e.refresh_at - 1),
+            "fresh: nothing to wait for"
+        );
+        let late = e.not_after - 2 * 60;
+        assert!(e.can_wait_for_refresh(late));
+        assert_eq!(
+            e.expiration_to_print(late),
+            e.not_after - 60,
+            "NotAfter - 1 min"
+        );
+        assert!(
+            !e.can_wait_for_refresh(late + 1),
+            "under 2 minutes: fetched in the call"
+        );
     }
 
     #[test]

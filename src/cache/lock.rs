@@ -36,14 +36,37 @@ const MAX_RETAKES: u32 = 100;
 /// Held while fetching; released when dropped, after its file is removed (by the guard).
 #[derive(Debug)]
 pub(crate) struct Lock {
-    /// Held, not read: the lock belongs to the open file.
-    _file: File,
+    /// The lock belongs to the open file.
+    file: File,
     name: String,
 }
 
 impl Lock {
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The open lock file, to hand the lock to another process: the lock belongs to the open
+    /// file, and stays held as long as any descriptor of it is open.
+    pub(crate) fn into_file(self) -> File {
+        self.file
+    }
+
+    /// Take over a lock another process took and handed down as `file`: it must be the file
+    /// `name` leads to in `dir`, and locked by that open file (taking it again is then a no-op;
+    /// if anyone else held it, this fails).
+    pub(crate) fn adopt(dir: &CacheDir, name: &str, file: File) -> io::Result<Option<Lock>> {
+        if !dir.names(name, &file)? {
+            return Ok(None);
+        }
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Lock {
+                file,
+                name: name.to_string(),
+            })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
     }
 }
 
@@ -100,7 +123,7 @@ pub(crate) fn try_acquire(dir: &CacheDir, name: &str) -> io::Result<Option<Lock>
         }
         if dir.names(name, &file)? {
             return Ok(Some(Lock {
-                _file: file,
+                file,
                 name: name.to_string(),
             }));
         }
@@ -183,5 +206,23 @@ mod tests {
             0,
             "no lock file is left behind"
         );
+    }
+
+    #[test]
+    fn a_handed_down_lock_is_adopted_only_if_it_is_the_one_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = CacheDir::open_for_writing(tmp.path()).unwrap();
+        let lock = try_acquire(&dir, NAME).unwrap().unwrap();
+        let handed = lock.into_file().try_clone().unwrap();
+        let adopted = Lock::adopt(&dir, NAME, handed).unwrap().expect("adopted");
+        assert!(try_acquire(&dir, NAME).unwrap().is_none(), "still held");
+        release(&dir, adopted);
+        // A file that is not the lock named, or a lock someone else holds, is not adopted.
+        let stray = tempfile::tempfile().unwrap();
+        assert!(Lock::adopt(&dir, NAME, stray).unwrap().is_none());
+        let other = try_acquire(&dir, NAME).unwrap().unwrap();
+        let reopened = dir.open_lock(NAME).unwrap();
+        assert!(Lock::adopt(&dir, NAME, reopened).unwrap().is_none());
+        release(&dir, other);
     }
 }

@@ -14,12 +14,13 @@ mod key;
 mod lock;
 mod note;
 
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 pub(crate) use dir::{CacheDir, Kind};
-pub(crate) use entry::Entry;
+pub(crate) use entry::{Entry, RefreshFailure};
 pub(crate) use key::{CacheKey, KeyFields, KeyInput};
 use lock::{Acquired, Lock};
 pub(crate) use note::Note;
@@ -163,6 +164,30 @@ impl Cache {
         Ok(Locking::Guard(Guard { dir, key, lock }))
     }
 
+    /// Take the per-key lock if nobody holds it, without waiting: `None` when someone does (or
+    /// the directory cannot be used).
+    pub(crate) fn try_lock<'a>(&'a self, key: &'a CacheKey) -> Option<Guard<'a>> {
+        let dir = CacheDir::open_for_writing(&self.dir).ok()?;
+        let lock = lock::try_acquire(&dir, &lock_name(key)).ok()??;
+        Some(Guard {
+            dir,
+            key,
+            lock: Some(lock),
+        })
+    }
+
+    /// Take over the per-key lock another process took with [`Cache::try_lock`] and handed
+    /// down as `file` ([`Guard::hand_over`]).
+    pub(crate) fn adopt<'a>(&'a self, key: &'a CacheKey, file: File) -> Option<Guard<'a>> {
+        let dir = CacheDir::open_for_writing(&self.dir).ok()?;
+        let lock = Lock::adopt(&dir, &lock_name(key), file).ok()??;
+        Some(Guard {
+            dir,
+            key,
+            lock: Some(lock),
+        })
+    }
+
     fn error(&self, detail: String) -> Error {
         Error::Cache {
             path: self.dir.clone(),
@@ -290,6 +315,12 @@ impl Guard<'_> {
             .write(&note_name(self.key), &serde_json::to_vec(note)?)
     }
 
+    /// Give up the lock without removing its file or letting go of it: the returned file holds
+    /// it, for another process to adopt ([`Cache::adopt`]). `None` without the lock.
+    pub(crate) fn hand_over(mut self) -> Option<File> {
+        self.lock.take().map(Lock::into_file)
+    }
+
     /// Remove temporary files that a writer killed between creating and renaming them left
     /// behind, each with a credential in it — at most once every [`SWEEP_EVERY`], as the
     /// stamp file's time says, so that a miss does not list the directory. Names are looked at
@@ -384,6 +415,7 @@ mod tests {
                 client_key_data: None,
                 token: Some("t".into()),
             },
+            refresh_failed: None,
         }
     }
 

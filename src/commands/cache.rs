@@ -77,13 +77,18 @@ fn row(name: &str, entry: Option<&Entry>, now: i64) -> [String; 6] {
             "unreadable (ignored; refetched when needed)".into(),
         ];
     };
-    let state = if entry.is_fresh(now) {
+    let mut state = if entry.is_fresh(now) {
         "valid"
     } else if entry.is_usable(now) {
         "refresh due"
     } else {
         "expired"
-    };
+    }
+    .to_string();
+    if let Some(failed) = &entry.refresh_failed {
+        state.push_str(", refresh failed at ");
+        state.push_str(&crate::time::rfc3339(failed.at));
+    }
     let mut kind = if is_mesh(&fields) { "mesh" } else { "cluster" }.to_string();
     if fields.private_ip {
         kind.push_str(" (private)");
@@ -94,6 +99,6 @@ fn row(name: &str, entry: Option<&Entry>, now: i64) -> [String; 6] {
         fields.uid.unwrap_or_else(|| "-".into()),
         fields.identity,
         crate::time::rfc3339(entry.not_after),
-        state.into(),
+        state,
     ]
 }

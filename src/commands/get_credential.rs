@@ -1,11 +1,14 @@
 //! `get-credential`: what kubectl runs on every invocation.
 //!
-//! exec info → identity (no network) → key → load; on a hit, print and return. On a miss:
-//! lock → re-load → credentials → API → certificate → save → print. The hit path builds no
-//! HTTP client, reads one small file and writes one line.
+//! exec info → identity (no network) → key → load; on a hit, print and return. Inside the
+//! refresh window with time to spare, print the cached certificate and start a detached
+//! refresher (`refresh.rs`). On a miss: lock (re-reading the entry and the failure note while
+//! another process fetches) → re-load → credentials → API → certificate → save → print. The hit
+//! path builds no HTTP client, reads one small file and writes one line.
 
 use std::time::Duration;
 
+use super::refresh;
 use super::request::{CredentialRequest, Wait};
 use crate::cache::{Entry, Note};
 use crate::config::GetCredentialConfig;
@@ -16,6 +19,9 @@ use crate::log::verbose;
 use crate::log::warn;
 
 pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
+    if config.refresh_in_background {
+        return refresh::run(config, env);
+    }
     let settings = &config.settings;
     let api_version =
         exec_credential::api_version(config.exec_info.as_deref(), config.api_version)?;
@@ -29,11 +35,27 @@ pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> 
         verbose!("cache hit: {}", request.entry_path().display());
         return print(&api_version, entry, crate::time::now());
     }
+    let route = request.route(settings, env);
+
+    // Due for refresh but good for a while yet: print it at once (kubectl must not wait on the
+    // API) and leave the fetch to a detached refresher.
+    if let Some(entry) = &before
+        && !config.force_refresh
+        && config.background_refresh
+        && entry.can_wait_for_refresh(crate::time::now())
+    {
+        verbose!(
+            "cache hit, due for refresh: {}",
+            request.entry_path().display()
+        );
+        print(&api_version, entry, crate::time::now())?;
+        refresh::start(&request, &route);
+        return Ok(());
+    }
 
     // A fetch of this credential failed a moment ago: fail at once with its error (or serve the
     // cached certificate while it works) rather than spend another budget on an API that is
     // down. Not with --force-refresh, which always asks.
-    let route = request.route(settings, env);
     let notes_for = (!config.force_refresh).then_some(route.as_str());
     if let Some(route) = notes_for
         && let Some(note) = request.note(route)
@@ -82,23 +104,19 @@ pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> 
             print(&api_version, &fetched.entry, crate::time::now())
         }
         Err(error) => {
-            miss.note_failure(&error, route);
-            let Some(mut entry) = fallback else {
+            miss.record_failure(&error, route, fallback.as_ref(), false);
+            let Some(entry) = fallback else {
                 return Err(error);
             };
-            let now = crate::time::now();
             serve_stale(&entry, &error.to_string());
-            // Try again in a minute, not on every call until the certificate lapses.
-            if entry.postpone_refresh(now) {
-                miss.store(&entry);
-            }
-            print(&api_version, &entry, now)
+            print(&api_version, &entry, crate::time::now())
         }
     }
 }
 
 /// A fetch failed a moment ago (another process's, or ours): serve the cached certificate
-/// while it works, with a warning; else fail with that fetch's error, as it was shown.
+/// while it works (quietly: that fetch warned already); else fail with that fetch's error, as
+/// it was shown.
 fn noted(api_version: &str, cached: Option<Entry>, note: Note) -> Result<(), Error> {
     verbose!(
         "a fetch of this credential failed {} s ago; not asking again before {}",
@@ -107,10 +125,7 @@ fn noted(api_version: &str, cached: Option<Entry>, note: Note) -> Result<(), Err
     );
     let now = crate::time::now();
     match cached.filter(|entry| entry.is_usable(now)) {
-        Some(entry) => {
-            serve_stale(&entry, &note.message);
-            print(api_version, &entry, now)
-        }
+        Some(entry) => print(api_version, &entry, now),
         None => Err(Error::Noted {
             message: note.message,
             exit_code: note.exit_code,

@@ -7,12 +7,13 @@
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
+use std::fs::File;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::aliyun::cs::{self, UserKubeconfigRequest};
 use crate::aliyun::{Client, IssuedKubeconfig, servicemesh};
-use crate::cache::{self, Cache, CacheKey, Entry, KeyInput, Note};
+use crate::cache::{self, Cache, CacheKey, Entry, KeyInput, Note, RefreshFailure};
 use crate::cert;
 use crate::config::{Settings, Target};
 use crate::credentials::{Provider, chain};
@@ -164,6 +165,22 @@ impl CredentialRequest {
         }
     }
 
+    /// Take the key's lock if nobody holds it, without waiting (to start a background refresh):
+    /// `None` when someone does, or the cache cannot be used.
+    pub(crate) fn try_lock(&self) -> Option<cache::Guard<'_>> {
+        self.cache.try_lock(&self.key)
+    }
+
+    /// As the detached refresher, take over the key's lock, handed down as `file`, and start
+    /// the miss under it: `None` if `file` is not that lock.
+    pub(crate) fn adopt(&self, file: File) -> Option<Miss<'_>> {
+        let guard = self.cache.adopt(&self.key, file)?;
+        Some(Miss {
+            request: self,
+            guard: Some(guard),
+        })
+    }
+
     /// Start a miss that fetches whatever happens (`kubeconfig`): take the key's lock.
     pub(crate) fn lock(&self, settings: &Settings) -> Miss<'_> {
         match self.lock_polling(settings, |_| None::<Infallible>) {
@@ -248,16 +265,35 @@ impl Miss<'_> {
         }
     }
 
-    /// Note a failed fetch for a few seconds, when the failure is the API's or the network's
-    /// (an outage, throttling): the calls waiting on this one, and those right after, then fail
-    /// at once with the same error. A failure that another try could not change either way
-    /// (a wrong secret, a missing permission) is not noted: the user who fixes it and tries
-    /// again at once must not be told the old error.
-    pub(crate) fn note_failure(&self, error: &Error, route: String) {
+    /// Record a failed fetch. The cached entry that is `kept` (still served) is marked with the
+    /// failure, for `cache list`. And the failure is noted for a few seconds when it is the
+    /// API's or the network's (an outage, throttling), or `always` (a background refresh, whose
+    /// error nobody saw): the calls waiting on this one, and those right after, then fail at
+    /// once with the same error, or serve the kept entry without starting another refresh. A
+    /// failure in the foreground that another try could not change (a wrong secret, a missing
+    /// permission) is not noted: the user who fixes it and tries again at once must not be told
+    /// the old error.
+    pub(crate) fn record_failure(
+        &self,
+        error: &Error,
+        route: String,
+        kept: Option<&Entry>,
+        always: bool,
+    ) {
         let Some(guard) = &self.guard else {
             return;
         };
-        if !is_outage(error) {
+        if let Some(kept) = kept {
+            let mut marked = kept.clone();
+            marked.refresh_failed = Some(RefreshFailure {
+                at: crate::time::now(),
+                message: error.to_string(),
+            });
+            if let Err(e) = guard.store(&marked) {
+                verbose!("could not record the failed refresh: {e}");
+            }
+        }
+        if !always && !is_outage(error) {
             return;
         }
         let note = Note::new(

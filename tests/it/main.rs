@@ -21,6 +21,7 @@
 
 mod support;
 
+mod background_refresh;
 mod budgets;
 mod cache_cmd;
 mod cache_dir;
