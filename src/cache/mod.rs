@@ -101,8 +101,8 @@ impl Cache {
     /// Remove the entries `select` picks by their canonical key (`None` for an entry that
     /// cannot be read), and the failure notes it picks the same way. Only the plugin's own
     /// files are looked at; anything else in the directory stays. A selection that takes even
-    /// unreadable entries clears everything: then stale temporary files go too, and the lock
-    /// files nobody holds. The number of entries removed.
+    /// unreadable entries clears everything: then the STS sessions and stale temporary files go
+    /// too, and the lock files nobody holds. The number of entries removed.
     pub(crate) fn clear(&self, select: impl Fn(Option<&str>) -> bool) -> Result<usize, Error> {
         let Some(dir) = CacheDir::open_to_clear(&self.dir).map_err(|detail| self.error(detail))?
         else {
@@ -118,6 +118,8 @@ impl Cache {
                 Kind::Entry => select(read_entry(&dir, name).ok().map(|e| e.key).as_deref()),
                 Kind::Note => select(read_note(&dir, name).ok().map(|n| n.key).as_deref()),
                 Kind::Temp => everything && is_stale(&dir, name),
+                // Cached STS credentials of a credential source: cached credentials too.
+                Kind::Session => everything,
                 Kind::Lock if everything => {
                     // Only a lock nobody holds, taken first: see `lock`.
                     if let Ok(Some(lock)) = lock::try_acquire(&dir, name) {
@@ -671,8 +673,17 @@ mod tests {
         for name in foreign {
             fs::write(cache.dir().join(name), "{}").unwrap();
         }
+        let session = "session-0123456789abcdef0123456789abcdef.json";
+        CacheDir::open_for_writing(cache.dir())
+            .unwrap()
+            .write(session, b"{}")
+            .unwrap();
         assert_eq!(cache.entries().unwrap().len(), 1);
         assert_eq!(cache.clear(|_| true).unwrap(), 1);
+        assert!(
+            !cache.dir().join(session).exists(),
+            "clearing all drops STS sessions"
+        );
         assert_eq!(
             names(cache.dir()).len(),
             foreign.len() + 1,
