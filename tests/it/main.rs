@@ -21,15 +21,12 @@
 
 mod support;
 
-mod background_refresh;
 mod budgets;
 mod cache_cmd;
-mod cache_dir;
 mod cli;
 mod credential_chain;
 mod get_credential;
 mod golden_errors;
-mod issued_answers;
 mod kubeconfig_cmd;
 mod kubeconfig_merge;
 mod kubectl_e2e;
@@ -37,4 +34,3 @@ mod mesh;
 mod network;
 mod reliability;
 mod signatures;
-mod storms;

@@ -7,7 +7,7 @@
 //! from the start, then 3-hour ones, so that the certificate a refresh brings is a plain hit.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Barrier;
 use std::thread;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 
 use crate::support::apiserver::{ApiServer, POD_NAME};
+use crate::support::cache_files::{edit_entry, files_in, only_entry};
 use crate::support::fake_cloud::Fault;
 use crate::support::kubectl::{self, exec_kubeconfig, for_every_kubectl};
 use crate::support::plugin::BIN;
@@ -66,15 +67,6 @@ fn wait_for_refresh(fake: &FakeCloud, cache_dir: &Path, issued: usize) {
     wait_until("the refresh to end", DEADLINE, || {
         fake.successes() >= issued && refreshers(cache_dir).is_empty()
     });
-}
-
-fn entry_file(dir: &Path) -> PathBuf {
-    let name = fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.unwrap().file_name().into_string().ok())
-        .find(|n| Path::new(n).extension().is_some_and(|e| e == "json"))
-        .expect("an entry");
-    dir.join(name)
 }
 
 #[test]
@@ -274,7 +266,7 @@ fn the_refresher_is_detached_from_the_call() {
 fn a_refresher_killed_midway_leaves_the_cache_as_it_was() {
     let (fake, _) = cloud();
     let (plugin, first) = inside_the_window(&fake);
-    let entry = entry_file(plugin.cache_path());
+    let entry = only_entry(plugin.cache_path());
     let before = fs::read(&entry).unwrap();
     fake.set_latency(Duration::from_secs(3));
     plugin.run_ok();
@@ -291,15 +283,12 @@ fn a_refresher_killed_midway_leaves_the_cache_as_it_was() {
     });
 
     assert_eq!(fs::read(&entry).unwrap(), before, "the entry is as it was");
-    let names: Vec<String> = fs::read_dir(plugin.cache_path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let files = files_in(plugin.cache_path());
     assert!(
-        names
+        files
             .iter()
-            .all(|n| Path::new(n).extension().is_none_or(|e| e != "tmp")),
-        "{names:?}"
+            .all(|p| p.extension().is_none_or(|e| e != "tmp")),
+        "no temporary file is left: {files:?}"
     );
 
     // The lock died with it: the next call starts a refresh that completes.
@@ -355,14 +344,11 @@ fn a_failed_refresh_is_noted_shown_and_retried_by_a_later_call() {
     assert_eq!(fake.count(), failed_at);
 
     // Once it has lapsed (as if its seconds had passed), the next call starts another.
-    let note = fs::read_dir(plugin.cache_path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
+    let note = files_in(plugin.cache_path())
+        .into_iter()
         .find(|p| p.extension().is_some_and(|e| e == "failed"))
         .expect("a failure note");
-    let mut json: serde_json::Value = serde_json::from_slice(&fs::read(&note).unwrap()).unwrap();
-    json["until"] = json["at"].clone();
-    fs::write(&note, json.to_string()).unwrap();
+    edit_entry(&note, |json| json["until"] = json["at"].clone());
     fake.clear_faults();
     plugin.run_ok();
     wait_for_refresh(&fake, plugin.cache_path(), 2);

@@ -3,18 +3,11 @@
 //! through the opened directory, so a path component swapped during a call cannot redirect
 //! them (PRODUCT.md, "Files the user owns are never damaged").
 
-use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 
-use crate::support::fake_cloud::FakeCloud;
-use crate::support::plugin::{Plugin, Run};
+use super::*;
 
-const CLUSTER: &str = "c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a";
-const KEY_ID: &str = "LTAI5tCacheDirKey0001";
-const KEY_SECRET: &str = "cacheDirSecretCacheDirSecret0001";
 const OTHER_KEY_ID: &str = "LTAI5tCacheDirKey0002";
 const OTHER_KEY_SECRET: &str = "cacheDirSecretCacheDirSecret0002";
 
@@ -27,27 +20,8 @@ const FOREIGN: &[(&str, &str)] = &[
     ("README", "hello\n"),
 ];
 
-fn cloud() -> FakeCloud {
-    let fake = FakeCloud::start();
-    fake.add_cluster_with_defaults(CLUSTER);
-    fake.add_access_key(KEY_ID, KEY_SECRET);
-    fake
-}
-
-fn get_credential(fake: &FakeCloud) -> Plugin<'_> {
-    Plugin::new(fake).access_key(KEY_ID, KEY_SECRET).args([
-        "get-credential",
-        "--cluster-id",
-        CLUSTER,
-    ])
-}
-
 fn is_json(name: &str) -> bool {
     Path::new(name).extension().is_some_and(|e| e == "json")
-}
-
-fn mode(path: &Path) -> u32 {
-    fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
 /// A folder of the user's holding [`FOREIGN`], with this mode.
@@ -73,21 +47,18 @@ fn assert_foreign_files_intact(dir: &Path, run: &Run) {
     }
 }
 
-/// The plugin's own files in `dir`: names ending as its entries, locks and notes do, holding
-/// its `<id>-<32 hex>` stem.
+/// The plugin's own files in `dir`: the names that start with the cluster id of its keys.
 fn own_files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
+    files_in(dir)
+        .iter()
+        .filter_map(|p| p.file_name()?.to_str().map(str::to_string))
         .filter(|n| n.starts_with(&format!("{CLUSTER}-")))
-        .collect();
-    names.sort();
-    names
+        .collect()
 }
 
 #[test]
 fn a_cache_dir_holding_the_users_files_is_neither_emptied_nor_chmodded() {
-    let fake = cloud();
+    let (fake, _) = cloud();
     for loose in [0o777, 0o755] {
         let parent = tempfile::tempdir().unwrap();
         let dir = project_dir(parent.path(), loose);
@@ -113,18 +84,16 @@ fn a_cache_dir_holding_the_users_files_is_neither_emptied_nor_chmodded() {
         } else {
             "write to"
         };
-        assert_eq!(
-            run.stderr,
-            format!(
-                "ack-credential-plugin: warning: cache directory `{}` cannot be used: others \
-                 can {who} it (mode {loose:o}) and it holds files the plugin did not create \
-                 (such as `{}`), so it is left as it is\n\
+        assert_stderr(
+            &run,
+            &format!(
+                "ack-credential-plugin: warning: cache directory `[tmp]/project` cannot be used: \
+                 others can {who} it (mode {loose:o}) and it holds files the plugin did not \
+                 create (such as `{}`), so it is left as it is\n\
                  hint: fix its permissions, or choose another with --cache-dir or ACK_CACHE_DIR\n\
-                 going on without the cache\n",
-                dir.display(),
+                 going on without the cache",
                 first_foreign(&dir),
             ),
-            "{run}"
         );
     }
 }
@@ -140,7 +109,7 @@ fn first_foreign(dir: &Path) -> String {
 
 #[test]
 fn a_private_cache_dir_shared_with_the_users_files_keeps_them_through_clear() {
-    let fake = cloud();
+    let (fake, _) = cloud();
     let parent = tempfile::tempdir().unwrap();
     let dir = project_dir(parent.path(), 0o700);
     let cache_dir = ["--cache-dir".to_string(), dir.display().to_string()];
@@ -162,8 +131,7 @@ fn a_private_cache_dir_shared_with_the_users_files_keeps_them_through_clear() {
     let list = Plugin::new(&fake)
         .args(["cache", "list"])
         .args(cache_dir.clone())
-        .run();
-    assert!(list.status.success(), "{list}");
+        .run_success();
     assert_eq!(
         list.stdout.lines().count(),
         2,
@@ -174,13 +142,8 @@ fn a_private_cache_dir_shared_with_the_users_files_keeps_them_through_clear() {
     let clear = Plugin::new(&fake)
         .args(["cache", "clear"])
         .args(cache_dir)
-        .run();
-    assert!(clear.status.success(), "{clear}");
-    assert_eq!(
-        clear.stderr,
-        format!("removed 1 cached credential from {}\n", dir.display()),
-        "{clear}"
-    );
+        .run_success();
+    assert_stderr(&clear, "removed 1 cached credential from [tmp]/project");
     assert!(own_files(&dir).iter().all(|n| !is_json(n)), "{clear}");
     assert_foreign_files_intact(&dir, &clear);
     assert_eq!(mode(&dir), 0o700);
@@ -193,8 +156,7 @@ fn a_private_cache_dir_shared_with_the_users_files_keeps_them_through_clear() {
 /// in 300). Now the directory is opened once, checked through the handle, and read through it.
 #[test]
 fn swapping_a_symlinked_cache_path_never_serves_another_identity() {
-    let fake = cloud();
-    let me = fake.key_principal(KEY_ID).unwrap();
+    let (fake, me) = cloud();
     let other = fake.add_access_key(OTHER_KEY_ID, OTHER_KEY_SECRET);
     let root = tempfile::tempdir().unwrap();
     let mine = root.path().join("mine");

@@ -3,34 +3,11 @@
 //! not valid yet or no longer, and one whose NotBefore is backdated to stretch its lifetime
 //! (PRODUCT.md, "Hostile answers are bounded").
 
-use std::path::Path;
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::support::fake_cloud::{FakeCloud, Fault};
-use crate::support::plugin::{Plugin, Run};
-
-const CLUSTER: &str = "c9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d";
-const KEY_ID: &str = "LTAI5tIssuedAnswerKey01";
-const KEY_SECRET: &str = "issuedAnswerSecretIssuedAnswer01";
-
-fn cloud() -> FakeCloud {
-    let fake = FakeCloud::start();
-    fake.add_cluster_with_defaults(CLUSTER);
-    fake.add_access_key(KEY_ID, KEY_SECRET);
-    fake
-}
-
-fn get_credential(fake: &FakeCloud) -> Plugin<'_> {
-    Plugin::new(fake).access_key(KEY_ID, KEY_SECRET).args([
-        "get-credential",
-        "--cluster-id",
-        CLUSTER,
-    ])
-}
+use super::*;
 
 /// A cs answer (HTTP 200) holding `kubeconfig`.
 fn answer(kubeconfig: &str, expiration: DateTime<Utc>) -> Fault {
@@ -74,41 +51,30 @@ fn certificate(not_before: DateTime<Utc>, not_after: DateTime<Utc>) -> (String, 
     (cert.pem(), key.serialize_pem())
 }
 
-/// What the plugin says of an answer it cannot use: `detail`, and the RequestId the fake gave
-/// its last answer.
-fn unusable(fake: &FakeCloud, detail: &str) -> String {
-    let request_id = fake.last_request().unwrap().request_id;
+/// What the plugin says of an answer (the fake's request number `n`) it cannot use, masked.
+fn unusable(n: usize, detail: &str) -> String {
     format!(
         "ack-credential-plugin: error: DescribeClusterUserKubeconfig returned an answer that \
-         cannot be used: {detail} (RequestId: {request_id})\n\
-         hint: try again; if it persists, report it with the RequestId\n"
+         cannot be used: {detail} (RequestId: [request-id #{n}])\n\
+         hint: try again; if it persists, report it with the RequestId"
     )
 }
 
 fn assert_nothing_cached(dir: &Path, run: &Run) {
-    let entries: Vec<_> = std::fs::read_dir(dir)
-        .map(|listing| {
-            listing
-                .map(|e| e.unwrap().file_name().into_string().unwrap())
-                .filter(|n| Path::new(n).extension().is_some_and(|e| e == "json"))
-                .collect()
-        })
-        .unwrap_or_default();
     assert_eq!(
-        entries,
-        Vec::<String>::new(),
+        entry_files(dir),
+        Vec::<PathBuf>::new(),
         "nothing may be cached\n{run}"
     );
 }
 
 /// One failing call against `fault`; then a second, which must ask the API again.
 fn refused(fault: Fault, detail: &str) {
-    let fake = cloud();
+    let (fake, _) = cloud();
     fake.fail_next(2, fault);
     let plugin = get_credential(&fake);
     let run = plugin.run_exit(1);
-    assert_eq!(run.stderr, unusable(&fake, detail), "{run}");
-    assert!(!run.stderr.contains("PRIVATE KEY"), "{run}");
+    assert_stderr(&run, &unusable(0, detail));
     assert_nothing_cached(plugin.cache_path(), &run);
     let again = plugin.run_exit(1);
     assert_eq!(
@@ -123,38 +89,44 @@ fn a_deeply_nested_kubeconfig_fails_at_once() {
     let now = Utc::now();
     // 200 KB of `[`: the YAML parser took a minute of CPU on this, holding the cache lock.
     let nested = format!("apiVersion: v1\nusers: {}", "[".repeat(200_000));
-    let fake = cloud();
+    let (fake, _) = cloud();
     fake.fail_next(1, answer(&nested, now + TimeDelta::hours(3)));
     let plugin = get_credential(&fake);
     let run = plugin.run_exit(1);
-    assert_eq!(
-        run.stderr,
-        unusable(
-            &fake,
-            "the kubeconfig opens more than 64 flow collections (`[`, `{`)"
+    assert_stderr(
+        &run,
+        &unusable(
+            0,
+            "the kubeconfig opens more than 64 flow collections (`[`, `{`)",
         ),
-        "{run}"
     );
     // A generous bound that only parsing the document would exceed (it took 63 s).
     assert!(run.elapsed < Duration::from_secs(10), "{run}");
     assert_nothing_cached(plugin.cache_path(), &run);
 
-    // Near the API's body cap: 4 MiB of block nesting.
-    let deep = format!(
-        "apiVersion: v1\nusers:\n{}x\n",
-        "- ".repeat((2 << 20) - 4096)
-    );
-    fake.fail_next(1, answer(&deep, now + TimeDelta::hours(3)));
-    let run = plugin.run_exit(1);
-    assert!(
-        run.stderr.starts_with(
-            "ack-credential-plugin: error: DescribeClusterUserKubeconfig returned an answer that \
-             cannot be used: "
+    // Block nesting, one line of `- - - …`; a document over the kubeconfig cap (256 KiB); one
+    // over the API's answer cap (1 MiB). Each refused without parsing.
+    let cases = [
+        (
+            format!("apiVersion: v1\nusers:\n{}x\n", "- ".repeat(100_000)),
+            "the kubeconfig is nested more than 32 levels deep",
         ),
-        "{run}"
-    );
-    assert!(run.elapsed < Duration::from_secs(10), "{run}");
-    assert_nothing_cached(plugin.cache_path(), &run);
+        (
+            format!("apiVersion: v1\nusers:\n{}x\n", "- ".repeat(450_000)),
+            "the kubeconfig is 878 KiB, more than the 256 KiB accepted",
+        ),
+        (
+            format!("apiVersion: v1\nusers:\n{}x\n", "- ".repeat(2 << 20)),
+            "the answer is longer than 1024 KiB",
+        ),
+    ];
+    for (n, (yaml, detail)) in cases.iter().enumerate() {
+        fake.fail_next(1, answer(yaml, now + TimeDelta::hours(3)));
+        let run = plugin.run_exit(1);
+        assert_stderr(&run, &unusable(n + 1, detail));
+        assert!(run.elapsed < Duration::from_secs(10), "{run}");
+        assert_nothing_cached(plugin.cache_path(), &run);
+    }
 }
 
 #[test]
@@ -183,26 +155,27 @@ fn a_certificate_not_valid_yet_is_an_error_and_not_cached() {
     let now = Utc::now();
     let not_before = now + TimeDelta::hours(1);
     let (certificate, key) = certificate(not_before, now + TimeDelta::hours(4));
-    let fake = cloud();
+    let (fake, _) = cloud();
     fake.fail_next(
         2,
         answer(&kubeconfig(&certificate, &key), now + TimeDelta::hours(4)),
     );
     let plugin = get_credential(&fake);
     let run = plugin.run_exit(1);
-    let prefix = unusable(
-        &fake,
-        &format!(
-            "the certificate the API returned is valid only from {}, and this machine's clock \
-         reads ",
-            not_before.format("%Y-%m-%dT%H:%M:%SZ")
+    assert_stderr(
+        &run,
+        &unusable(
+            0,
+            "the certificate the API returned is valid only from [time], and this machine's \
+             clock reads [time]: if the clock is wrong, correct it",
         ),
     );
-    let prefix = prefix.split(" (RequestId").next().unwrap();
-    assert!(run.stderr.starts_with(prefix), "{run}");
     assert!(
-        run.stderr
-            .contains(": if the clock is wrong, correct it (RequestId: "),
+        run.stderr.contains(
+            &not_before
+                .format("valid only from %Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        ),
         "{run}"
     );
     assert_nothing_cached(plugin.cache_path(), &run);
@@ -215,17 +188,26 @@ fn an_expired_certificate_is_an_error_and_not_cached() {
     let now = Utc::now();
     let not_after = now - TimeDelta::minutes(5);
     let (certificate, key) = certificate(now - TimeDelta::hours(3), not_after);
-    let fake = cloud();
+    let (fake, _) = cloud();
     fake.fail_next(2, answer(&kubeconfig(&certificate, &key), not_after));
     let plugin = get_credential(&fake);
     let run = plugin.run_exit(1);
-    let prefix = format!(
-        "ack-credential-plugin: error: DescribeClusterUserKubeconfig returned an answer that \
-         cannot be used: the credential the API returned expired at {}, and this machine's \
-         clock reads ",
-        not_after.format("%Y-%m-%dT%H:%M:%SZ")
+    assert_stderr(
+        &run,
+        &unusable(
+            0,
+            "the credential the API returned expired at [time], and this machine's clock reads \
+             [time]: if the clock is wrong, correct it",
+        ),
     );
-    assert!(run.stderr.starts_with(&prefix), "{run}");
+    assert!(
+        run.stderr.contains(
+            &not_after
+                .format("expired at %Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        ),
+        "{run}"
+    );
     assert_nothing_cached(plugin.cache_path(), &run);
     plugin.run_exit(1);
     assert_eq!(fake.count(), 2);
@@ -237,7 +219,7 @@ fn an_expired_certificate_is_an_error_and_not_cached() {
 fn a_backdated_not_before_does_not_make_every_call_a_miss() {
     let now = Utc::now();
     let (certificate, key) = certificate(now - TimeDelta::days(30), now + TimeDelta::hours(3));
-    let fake = cloud();
+    let (fake, _) = cloud();
     fake.fail_next(
         1,
         answer(&kubeconfig(&certificate, &key), now + TimeDelta::hours(3)),
