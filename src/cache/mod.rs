@@ -7,6 +7,9 @@
 //! - Every check and file operation goes through the opened directory ([`CacheDir`]), which
 //!   must be ours and closed to others; only the plugin's own names are touched there.
 //!   Files are opened with `O_NOFOLLOW`, so a symlink planted in the directory is not followed.
+//! - Beside each entry, only for a while: its `<stem>.lock` during a fetch (removed by the holder,
+//!   see `lock`), and its `<stem>.failed` note for seconds after a failed one (see `note`). So
+//!   the directory holds one file per key, and one `.swept` stamp (see [`Guard::store`]).
 
 mod dir;
 mod entry;
