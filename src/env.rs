@@ -28,6 +28,18 @@ impl Env {
         }
     }
 
+    /// Every variable whose name starts with one of `prefixes`, sorted by name.
+    pub(crate) fn with_prefixes(&self, prefixes: &[&str]) -> Vec<(&str, &str)> {
+        let mut found: Vec<(&str, &str)> = self
+            .vars
+            .iter()
+            .filter(|(name, _)| prefixes.iter().any(|p| name.starts_with(p)))
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        found.sort_unstable();
+        found
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)

@@ -36,6 +36,9 @@ pub(crate) enum Error {
     ExecInfo(String),
     /// The cache directory cannot be used.
     Cache { path: PathBuf, detail: String },
+    /// An error another process met a moment ago fetching the same credential, as it was
+    /// shown then (a failure note, see `cache::Note`), with its exit code.
+    Noted { message: String, exit_code: i32 },
     /// Something the plugin needs locally failed (the HTTP client, its own path, a file).
     Setup(String),
     /// stdout could not be written.
@@ -48,6 +51,7 @@ impl Error {
         match self {
             Error::Usage(_) => 2,
             Error::Source { error, .. } => error.exit_code(),
+            Error::Noted { exit_code, .. } => *exit_code,
             _ => 1,
         }
     }
@@ -56,9 +60,10 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(message) | Error::Setup(message) | Error::NoCredentials(message) => {
-                f.write_str(message)
-            }
+            Error::Usage(message)
+            | Error::Setup(message)
+            | Error::NoCredentials(message)
+            | Error::Noted { message, .. } => f.write_str(message),
             Error::Api(error) => error.fmt(f),
             Error::Source { source, error } => {
                 write!(f, "cannot get credentials from {source}: {error}")

@@ -1,5 +1,5 @@
-//! Atomic file writes: the cache's private entries, and the user's kubeconfigs, which keep
-//! their owner, mode and symlinks.
+//! Atomic file writes of the user's kubeconfigs, which keep their owner, mode and symlinks.
+//! (The cache writes through its opened directory instead: `cache/dir.rs`.)
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -23,14 +23,9 @@ pub(crate) fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
     options.open(path)
 }
 
-/// Replace `path` with `bytes`, mode 0600: a temporary file beside it is written, fsynced and
-/// renamed over it, so a reader (or a crash) sees the old contents or the new, never a mix.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    replace(path, bytes, None)
-}
-
-/// Replace the file `path` names with `bytes`, atomically as [`write_atomic`] does, but as the
-/// user's own file: through symlinks to the file they name (a dangling link gets its target
+/// Replace the file `path` names with `bytes` atomically (a temporary file beside it is
+/// written, fsynced and renamed over it, so a reader, or a crash, sees the old contents or the
+/// new, never a mix), as the user's own file: through symlinks to the file they name (a dangling link gets its target
 /// created, so the link stays a link), with the owner the file had (the plugin may run as root
 /// through `sudo -E`; the temporary file gets it before the rename) and, with `keep_mode`, its
 /// mode; else, and for a new file, 0600. A new file's directory is created. Returns the file
@@ -155,7 +150,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         fs::write(&path, "old").unwrap();
-        write_atomic(&path, b"new").unwrap();
+        replace(&path, b"new", None).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,

@@ -84,7 +84,8 @@ fn clean(message: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// What the plugin does with an API's kubeconfig: its credential, then the certificate's validity.
+/// What the plugin does with an API's kubeconfig: its credential, then the certificate checked
+/// against its key.
 fn through_kubeconfig(yaml: &str) -> Result<(), TestCaseError> {
     match crate::kubeconfig::Kubeconfig::parse(yaml).and_then(|k| k.credential()) {
         Ok(status) => {
@@ -93,12 +94,19 @@ fn through_kubeconfig(yaml: &str) -> Result<(), TestCaseError> {
                 if let Err(e) = crate::cert::validity(&cert) {
                     clean(&e)?;
                 }
+                let key = status.client_key_data.unwrap_or_default();
+                if let Err(e) = crate::cert::check_pair(&cert, &key) {
+                    clean(&e)?;
+                }
             }
             Ok(())
         }
         Err(e) => clean(&e),
     }
 }
+
+const RSA_CERT: &str = include_str!("testdata/keys/rsa.crt");
+const RSA_KEY: &str = include_str!("testdata/keys/rsa-pkcs1.key");
 
 proptest! {
     #[test]
@@ -121,6 +129,16 @@ proptest! {
             }
             Ok(None) => {}
             Err(e) => clean(&e)?,
+        }
+    }
+
+    /// A real key, edited: whatever the error, it quotes no line of the key.
+    #[test]
+    fn certificate_and_key(bytes in input(RSA_KEY.to_string())) {
+        if let Err(e) = crate::cert::check_pair(RSA_CERT, &text(&bytes)) {
+            for line in RSA_KEY.lines().filter(|l| !l.starts_with("-----") && l.len() >= 12) {
+                prop_assert!(!e.contains(&line[..12]), "key material in: {e}");
+            }
         }
     }
 

@@ -12,8 +12,16 @@ pub(crate) const FORMAT: u32 = 1;
 const MIN_REFRESH_WINDOW: i64 = 10 * 60;
 /// Inside the window, the printed expiry sits this far before the end, or half the time left.
 const END_MARGIN: i64 = 60;
-/// After a failed refresh, the next attempt waits this long.
-const RETRY_AFTER: i64 = 60;
+/// Inside the window, the printed expiry is at most this far ahead, so that a client comes back
+/// soon for the certificate a refresh is fetching.
+const WINDOW_HOLD: i64 = 5 * 60;
+/// A certificate inside its window is served at once (and refreshed in the background) only
+/// while at least this much of it is left; closer to its end the call waits for a new one.
+const BACKGROUND_MARGIN: i64 = 2 * 60;
+/// How far in the future a fresh certificate's NotBefore may lie and still count as valid now:
+/// the API server judges validity by its own clock, which the issuer shares, so a machine whose
+/// clock is a little behind theirs must not refuse a certificate that works.
+const CLOCK_ALLOWANCE: i64 = 5 * 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Entry {
@@ -27,13 +35,28 @@ pub(crate) struct Entry {
     pub(crate) refresh_at: i64,
     /// The certificate and key (or token). Secret: only ever printed to stdout.
     pub(crate) credential: Status,
+    /// The last refresh that failed, while this entry was kept: shown by `cache list`, and gone
+    /// with the next entry stored. Holds the error text the user would have seen (no secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) refresh_failed: Option<RefreshFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RefreshFailure {
+    pub(crate) at: i64,
+    pub(crate) message: String,
 }
 
 impl Entry {
     /// An entry for a freshly fetched credential.
     ///
     /// `validity` is the certificate's (absent for a token), `api_expiration` what the API said;
-    /// the earlier wins. With neither, `fallback_lifetime` seconds from now.
+    /// the earlier wins. With neither, `fallback_lifetime` seconds from now. A certificate that
+    /// is not valid now (expired, or valid only from some time on) is an error.
+    ///
+    /// The refresh window is a share of the lifetime left from now (from NotBefore if that is
+    /// later): a NotBefore backdated by a month must not put a fresh certificate inside its
+    /// window at once, which would make every call a miss.
     pub(crate) fn new(
         key: String,
         credential: Status,
@@ -55,7 +78,17 @@ impl Entry {
                 crate::time::rfc3339(now)
             ));
         }
-        let start = validity.map_or(now, |v| v.not_before).min(now);
+        if let Some(validity) = validity
+            && validity.not_before > now + CLOCK_ALLOWANCE
+        {
+            return Err(format!(
+                "the certificate the API returned is valid only from {}, and this machine's \
+                 clock reads {}: if the clock is wrong, correct it",
+                crate::time::rfc3339(validity.not_before),
+                crate::time::rfc3339(now)
+            ));
+        }
+        let start = validity.map_or(now, |v| v.not_before.max(now));
         Ok(Entry {
             format: FORMAT,
             key,
@@ -63,6 +96,7 @@ impl Entry {
             not_after,
             refresh_at: refresh_point(start, not_after),
             credential,
+            refresh_failed: None,
         })
     }
 
@@ -76,26 +110,22 @@ impl Entry {
         now < self.not_after
     }
 
-    /// After a failed refresh: count this entry fresh for another [`RETRY_AFTER`] seconds (no
-    /// longer than a moment before it lapses), so calls meanwhile are served without waiting on
-    /// the API. `false` when there is no time left to give.
-    pub(crate) fn postpone_refresh(&mut self, now: i64) -> bool {
-        let until = (now + RETRY_AFTER).min(self.not_after - END_MARGIN);
-        if until <= now {
-            return false;
-        }
-        self.refresh_at = until;
-        true
+    /// Inside its window but with enough left to be served while a new one is fetched in the
+    /// background (at least [`BACKGROUND_MARGIN`]).
+    pub(crate) fn can_wait_for_refresh(&self, now: i64) -> bool {
+        !self.is_fresh(now) && self.not_after - now >= BACKGROUND_MARGIN
     }
 
     /// The `expirationTimestamp` to print: the refresh point, so a long-running client comes
     /// back in time; inside the window, a moment before the end (always still in the future
-    /// while the entry is usable).
+    /// while the entry is usable) and at most [`WINDOW_HOLD`] ahead, so the client comes back
+    /// soon for the new certificate.
     pub(crate) fn expiration_to_print(&self, now: i64) -> i64 {
         if now < self.refresh_at {
             self.refresh_at
         } else {
-            self.not_after - END_MARGIN.min((self.not_after - now) / 2)
+            let end = self.not_after - END_MARGIN.min((self.not_after - now) / 2);
+            end.min(now + WINDOW_HOLD)
         }
     }
 }
@@ -132,7 +162,7 @@ mod tests {
     #[test]
     fn three_hour_certificate_refreshes_with_a_fifth_left() {
         let e = entry(NOW - 60, NOW + 3 * HOUR, Some(NOW + 3 * HOUR));
-        let lifetime = 3 * HOUR + 60;
+        let lifetime = 3 * HOUR;
         assert_eq!(e.refresh_at, NOW + 3 * HOUR - lifetime / 5);
         assert!(e.is_fresh(NOW));
         assert!(e.is_fresh(e.refresh_at - 1));
@@ -162,7 +192,7 @@ mod tests {
         assert!(!e.is_fresh(NOW), "the next call must fetch again");
         assert!(e.is_usable(NOW));
         let printed = e.expiration_to_print(NOW);
-        assert_eq!(printed, NOW + 8 * 60 - 60);
+        assert_eq!(printed, NOW + 5 * 60, "at most five minutes ahead");
         // Close to the end, still strictly in the future and before NotAfter.
         let late = NOW + 8 * 60 - 10;
         let printed = e.expiration_to_print(late);
@@ -170,17 +200,26 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_refresh_is_retried_after_a_minute_but_never_past_the_end() {
-        let mut e = entry(NOW - 60, NOW + 8 * 60, None);
-        assert!(!e.is_fresh(NOW));
-        assert!(e.postpone_refresh(NOW));
-        assert!(e.is_fresh(NOW + 59) && !e.is_fresh(NOW + 60));
-        assert_eq!(e.expiration_to_print(NOW), NOW + 60);
-        let mut late = entry(NOW - 60, NOW + 90, None);
-        assert!(late.postpone_refresh(NOW));
-        assert_eq!(late.refresh_at, NOW + 30, "a moment before NotAfter");
-        let mut gone = entry(NOW - 60, NOW + 30, None);
-        assert!(!gone.postpone_refresh(NOW));
+    fn inside_the_window_it_is_served_for_at_most_five_minutes_while_two_are_left() {
+        let e = entry(NOW - HOUR, NOW + 3 * HOUR, None);
+        let inside = e.refresh_at + 1;
+        assert!(e.can_wait_for_refresh(inside));
+        assert_eq!(e.expiration_to_print(inside), inside + 5 * 60);
+        assert!(
+            !e.can_wait_for_refresh(e.refresh_at - 1),
+            "fresh: nothing to wait for"
+        );
+        let late = e.not_after - 2 * 60;
+        assert!(e.can_wait_for_refresh(late));
+        assert_eq!(
+            e.expiration_to_print(late),
+            e.not_after - 60,
+            "NotAfter - 1 min"
+        );
+        assert!(
+            !e.can_wait_for_refresh(late + 1),
+            "under 2 minutes: fetched in the call"
+        );
     }
 
     #[test]
@@ -191,6 +230,34 @@ mod tests {
         };
         let error = Entry::new("k".into(), status(), NOW, Some(validity), None, 0).unwrap_err();
         assert!(error.contains("clock"), "{error}");
+    }
+
+    #[test]
+    fn a_backdated_not_before_does_not_stretch_the_window() {
+        let e = entry(NOW - 30 * 24 * HOUR, NOW + 3 * HOUR, None);
+        assert_eq!(e.refresh_at, NOW + 3 * HOUR - 3 * HOUR / 5);
+        assert!(e.is_fresh(NOW + HOUR));
+    }
+
+    #[test]
+    fn not_yet_valid_is_an_error_beyond_a_little_clock_skew() {
+        let validity = |from: i64| Validity {
+            not_before: NOW + from,
+            not_after: NOW + from + 3 * HOUR,
+        };
+        let skewed = Entry::new("k".into(), status(), NOW, Some(validity(60)), None, 0).unwrap();
+        assert_eq!(skewed.refresh_at, NOW + 60 + 3 * HOUR - 3 * HOUR / 5);
+        let error =
+            Entry::new("k".into(), status(), NOW, Some(validity(HOUR)), None, 0).unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "the certificate the API returned is valid only from {}, and this machine's \
+                 clock reads {}: if the clock is wrong, correct it",
+                crate::time::rfc3339(NOW + HOUR),
+                crate::time::rfc3339(NOW)
+            )
+        );
     }
 
     #[test]

@@ -17,7 +17,13 @@ use std::ffi::OsString;
 use super::{ApiVersionArg, GetCredentialArgs};
 
 /// The switches read here, by long name.
-pub(crate) const SWITCHES: &[&str] = &["private-ip", "verbose", "force-refresh"];
+pub(crate) const SWITCHES: &[&str] = &[
+    "private-ip",
+    "verbose",
+    "force-refresh",
+    "no-background-refresh",
+    "refresh-in-background",
+];
 
 /// The flags with a value read here, by long name.
 pub(crate) const VALUED: &[&str] = &[
@@ -82,6 +88,8 @@ fn switch<'a>(parsed: &'a mut GetCredentialArgs, name: &str) -> Option<&'a mut b
         "private-ip" => &mut parsed.target.private_ip,
         "verbose" => &mut parsed.target.verbose,
         "force-refresh" => &mut parsed.force_refresh,
+        "no-background-refresh" => &mut parsed.target.no_background_refresh,
+        "refresh-in-background" => &mut parsed.refresh_in_background,
         _ => return None,
     })
 }
@@ -217,6 +225,8 @@ mod tests {
             "--sts-endpoint",
             "--api-version",
             "--force-refresh",
+            "--no-background-refresh",
+            "--refresh-in-background",
             "--verbose",
             "-v",
             "--help",

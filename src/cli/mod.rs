@@ -106,6 +106,7 @@ Environment:
   ACK_API_TIMEOUT        seconds a fetch may take, every API call and retry included (default 30)
   ACK_LOCK_TIMEOUT       seconds to wait for another process fetching the same credential
                          (default: ACK_API_TIMEOUT + 10)
+  ACK_BACKGROUND_REFRESH 0 to wait for a refresh, as --no-background-refresh (default 1)
   KUBERNETES_EXEC_INFO   set by kubectl; its apiVersion is the one printed";
 
 /// What to get a credential for, and how: shared by `get-credential` and `kubeconfig`.
@@ -166,6 +167,11 @@ pub(crate) struct TargetArgs {
     /// Log what happens on stderr (never secrets).
     #[arg(short, long)]
     pub(crate) verbose: bool,
+
+    /// When the cached certificate is due for refresh but still valid for a while, wait for a
+    /// new one instead of printing the cached one at once and refreshing it in the background.
+    #[arg(long)]
+    pub(crate) no_background_refresh: bool,
 }
 
 #[derive(Debug, Default, PartialEq, Eq, Args)]
@@ -180,6 +186,11 @@ pub(crate) struct GetCredentialArgs {
     /// Fetch a new certificate even if a valid one is cached.
     #[arg(long)]
     pub(crate) force_refresh: bool,
+
+    /// Internal: the detached refresher a call inside the refresh window starts, with the
+    /// key's lock handed down as stdin.
+    #[arg(long, hide = true)]
+    pub(crate) refresh_in_background: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use crate::error::Error;
 
 pub(crate) fn list(dir: PathBuf) -> Result<(), Error> {
     let cache = Cache::new(dir);
-    let entries = read(&cache)?;
+    let entries = cache.entries()?;
     if entries.is_empty() {
         eprintln!("no cached credentials in {}", cache.dir().display());
         return Ok(());
@@ -15,7 +15,7 @@ pub(crate) fn list(dir: PathBuf) -> Result<(), Error> {
     let now = crate::time::now();
     let rows: Vec<[String; 6]> = entries
         .iter()
-        .map(|(path, entry)| row(path, entry.as_ref(), now))
+        .map(|(name, entry)| row(name, entry.as_ref(), now))
         .collect();
     let header = ["KIND", "ID", "UID", "IDENTITY", "EXPIRES", "STATE"].map(String::from);
     let mut widths = header.clone().map(|h| h.len());
@@ -37,31 +37,23 @@ pub(crate) fn list(dir: PathBuf) -> Result<(), Error> {
     super::print(&out)
 }
 
-/// Delete entries (all, or one cluster's or mesh's). Lock files stay: another process may hold
-/// one, and a new file of the same name would let a second fetch run beside it.
+/// Delete entries (all, or one cluster's or mesh's). Only the plugin's own entry files are
+/// looked at: anything else in the directory stays, whatever its name.
 pub(crate) fn clear(
     dir: PathBuf,
     cluster_id: Option<&str>,
     mesh_id: Option<&str>,
 ) -> Result<(), Error> {
     let cache = Cache::new(dir);
-    let mut removed = 0;
-    for (path, entry) in read(&cache)? {
-        let fields = entry.as_ref().and_then(|e| KeyFields::parse(&e.key));
-        let wanted = match (cluster_id, mesh_id, &fields) {
+    let removed = cache.clear(|key| {
+        let fields = key.and_then(KeyFields::parse);
+        match (cluster_id, mesh_id, &fields) {
             (None, None, _) => true,
             (Some(id), _, Some(f)) => f.id == id && !is_mesh(f),
             (_, Some(id), Some(f)) => f.id == id && is_mesh(f),
             _ => false,
-        };
-        if wanted {
-            std::fs::remove_file(&path).map_err(|e| Error::Cache {
-                path: path.clone(),
-                detail: format!("cannot delete it: {e}"),
-            })?;
-            removed += 1;
         }
-    }
+    })?;
     eprintln!(
         "removed {removed} cached credential{} from {}",
         if removed == 1 { "" } else { "s" },
@@ -70,36 +62,33 @@ pub(crate) fn clear(
     Ok(())
 }
 
-fn read(cache: &Cache) -> Result<Vec<(PathBuf, Option<Entry>)>, Error> {
-    cache.entries().map_err(|e| Error::Cache {
-        path: cache.dir().to_path_buf(),
-        detail: format!("cannot list it: {e}"),
-    })
-}
-
 fn is_mesh(fields: &KeyFields) -> bool {
     fields.api == crate::aliyun::servicemesh::ACTION
 }
 
-fn row(path: &std::path::Path, entry: Option<&Entry>, now: i64) -> [String; 6] {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
+fn row(name: &str, entry: Option<&Entry>, now: i64) -> [String; 6] {
     let Some((entry, fields)) = entry.and_then(|e| Some((e, KeyFields::parse(&e.key)?))) else {
         return [
             "?".into(),
-            name.into_owned(),
+            name.to_string(),
             "-".into(),
             "-".into(),
             "-".into(),
             "unreadable (ignored; refetched when needed)".into(),
         ];
     };
-    let state = if entry.is_fresh(now) {
+    let mut state = if entry.is_fresh(now) {
         "valid"
     } else if entry.is_usable(now) {
         "refresh due"
     } else {
         "expired"
-    };
+    }
+    .to_string();
+    if let Some(failed) = &entry.refresh_failed {
+        state.push_str(", refresh failed at ");
+        state.push_str(&crate::time::rfc3339(failed.at));
+    }
     let mut kind = if is_mesh(&fields) { "mesh" } else { "cluster" }.to_string();
     if fields.private_ip {
         kind.push_str(" (private)");
@@ -110,6 +99,6 @@ fn row(path: &std::path::Path, entry: Option<&Entry>, now: i64) -> [String; 6] {
         fields.uid.unwrap_or_else(|| "-".into()),
         fields.identity,
         crate::time::rfc3339(entry.not_after),
-        state.into(),
+        state,
     ]
 }

@@ -105,6 +105,9 @@ fn exec_args(settings: &Settings, given: &TargetArgs) -> Result<Vec<String>, Err
     if settings.private_ip {
         args.push("--private-ip".to_string());
     }
+    if given.no_background_refresh {
+        args.push("--no-background-refresh".to_string());
+    }
     Ok(args)
 }
 

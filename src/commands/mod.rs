@@ -14,6 +14,7 @@ mod cache;
 mod completions;
 mod get_credential;
 mod kubeconfig;
+mod refresh;
 mod request;
 
 /// All of `main`: the exit code is 0, 2 for a usage error, 1 for anything else.

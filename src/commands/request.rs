@@ -5,11 +5,15 @@
 //! The miss path is a type: [`CredentialRequest::lock`] hands back a [`Miss`], and only through
 //! it can the entry be re-read after the wait, fetched and stored.
 
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::aliyun::cs::{self, UserKubeconfigRequest};
 use crate::aliyun::{Client, IssuedKubeconfig, servicemesh};
-use crate::cache::{self, Cache, CacheKey, Entry, KeyInput};
+use crate::cache::{self, Cache, CacheKey, Entry, KeyInput, Note, RefreshFailure};
 use crate::cert;
 use crate::config::{Settings, Target};
 use crate::credentials::{Provider, chain};
@@ -87,12 +91,116 @@ impl CredentialRequest {
         self.cache.entry_path(&self.key)
     }
 
-    /// Start a miss: take the key's lock. After the bounded wait, go on without it rather than
-    /// hang kubectl; if the cache directory cannot be used at all (read-only, another user's),
-    /// go on without the cache: a credential is still better than none.
+    /// What decides how a fetch goes, beyond what decides the certificate (the key): the
+    /// source as configured (the plugin's and the SDKs' variables, and when the credentials
+    /// files last changed), the STS and metadata endpoints, the budget, proxies and trust roots,
+    /// as a digest. A failure note stands only for the same route, so that a user who changes
+    /// one of these (a proxy, an endpoint, a profile) is not shown the old error. Worked out only
+    /// when it is needed, never on a hit. (The digest covers secrets among the variables too;
+    /// it is 128 bits of SHA-256 in a 0600 file, and tells nothing of them.)
+    pub(crate) fn route(&self, settings: &Settings, env: &Env) -> String {
+        let mut text = format!(
+            "{}\n{:?}\n{}\n{}",
+            self.provider.describe(),
+            settings.sts,
+            settings.ecs_endpoint,
+            settings.api_timeout.as_millis()
+        );
+        for (name, value) in env.with_prefixes(ROUTE_VARIABLES) {
+            let _ = write!(text, "\n{name}={value}");
+        }
+        let home = env.home();
+        let files = [
+            env.get("ALIBABA_CLOUD_CONFIG_FILE").map(PathBuf::from),
+            home.as_ref().map(|h| h.join(".aliyun/config.json")),
+            env.get("ALIBABA_CLOUD_CREDENTIALS_FILE").map(PathBuf::from),
+            home.as_ref().map(|h| h.join(".alibabacloud/credentials")),
+            home.as_ref()
+                .map(|h| h.join(".alibabacloud/credentials.ini")),
+            env.get("ALIBABA_CLOUD_OIDC_TOKEN_FILE").map(PathBuf::from),
+        ];
+        for path in files.iter().flatten() {
+            if let Ok(metadata) = std::fs::metadata(path) {
+                let _ = write!(
+                    text,
+                    "\n{} {} {:?}",
+                    path.display(),
+                    metadata.len(),
+                    metadata.modified().ok()
+                );
+            }
+        }
+        crate::digest::hex(&crate::digest::sha256(text.as_bytes())[..16])
+    }
+
+    /// The note of a fetch of this credential, along `route`, that failed a moment ago, if one
+    /// stands.
+    pub(crate) fn note(&self, route: &str) -> Option<Note> {
+        self.cache
+            .note(&self.key)
+            .filter(|note| note.route == route)
+    }
+
+    /// Start a miss: take the key's lock. While another process holds it (fetching the same
+    /// credential), re-read the entry between tries: an entry that is `wanted`, or a note that
+    /// the other fetch along `notes_for` (a route) failed, ends the wait.
+    pub(crate) fn wait(
+        &self,
+        settings: &Settings,
+        wanted: impl Fn(&Entry) -> bool,
+        notes_for: Option<&str>,
+    ) -> Wait<'_> {
+        let found = self.lock_polling(settings, |view: &cache::View| {
+            if let Some(entry) = view.load().filter(|entry| wanted(entry)) {
+                return Some(Wait::Found(entry));
+            }
+            let route = notes_for?;
+            view.note()
+                .filter(|note| note.route == route)
+                .map(Wait::Failed)
+        });
+        match found {
+            Ok(miss) => Wait::Miss(miss),
+            Err(wait) => wait,
+        }
+    }
+
+    /// Take the key's lock if nobody holds it, without waiting (to start a background refresh):
+    /// `None` when someone does, or the cache cannot be used.
+    pub(crate) fn try_lock(&self) -> Option<cache::Guard<'_>> {
+        self.cache.try_lock(&self.key)
+    }
+
+    /// As the detached refresher, take over the key's lock, handed down as `file`, and start
+    /// the miss under it: `None` if `file` is not that lock.
+    pub(crate) fn adopt(&self, file: File) -> Option<Miss<'_>> {
+        let guard = self.cache.adopt(&self.key, file)?;
+        Some(Miss {
+            request: self,
+            guard: Some(guard),
+        })
+    }
+
+    /// Start a miss that fetches whatever happens (`kubeconfig`): take the key's lock.
     pub(crate) fn lock(&self, settings: &Settings) -> Miss<'_> {
-        let guard = match self.cache.lock(&self.key, settings.lock_timeout) {
-            Ok(guard) => {
+        match self.lock_polling(settings, |_| None::<Infallible>) {
+            Ok(miss) => miss,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Take the key's lock, calling `poll` between tries. After the bounded wait, go on
+    /// without it rather than hang kubectl; if the cache directory cannot be used at all
+    /// (read-only, another user's, a folder of other files), go on without the cache: a
+    /// credential is still better than none.
+    fn lock_polling<T>(
+        &self,
+        settings: &Settings,
+        poll: impl FnMut(&cache::View) -> Option<T>,
+    ) -> Result<Miss<'_>, T> {
+        let guard = match self.cache.lock(&self.key, settings.lock_timeout, poll) {
+            Ok(cache::Locking::Polled(found)) => return Err(found),
+            Ok(cache::Locking::Guard(guard)) => {
                 if !guard.is_locked() {
                     warn(&format!(
                         "gave up waiting {} s for another process fetching the same credential; fetching it here",
@@ -106,11 +214,21 @@ impl CredentialRequest {
                 None
             }
         };
-        Miss {
+        Ok(Miss {
             request: self,
             guard,
-        }
+        })
     }
+}
+
+/// How the wait for the key's lock ended.
+pub(crate) enum Wait<'a> {
+    /// Our turn to fetch.
+    Miss(Miss<'a>),
+    /// Another process stored the entry we wanted while we waited.
+    Found(Entry),
+    /// Another process's fetch of it failed a moment ago.
+    Failed(Note),
 }
 
 /// A miss in progress, under the entry's lock when it could be taken.
@@ -126,6 +244,14 @@ impl Miss<'_> {
         self.guard.as_ref().and_then(cache::Guard::load)
     }
 
+    /// The failure note along `route` as it is now, after the wait for the lock.
+    pub(crate) fn note(&self, route: &str) -> Option<Note> {
+        self.guard
+            .as_ref()
+            .and_then(cache::Guard::note)
+            .filter(|note| note.route == route)
+    }
+
     /// Cache a fresh entry; a failure only costs the next call a fetch, so it is a warning.
     pub(crate) fn store(&self, entry: &Entry) {
         let Some(guard) = &self.guard else {
@@ -136,6 +262,49 @@ impl Miss<'_> {
                 "could not cache the credential in {}: {e}",
                 self.request.cache.dir().display()
             ));
+        }
+    }
+
+    /// Record a failed fetch. The cached entry that is `kept` (still served) is marked with the
+    /// failure, for `cache list`. And the failure is noted for a few seconds when it is the
+    /// API's or the network's (an outage, throttling), or `always` (a background refresh, whose
+    /// error nobody saw): the calls waiting on this one, and those right after, then fail at
+    /// once with the same error, or serve the kept entry without starting another refresh. A
+    /// failure in the foreground that another try could not change (a wrong secret, a missing
+    /// permission) is not noted: the user who fixes it and tries again at once must not be told
+    /// the old error.
+    pub(crate) fn record_failure(
+        &self,
+        error: &Error,
+        route: String,
+        kept: Option<&Entry>,
+        always: bool,
+    ) {
+        let Some(guard) = &self.guard else {
+            return;
+        };
+        if let Some(kept) = kept {
+            let mut marked = kept.clone();
+            marked.refresh_failed = Some(RefreshFailure {
+                at: crate::time::now(),
+                message: error.to_string(),
+            });
+            if let Err(e) = guard.store(&marked) {
+                verbose!("could not record the failed refresh: {e}");
+            }
+        }
+        if !always && !is_outage(error) {
+            return;
+        }
+        let note = Note::new(
+            self.request.key.canonical.clone(),
+            route,
+            crate::time::now(),
+            error.to_string(),
+            error.exit_code(),
+        );
+        if let Err(e) = guard.store_note(&note) {
+            verbose!("could not note the failure: {e}");
         }
     }
 
@@ -176,9 +345,12 @@ impl Miss<'_> {
         };
         let kubeconfig = Kubeconfig::parse(&issued.config).map_err(bad)?;
         let credential = kubeconfig.credential().map_err(bad)?;
-        let validity = match &credential.client_certificate_data {
-            Some(pem) => Some(cert::validity(pem).map_err(bad)?),
-            None => None,
+        let validity = match (
+            &credential.client_certificate_data,
+            &credential.client_key_data,
+        ) {
+            (Some(cert), Some(key)) => Some(cert::check_pair(cert, key).map_err(bad)?),
+            _ => None,
         };
         if let Some(validity) = validity {
             verbose!(
@@ -203,5 +375,33 @@ impl Miss<'_> {
         )
         .map_err(bad)?;
         Ok(Fetched { entry, kubeconfig })
+    }
+}
+
+/// The variables, by prefix, that change how a fetch goes (see [`CredentialRequest::route`]):
+/// the credential chain's, the plugin's, proxies and trust roots.
+const ROUTE_VARIABLES: &[&str] = &[
+    "ALIBABA_CLOUD_",
+    "ALICLOUD_",
+    "ACK_",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SSL_CERT_",
+];
+
+/// Whether a failed fetch is an outage of the API or the network (what a retry is for), as
+/// opposed to an answer another try would only repeat.
+fn is_outage(error: &Error) -> bool {
+    match error {
+        Error::Unreachable { .. } => true,
+        Error::Api(api) => crate::aliyun::error::is_retryable(api.status, &api.code),
+        Error::Source { error, .. } => is_outage(error),
+        _ => false,
     }
 }

@@ -79,6 +79,11 @@ pub(crate) struct GetCredentialConfig {
     /// `KUBERNETES_EXEC_INFO`, as kubectl set it.
     pub(crate) exec_info: Option<String>,
     pub(crate) force_refresh: bool,
+    /// Inside the refresh window, serve the cached certificate and refresh it in the background
+    /// (unless `--no-background-refresh` or `ACK_BACKGROUND_REFRESH=0`).
+    pub(crate) background_refresh: bool,
+    /// This process is the detached refresher (`--refresh-in-background`).
+    pub(crate) refresh_in_background: bool,
 }
 
 /// Everything `kubeconfig` needs.
@@ -120,6 +125,9 @@ impl GetCredentialConfig {
             api_version: args.api_version.map(api_version),
             exec_info: env.get("KUBERNETES_EXEC_INFO").map(str::to_string),
             force_refresh: args.force_refresh,
+            background_refresh: !args.target.no_background_refresh
+                && switch(env, "ACK_BACKGROUND_REFRESH")?.unwrap_or(true),
+            refresh_in_background: args.refresh_in_background,
         })
     }
 }
@@ -269,6 +277,21 @@ impl Settings {
                 None => cs::endpoint(self.region.as_deref().or(source_region)),
             },
         }
+    }
+}
+
+/// A variable that turns something on or off: `1`, `true`, `yes`, `on` or `0`, `false`, `no`,
+/// `off` (any case); `None` when unset.
+fn switch(env: &Env, name: &str) -> Result<Option<bool>, Error> {
+    let Some(value) = env.get(name) else {
+        return Ok(None);
+    };
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(Some(true)),
+        "0" | "false" | "no" | "off" => Ok(Some(false)),
+        _ => Err(Error::Usage(format!(
+            "{name}={value:?} is neither on (1) nor off (0)"
+        ))),
     }
 }
 

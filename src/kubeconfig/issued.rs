@@ -71,8 +71,9 @@ impl std::fmt::Debug for User {
 
 impl Kubeconfig {
     /// Parse kubeconfig YAML. Errors name the position only, never the content: the document
-    /// holds a private key.
+    /// holds a private key. Its size and nesting are bounded first ([`check_shape`]).
     pub(crate) fn parse(yaml: &str) -> Result<Kubeconfig, String> {
+        check_shape(yaml)?;
         serde_yaml_ng::from_str(yaml).map_err(|e| format!("the kubeconfig {}", yaml_error(&e)))
     }
 
@@ -142,6 +143,76 @@ impl Kubeconfig {
     }
 }
 
+/// The largest kubeconfig taken from the API; a real one is under 16 KiB.
+const MAX_SIZE: usize = 256 << 10;
+/// The most flow collections (`[`, `{`) a kubeconfig from the API may open, in all.
+const MAX_FLOW_COLLECTIONS: usize = 64;
+/// The deepest block nesting (indentation levels and `- `, `? `, `: ` on a line) allowed.
+const MAX_BLOCK_DEPTH: usize = 32;
+
+/// Refuse, in one linear pass and before the YAML parser sees it, a document the parser would
+/// spend far too long on. The parser (libyaml, under `serde_yaml_ng`) is quadratic in the depth
+/// of flow nesting: `users: [[[[…` 200 KB deep took a minute of CPU. Its block nesting is
+/// linear but every level costs events and memory (a 4 MiB line of `- - - …` took three
+/// seconds), and `serde_yaml_ng` only stops at 128 levels after the whole document is parsed.
+///
+/// The bounds are crude on purpose, so that nothing can hide from them: every `[` and `{`
+/// counts, quoted or not (a kubeconfig has a handful: `preferences: {}`, an IPv6 server); the
+/// block depth is over-estimated from indentation and the indicators on each line. The API's
+/// kubeconfig (a cluster, a context, a user) is far inside both.
+fn check_shape(yaml: &str) -> Result<(), String> {
+    if yaml.len() > MAX_SIZE {
+        return Err(format!(
+            "the kubeconfig is {} KiB, more than the {} KiB accepted",
+            yaml.len() >> 10,
+            MAX_SIZE >> 10
+        ));
+    }
+    let flow = yaml.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+    if flow > MAX_FLOW_COLLECTIONS {
+        return Err(format!(
+            "the kubeconfig opens more than {MAX_FLOW_COLLECTIONS} flow collections (`[`, `{{`)"
+        ));
+    }
+    if block_depth(yaml) > MAX_BLOCK_DEPTH {
+        return Err(format!(
+            "the kubeconfig is nested more than {MAX_BLOCK_DEPTH} levels deep"
+        ));
+    }
+    Ok(())
+}
+
+/// An upper estimate of the block nesting: a stack of columns, as the parser keeps its
+/// indentation levels. A line pops the levels deeper than its indentation and pushes its own;
+/// each `- `, `? ` or `: ` on it pushes another (quoted text and all: counting too many is safe).
+fn block_depth(yaml: &str) -> usize {
+    let mut levels: Vec<usize> = Vec::new();
+    let mut deepest = 0;
+    for line in yaml.split('\n') {
+        let indent = line.bytes().take_while(|b| *b == b' ').count();
+        let rest = line[indent..].trim_end();
+        if rest.is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        while levels.last().is_some_and(|&top| top > indent) {
+            levels.pop();
+        }
+        if levels.last().is_none_or(|&top| indent > top) {
+            levels.push(indent);
+        }
+        for (offset, pair) in rest.as_bytes().windows(2).enumerate() {
+            if matches!(pair[0], b'-' | b'?' | b':') && matches!(pair[1], b' ' | b'\t') {
+                let column = indent + offset + 1;
+                if levels.last().is_none_or(|&top| column > top) {
+                    levels.push(column);
+                }
+            }
+        }
+        deepest = deepest.max(levels.len());
+    }
+    deepest
+}
+
 /// Base64-decode a `*-data` field and check it is PEM of the expected kind.
 fn decode_pem(data: &str, field: &str, label_suffix: &str) -> Result<String, String> {
     let compact: String = data.split_whitespace().collect();
@@ -209,6 +280,59 @@ pub(crate) mod tests {
                     user: {token: B}\n";
         let status = Kubeconfig::parse(yaml).unwrap().credential().unwrap();
         assert_eq!(status.token.as_deref(), Some("B"));
+    }
+
+    #[test]
+    fn the_apis_kubeconfig_is_well_inside_the_bounds() {
+        let yaml = ack_kubeconfig(&b64(CERT), &b64(KEY));
+        assert!(block_depth(&yaml) <= 8, "{}", block_depth(&yaml));
+        assert!(check_shape(&yaml).is_ok());
+    }
+
+    /// Each of these took the YAML parser from seconds to minutes; each is refused at once.
+    #[test]
+    fn deep_or_huge_documents_are_refused_before_parsing() {
+        let flow_deep = format!("users: {}", "[".repeat(200_000));
+        let flow_maps = format!("users: {}", "{a: ".repeat(50_000));
+        let block_line = format!("users:\n{}x\n", "- ".repeat(100_000));
+        let mut block_indent = String::from("users:\n");
+        for depth in 0..100 {
+            block_indent.push_str(&" ".repeat(depth));
+            block_indent.push_str("- a:\n");
+        }
+        let huge = format!("users: []\n#{}\n", "x".repeat(MAX_SIZE));
+        let started = std::time::Instant::now();
+        for (yaml, expected) in [
+            (
+                flow_deep.as_str(),
+                "the kubeconfig opens more than 64 flow collections",
+            ),
+            (
+                &flow_maps[..100_000],
+                "the kubeconfig opens more than 64 flow collections",
+            ),
+            (
+                &block_line[..100_000],
+                "the kubeconfig is nested more than 32 levels deep",
+            ),
+            (
+                block_indent.as_str(),
+                "the kubeconfig is nested more than 32 levels deep",
+            ),
+            (
+                huge.as_str(),
+                "the kubeconfig is 256 KiB, more than the 256 KiB accepted",
+            ),
+        ] {
+            let error = Kubeconfig::parse(yaml).unwrap_err();
+            assert!(error.starts_with(expected), "{error}");
+        }
+        // A generous bound only a parse of the deep documents would exceed.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -199,7 +199,10 @@ fn cache_list_shows_a_corrupt_file_as_unreadable() {
     entries.sort();
     assert_eq!(entries.len(), 4, "{entries:?}");
     fs::write(&entries[0], "{\"truncated\": ").unwrap();
-    fs::write(dir.join("zz-garbage.json"), "not json at all").unwrap();
+    // Garbage under a name the plugin gives its entries (files of other names are not its own,
+    // and neither listed nor read).
+    let garbage = "zz-0123456789abcdef0123456789abcdef.json";
+    fs::write(dir.join(garbage), "not json at all").unwrap();
 
     let run = user.clone().args(["cache", "list"]).run_success();
     let (_, rows, unreadable) = parse_listing(&run.stdout);
@@ -212,7 +215,7 @@ fn cache_list_shows_a_corrupt_file_as_unreadable() {
             .unwrap()
             .to_string_lossy()
             .into_owned(),
-        "zz-garbage.json".to_string(),
+        garbage.to_string(),
     ] {
         assert!(
             unreadable

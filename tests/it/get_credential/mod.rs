@@ -1,12 +1,13 @@
 //! `get-credential` end to end: the real binary against the fake cloud. `fetch.rs`: what a
 //! fetch sends and prints; `flags.rs`: the flags that decide which certificate is asked for;
 //! `api_errors.rs` and `usage.rs`: failures; `retries.rs`; `refresh.rs`: expiry and refresh;
-//! `cache.rs`: the cache on disk.
+//! `background_refresh.rs`: refresh without waiting; `cache.rs`: the cache on disk.
 //!
 //! Each test starts its own `FakeCloud` and temp dirs, so they run in parallel. The fake checks
 //! every request's signature itself, so a passing test also means the requests were signed right.
 
 mod api_errors;
+mod background_refresh;
 mod cache;
 mod fetch;
 mod flags;

@@ -8,7 +8,8 @@ fn nearly_expired_certificate_is_fetched_again() {
     let (fake, _) = cloud();
     // An 8-minute certificate is inside the 10-minute refresh window as soon as it is issued.
     fake.set_cert_lifetime(Duration::from_secs(8 * 60));
-    let plugin = get_credential(&fake);
+    // The refresh in the call (background refresh has tests of its own).
+    let plugin = get_credential(&fake).env("ACK_BACKGROUND_REFRESH", "0");
 
     let first = plugin.run_ok();
     let cert = first.credential().certificate();
@@ -37,7 +38,9 @@ fn failed_refresh_serves_the_cached_certificate_with_a_warning() {
     let (fake, _) = cloud();
     // A 9-minute certificate is due for refresh at once, but valid for 9 more minutes.
     fake.set_cert_lifetime(Duration::from_secs(9 * 60));
-    let plugin = get_credential(&fake).env("ACK_API_TIMEOUT", "2");
+    let plugin = get_credential(&fake)
+        .env("ACK_API_TIMEOUT", "2")
+        .env("ACK_BACKGROUND_REFRESH", "0");
     let first = plugin.run_ok();
     fake.fail_always(Fault::ServiceUnavailable);
 

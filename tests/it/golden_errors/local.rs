@@ -96,7 +96,7 @@ fn cache_list_of_an_unusable_cache_directory_names_it() {
     assert_stderr(
         &run,
         r"
-ack-credential-plugin: error: cache directory `[home]/not-a-directory` cannot be used: cannot list it: Not a directory (os error 20)
+ack-credential-plugin: error: cache directory `[home]/not-a-directory` cannot be used: cannot open it: Not a directory (os error 20)
 hint: fix its permissions, or choose another with --cache-dir or ACK_CACHE_DIR",
     );
 }
