@@ -2,8 +2,8 @@
 //!
 //! - A load never creates anything and treats every problem (missing, unreadable, corrupt,
 //!   another layout, another key, a directory that cannot be trusted) as a miss.
-//! - A store writes a temporary file, fsyncs it and renames it over the entry, so readers see
-//!   the old entry or the new one, never half of one.
+//! - A store writes a temporary file and renames it over the entry, so readers see the old
+//!   entry or the new one, never half of one (not fsynced: see [`CacheDir::write`]).
 //! - Every check and file operation goes through the opened directory ([`CacheDir`]), which
 //!   must be ours and closed to others; only the plugin's own names are touched there.
 //!   Files are opened with `O_NOFOLLOW`, so a symlink planted in the directory is not followed.
