@@ -2,6 +2,7 @@
 //! writing the one JSON document stdout carries.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::error::Error;
 
@@ -51,20 +52,80 @@ impl std::fmt::Debug for Status {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ExecCredential<'a> {
-    api_version: &'a str,
-    kind: &'static str,
-    status: StatusOut<'a>,
+/// A [`Status`] as the JSON object it is printed as, kept as that text: the cache stores it
+/// so, and a cache hit prints it as it is, without decoding the certificate and key (every
+/// `\n` in the PEM is an escape) and encoding them again. Reading it checks its shape, so
+/// nothing else can reach stdout. Its `Debug` shows nothing of it.
+#[derive(Clone)]
+pub(crate) struct StatusJson(Box<RawValue>);
+
+impl StatusJson {
+    pub(crate) fn new(status: &Status) -> StatusJson {
+        StatusJson(serde_json::value::to_raw_value(status).expect("a Status serialises"))
+    }
+
+    /// The object's members, without the braces.
+    fn members(&self) -> &str {
+        let object = self.0.get().trim();
+        object
+            .strip_prefix('{')
+            .and_then(|o| o.strip_suffix('}'))
+            .unwrap_or("")
+            .trim()
+    }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StatusOut<'a> {
-    #[serde(flatten)]
-    credential: &'a Status,
-    expiration_timestamp: String,
+impl PartialEq for StatusJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for StatusJson {}
+
+impl std::fmt::Debug for StatusJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatusJson(***)")
+    }
+}
+
+impl Serialize for StatusJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusJson {
+    /// Any JSON value is read whole, then held to a `Status`'s shape without copying its
+    /// strings: an object with string members, a certificate and a key, or a token.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        struct Shape<'a> {
+            #[serde(borrow)]
+            client_certificate_data: Option<&'a RawValue>,
+            #[serde(borrow)]
+            client_key_data: Option<&'a RawValue>,
+            #[serde(borrow)]
+            token: Option<&'a RawValue>,
+        }
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        let shape: Shape = serde_json::from_str(raw.get())
+            .map_err(|_| serde::de::Error::custom("the credential is not a Status"))?;
+        let string = |field: Option<&RawValue>| field.is_some_and(|v| v.get().starts_with('"'));
+        let pair = string(shape.client_certificate_data)
+            && string(shape.client_key_data)
+            && shape.token.is_none();
+        let token = string(shape.token)
+            && shape.client_certificate_data.is_none()
+            && shape.client_key_data.is_none();
+        if !pair && !token {
+            return Err(serde::de::Error::custom(
+                "the credential is neither a certificate and key nor a token",
+            ));
+        }
+        Ok(StatusJson(raw))
+    }
 }
 
 /// The apiVersion to answer with: the one in `KUBERNETES_EXEC_INFO` (the client rejects any
@@ -93,18 +154,22 @@ pub(crate) fn api_version(
     Ok(flag.unwrap_or(ApiVersion::V1beta1).as_str().to_string())
 }
 
-/// The ExecCredential document, one line of JSON plus a newline.
-pub(crate) fn render(api_version: &str, credential: &Status, expiration: i64) -> String {
-    let document = ExecCredential {
-        api_version,
-        kind: "ExecCredential",
-        status: StatusOut {
-            credential,
-            expiration_timestamp: crate::time::rfc3339(expiration),
-        },
-    };
-    let mut text = serde_json::to_string(&document).expect("an ExecCredential serialises");
-    text.push('\n');
+/// The ExecCredential document, one line of JSON plus a newline:
+/// `{"apiVersion":…,"kind":"ExecCredential","status":{…,"expirationTimestamp":…}}`.
+pub(crate) fn render(api_version: &str, credential: &StatusJson, expiration: i64) -> String {
+    let members = credential.members();
+    let version = serde_json::to_string(api_version).expect("a string serialises");
+    let mut text = String::with_capacity(members.len() + 128);
+    text.push_str("{\"apiVersion\":");
+    text.push_str(&version);
+    text.push_str(",\"kind\":\"ExecCredential\",\"status\":{");
+    text.push_str(members);
+    if !members.is_empty() {
+        text.push(',');
+    }
+    text.push_str("\"expirationTimestamp\":\"");
+    text.push_str(&crate::time::rfc3339(expiration));
+    text.push_str("\"}}\n");
     text
 }
 
@@ -124,7 +189,7 @@ mod tests {
             token: None,
         };
         assert_eq!(
-            render(V1, &status, 1_767_323_045),
+            render(V1, &StatusJson::new(&status), 1_767_323_045),
             "{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\
              \"status\":{\"clientCertificateData\":\"-----BEGIN CERTIFICATE-----\\nMII\\n-----END CERTIFICATE-----\\n\",\
              \"clientKeyData\":\"-----BEGIN EC PRIVATE KEY-----\\nMHc\\n-----END EC PRIVATE KEY-----\\n\",\
@@ -136,9 +201,40 @@ mod tests {
             token: Some("abc".into()),
         };
         assert_eq!(
-            render(V1BETA1, &token, 0),
+            render(V1BETA1, &StatusJson::new(&token), 0),
             "{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\
              \"status\":{\"token\":\"abc\",\"expirationTimestamp\":\"1970-01-01T00:00:00Z\"}}\n"
+        );
+    }
+
+    /// A stored credential is read back only in a `Status`'s shape, whatever JSON the file
+    /// holds, and printed as it was stored.
+    #[test]
+    fn a_stored_credential_keeps_its_text_and_its_shape() {
+        let read = |json: &str| serde_json::from_str::<StatusJson>(json);
+        let pair = r#"{"clientCertificateData":"C\n","clientKeyData":"K\n"}"#;
+        assert_eq!(read(pair).unwrap().0.get(), pair);
+        assert!(read(r#"{"token":"t"}"#).is_ok());
+        for bad in [
+            "5",
+            r#""text""#,
+            "[]",
+            "{}",
+            r#"{"token":5}"#,
+            r#"{"clientCertificateData":"C"}"#,
+            r#"{"clientCertificateData":"C","clientKeyData":"K","token":"t"}"#,
+            r#"{"token":"t","extra":"x"}"#,
+            r#"{"token":"t"}x"#,
+        ] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+        let status = read(pair).unwrap();
+        assert_eq!(format!("{status:?}"), "StatusJson(***)");
+        assert_eq!(
+            render(V1, &status, 0),
+            "{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\
+             \"status\":{\"clientCertificateData\":\"C\\n\",\"clientKeyData\":\"K\\n\",\
+             \"expirationTimestamp\":\"1970-01-01T00:00:00Z\"}}\n"
         );
     }
 

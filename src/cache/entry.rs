@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cert::Validity;
-use crate::exec_credential::Status;
+use crate::exec_credential::{Status, StatusJson};
 
 /// The entry file's layout version; an entry of another version is a miss.
 pub(crate) const FORMAT: u32 = 1;
@@ -33,8 +33,8 @@ pub(crate) struct Entry {
     pub(crate) not_after: i64,
     /// From here on the next call fetches a new one.
     pub(crate) refresh_at: i64,
-    /// The certificate and key (or token). Secret: only ever printed to stdout.
-    pub(crate) credential: Status,
+    /// The certificate and key (or token), as printed. Secret: only ever printed to stdout.
+    pub(crate) credential: StatusJson,
     /// The last refresh that failed, while this entry was kept: shown by `cache list`, and gone
     /// with the next entry stored. Holds the error text the user would have seen (no secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,7 +59,7 @@ impl Entry {
     /// window at once, which would make every call a miss.
     pub(crate) fn new(
         key: String,
-        credential: Status,
+        credential: &Status,
         now: i64,
         validity: Option<Validity>,
         api_expiration: Option<i64>,
@@ -95,7 +95,7 @@ impl Entry {
             fetched_at: now,
             not_after,
             refresh_at: refresh_point(start, not_after),
-            credential,
+            credential: StatusJson::new(credential),
             refresh_failed: None,
         })
     }
@@ -156,7 +156,7 @@ mod tests {
             not_before,
             not_after,
         };
-        Entry::new("k".into(), status(), NOW, Some(validity), api, 0).unwrap()
+        Entry::new("k".into(), &status(), NOW, Some(validity), api, 0).unwrap()
     }
 
     #[test]
@@ -228,7 +228,7 @@ mod tests {
             not_before: NOW - HOUR,
             not_after: NOW - 1,
         };
-        let error = Entry::new("k".into(), status(), NOW, Some(validity), None, 0).unwrap_err();
+        let error = Entry::new("k".into(), &status(), NOW, Some(validity), None, 0).unwrap_err();
         assert!(error.contains("clock"), "{error}");
     }
 
@@ -245,10 +245,10 @@ mod tests {
             not_before: NOW + from,
             not_after: NOW + from + 3 * HOUR,
         };
-        let skewed = Entry::new("k".into(), status(), NOW, Some(validity(60)), None, 0).unwrap();
+        let skewed = Entry::new("k".into(), &status(), NOW, Some(validity(60)), None, 0).unwrap();
         assert_eq!(skewed.refresh_at, NOW + 60 + 3 * HOUR - 3 * HOUR / 5);
         let error =
-            Entry::new("k".into(), status(), NOW, Some(validity(HOUR)), None, 0).unwrap_err();
+            Entry::new("k".into(), &status(), NOW, Some(validity(HOUR)), None, 0).unwrap_err();
         assert_eq!(
             error,
             format!(
@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn token_without_expiry_uses_the_asked_lifetime() {
-        let e = Entry::new("k".into(), status(), NOW, None, None, 3 * HOUR).unwrap();
+        let e = Entry::new("k".into(), &status(), NOW, None, None, 3 * HOUR).unwrap();
         assert_eq!(e.not_after, NOW + 3 * HOUR);
         assert_eq!(e.refresh_at, NOW + 3 * HOUR - 3 * HOUR / 5);
     }

@@ -388,7 +388,7 @@ pub(crate) fn parse_entry(text: &[u8]) -> io::Result<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec_credential::Status;
+    use crate::exec_credential::{Status, StatusJson};
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
@@ -415,11 +415,11 @@ mod tests {
             fetched_at: 1,
             not_after: 3,
             refresh_at: 2,
-            credential: Status {
+            credential: StatusJson::new(&Status {
                 client_certificate_data: None,
                 client_key_data: None,
                 token: Some("t".into()),
-            },
+            }),
             refresh_failed: None,
         }
     }

@@ -367,7 +367,7 @@ impl Miss<'_> {
         };
         let entry = Entry::new(
             request.key.canonical.clone(),
-            credential,
+            &credential,
             crate::time::now(),
             validity,
             issued.expiration,
