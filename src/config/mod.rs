@@ -664,6 +664,90 @@ mod tests {
     }
 
     #[test]
+    fn a_fleet_goes_to_adcp_in_its_region_and_has_no_lifetime() {
+        use clap::Parser;
+        let parse = |argv: &[&str]| match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::GetCredential(args) => args.target,
+            _ => unreachable!(),
+        };
+        let fleet = |argv: &[&str], env: &Env| Settings::resolve(&parse(argv), env).unwrap();
+        let home = Env::from_pairs([("HOME", "/h")]);
+        let plain = fleet(&["p", "get-credential", "--fleet-id", "f1"], &home);
+        assert_eq!(plain.target, Target::Fleet { id: "f1".into() });
+        assert_eq!(plain.minutes, 0);
+        // The region: the flag, else the environment, else the credential source's profile.
+        assert_eq!(
+            plain.api_endpoint(Some("cn-shenzhen")).unwrap(),
+            "https://adcp.cn-shenzhen.aliyuncs.com"
+        );
+        assert_eq!(plain.api_endpoint(None).unwrap_err().exit_code(), 2);
+        let env = Env::from_pairs([("HOME", "/h"), ("ALIBABA_CLOUD_REGION_ID", "cn-beijing")]);
+        assert_eq!(
+            fleet(&["p", "get-credential", "--fleet-id", "f1"], &env)
+                .api_endpoint(Some("cn-shenzhen"))
+                .unwrap(),
+            "https://adcp.cn-beijing.aliyuncs.com"
+        );
+        let flagged = fleet(
+            &[
+                "p",
+                "get-credential",
+                "--fleet-id",
+                "f1",
+                "--region",
+                "ap-southeast-1",
+            ],
+            &env,
+        );
+        assert_eq!(
+            flagged.api_endpoint(None).unwrap(),
+            "https://adcp.ap-southeast-1.aliyuncs.com"
+        );
+        // An explicit endpoint wins, from the flag or the variable.
+        let env = Env::from_pairs([("HOME", "/h"), ("ACK_ADCP_ENDPOINT", "http://127.0.0.1:5")]);
+        assert_eq!(
+            fleet(&["p", "get-credential", "--fleet-id", "f1"], &env)
+                .api_endpoint(None)
+                .unwrap(),
+            "http://127.0.0.1:5"
+        );
+        let bad = Env::from_pairs([("HOME", "/h"), ("ACK_ADCP_ENDPOINT", "http://10.0.0.1")]);
+        let error = Settings::resolve(&parse(&["p", "get-credential", "--fleet-id", "f1"]), &bad);
+        assert_eq!(error.unwrap_err().exit_code(), 2);
+        let error = Settings::resolve(&parse(&["p", "get-credential", "--fleet-id", "f.1"]), &home);
+        assert_eq!(error.unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn kubeconfig_by_name_or_all_is_checked_before_any_listing() {
+        use clap::Parser;
+        let resolve = |argv: &[&str], env: &Env| {
+            let mut full = vec!["p", "kubeconfig"];
+            full.extend_from_slice(argv);
+            match crate::cli::Cli::parse_from(full).command {
+                crate::cli::Command::Kubeconfig(args) => KubeconfigConfig::resolve(&args, env),
+                _ => unreachable!(),
+            }
+        };
+        let env = Env::from_pairs([("HOME", "/h")]);
+        let named = resolve(&["--cluster-name", "prod", "--region", "cn-beijing"], &env).unwrap();
+        assert!(matches!(&named.wanted, Wanted::Named { name, .. } if name == "prod"));
+        assert_eq!(named.region_filter.as_deref(), Some("cn-beijing"));
+        let all = resolve(&["--all", "--merge"], &env).unwrap();
+        assert!(matches!(all.wanted, Wanted::All { .. }));
+        assert_eq!(all.region_filter, None);
+        for bad in [
+            &["--cluster-name", "prod", "--expiration", "1y"][..],
+            &["--all", "--merge", "--expiration", "10m"],
+            &["--all", "--merge", "--region", "CN"],
+            &["--all", "--merge", "--role-arn", "admin"],
+            &["--cluster-name", "bad\nname"],
+        ] {
+            assert_eq!(resolve(bad, &env).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn merge_reads_the_files_kubectl_reads() {
         let env = Env::from_pairs([("HOME", "/h"), ("KUBECONFIG", "/a/one::/b/two:/a/one")]);
         assert_eq!(
