@@ -267,7 +267,7 @@ fn cs_hint(request: &UserKubeconfigRequest, status: u16, code: &str) -> Option<S
     if code == "ErrorClusterNotFound" || (status == 404 && code.contains("Cluster")) {
         return Some(format!(
             "check the cluster id `{}`: the cluster must exist in the account of these \
-             credentials (`aliyun cs GET /clusters` lists them)",
+             credentials (`ack-credential-plugin clusters` lists them)",
             request.cluster_id
         ));
     }
