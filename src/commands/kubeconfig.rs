@@ -545,7 +545,8 @@ mod tests {
             optional("--cache-dir", vec!["/c", "/tmp/a b"]),
             prop::bool::ANY,
         );
-        proptest::proptest!(|((target, uid, expiration, profile, role, region, cs, asm, adcp, sts, dir, private) in flags)| {
+        let switches = (prop::bool::ANY,);
+        proptest::proptest!(|((target, uid, expiration, profile, role, region, cs, asm, adcp, sts, dir, private) in flags, (no_background,) in switches)| {
             let mut argv = vec!["ack-credential-plugin", "kubeconfig", target, "x1"];
             let cluster = target == "--cluster-id";
             let cluster_only = [uid, expiration];
@@ -555,6 +556,9 @@ mod tests {
             }
             if private {
                 argv.push("--private-ip");
+            }
+            if no_background {
+                argv.push("--no-background-refresh");
             }
             let crate::cli::Command::Kubeconfig(given) = crate::cli::Cli::parse_from(&argv).command
             else {

@@ -372,3 +372,45 @@ fn cache_tells_fleets_from_clusters_and_meshes() {
         .run_exit(2);
     assert!(run.stderr.contains("cannot be used with"), "{run}");
 }
+
+/// A fleet's certificate inside its refresh window is served at once and refreshed by a
+/// detached refresher (the same `get-credential --fleet-id` arguments), as a cluster's is.
+#[test]
+fn a_fleet_inside_its_refresh_window_is_refreshed_in_the_background() {
+    let (fake, _) = cloud_with_fleet();
+    fake.set_cert_lifetime(std::time::Duration::from_secs(9 * 60));
+    let plugin = get_fleet_credential(&fake);
+    let first = plugin.run_ok();
+    fake.set_cert_lifetime(std::time::Duration::from_secs(3 * 3600));
+
+    let second = plugin.run_ok();
+    assert_eq!(
+        second.credential().client_certificate_data,
+        first.credential().client_certificate_data,
+        "the cached certificate, at once\n{second}"
+    );
+    // Long enough for anything that is not a hang.
+    crate::support::wait::wait_until(
+        "the background refresh",
+        std::time::Duration::from_secs(30),
+        || {
+            fake.successes() == 2
+                && plugin.clone().run_ok().credential().certificate().not_after
+                    > first.credential().certificate().not_after
+        },
+    );
+    let third = plugin.run_ok();
+    assert_eq!(fake.successes(), 2, "{}", fake.dump());
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.service == Service::ADCP && r.outcome == Outcome::Issued),
+        "{}",
+        fake.dump()
+    );
+    let lifetime = third.credential().certificate().not_after - Utc::now();
+    assert!(
+        lifetime > TimeDelta::hours(2),
+        "the new 3-hour certificate\n{third}"
+    );
+}
