@@ -26,6 +26,9 @@ pub(crate) enum Error {
         action: &'static str,
         detail: String,
     },
+    /// What was listed does not give what was asked: no cluster of that name, several, or
+    /// nothing to write. The text says what was found and what to do.
+    Selection(String),
     /// The API said yes but its answer cannot be used.
     BadResponse {
         action: &'static str,
@@ -63,6 +66,7 @@ impl fmt::Display for Error {
             Error::Usage(message)
             | Error::Setup(message)
             | Error::NoCredentials(message)
+            | Error::Selection(message)
             | Error::Noted { message, .. } => f.write_str(message),
             Error::Api(error) => error.fmt(f),
             Error::Source { source, error } => {

@@ -1,5 +1,6 @@
 //! Property tests over every parser of outside input: kubeconfigs and certificates from the API,
-//! API answers and error bodies, STS, metadata, URI and external-command answers, cache files,
+//! API answers (cs, servicemesh and adcp kubeconfigs, the lists of clusters and meshes) and
+//! error bodies, STS, metadata, URI and external-command answers, cache files,
 //! `KUBERNETES_EXEC_INFO`, the aliyun CLI config, the INI file, rate-limit headers and flags, and
 //! the user's kubeconfig that `kubeconfig --merge` edits.
 //!
@@ -165,6 +166,51 @@ proptest! {
     }).to_string())) {
         match crate::aliyun::servicemesh::parse_answer(&bytes, None) {
             Ok(issued) => through_kubeconfig(&issued.config)?,
+            Err(e) => clean(&e.to_string())?,
+        }
+    }
+
+    #[test]
+    fn fleet_answer(bytes in input(serde_json::json!({
+        "RequestId": "R", "Kubeconfig": kubeconfig_sample()
+    }).to_string())) {
+        match crate::aliyun::adcp::parse_answer(&bytes, None) {
+            Ok(issued) => {
+                prop_assert_eq!(issued.expiration, None);
+                through_kubeconfig(&issued.config)?;
+            }
+            Err(e) => clean(&e.to_string())?,
+        }
+    }
+
+    /// A page of `DescribeClustersV1`: every cluster it yields has an id, and an error quotes
+    /// nothing of the body.
+    #[test]
+    fn clusters_page(bytes in input(serde_json::json!({
+        "clusters": [
+            {"cluster_id": "c1", "name": SECRET, "region_id": "cn-hangzhou",
+             "cluster_type": "ManagedKubernetes", "state": "running", "current_version": "1.33.1"},
+            {"cluster_id": "c2", "name": "b", "state": "deleting", "tags": [{"key": SECRET}]},
+        ],
+        "page_info": {"page_number": 1, "page_size": 100, "total_count": 2},
+    }).to_string())) {
+        match crate::aliyun::cs::parse_clusters_page(&bytes, None) {
+            Ok(page) => prop_assert!(page.clusters.iter().all(|c| !c.id.is_empty())),
+            Err(e) => clean(&e.to_string())?,
+        }
+    }
+
+    #[test]
+    fn meshes_list(bytes in input(serde_json::json!({
+        "RequestId": "R",
+        "ServiceMeshes": [{
+            "ServiceMeshInfo": {"ServiceMeshId": "m1", "Name": SECRET, "RegionId": "cn-beijing",
+                                "State": "running", "Version": "1.22.6.45"},
+            "ClusterSpec": "enterprise", "Clusters": ["c1"],
+        }],
+    }).to_string())) {
+        match crate::aliyun::servicemesh::parse_meshes(&bytes, None) {
+            Ok(meshes) => prop_assert!(meshes.iter().all(|m| !m.id.is_empty())),
             Err(e) => clean(&e.to_string())?,
         }
     }

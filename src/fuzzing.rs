@@ -5,7 +5,7 @@
 //! Every error is a `String` as the plugin would show it, so a target can check that no error
 //! quotes the secret it planted.
 
-use crate::aliyun::{cs, servicemesh};
+use crate::aliyun::{adcp, cs, servicemesh};
 use crate::cache::{self, KeyFields};
 use crate::kubeconfig::Kubeconfig;
 
@@ -96,6 +96,16 @@ pub fn cs_answer(body: &[u8]) -> Result<String, String> {
 /// When the body is not JSON or holds no kubeconfig.
 pub fn servicemesh_answer(body: &[u8]) -> Result<String, String> {
     servicemesh::parse_answer(body, None)
+        .map(|issued| issued.config)
+        .map_err(|e| e.to_string())
+}
+
+/// The kubeconfig YAML of an adcp `DescribeHubClusterKubeconfig` answer.
+///
+/// # Errors
+/// When the body is not JSON or holds no kubeconfig.
+pub fn adcp_answer(body: &[u8]) -> Result<String, String> {
+    adcp::parse_answer(body, None)
         .map(|issued| issued.config)
         .map_err(|e| e.to_string())
 }

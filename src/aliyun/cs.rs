@@ -1,4 +1,5 @@
-//! Container Service for Kubernetes (cs, API version 2015-12-15): the user kubeconfig calls.
+//! Container Service for Kubernetes (cs, API version 2015-12-15): the user kubeconfig calls, and
+//! the list of clusters (`DescribeClustersV1`, every page).
 
 use super::IssuedKubeconfig;
 use super::access_key::Credentials;
@@ -100,9 +101,165 @@ pub(crate) fn parse_answer(
         body,
         request_id,
         "config",
-        "expiration",
-        crate::time::parse_rfc3339,
+        Some(("expiration", crate::time::parse_rfc3339)),
     )
+}
+
+/// The API that lists the clusters an identity can see. RAM calls its permission
+/// `cs:GetClusters`.
+pub(crate) const LIST_ACTION: &str = "DescribeClustersV1";
+
+/// The clusters asked for in one page. The API pages whatever it is asked, and may answer
+/// fewer than asked: the listing ends by `page_info.total_count`, not by a short page.
+const PAGE_SIZE: usize = 100;
+/// The most pages read: a listing that does not end by then is a broken answer, not an account
+/// with 100,000 clusters.
+const MAX_PAGES: usize = 1000;
+
+/// The states in which a cluster's API server serves: running, and changing while it runs
+/// (updating, upgrading, scaling, nodes being removed or drained). Every other state
+/// (`initial`, `failed`, `inactive`, `unavailable`, `waiting` and `disconnected` for a
+/// registered cluster, `deleting`, `deleted`, `delete_failed`, `stopped`, or one not known
+/// here) is not running.
+const SERVING_STATES: [&str; 6] = [
+    "running",
+    "updating",
+    "upgrading",
+    "scaling",
+    "removing",
+    "draining",
+];
+
+/// A cluster as `DescribeClustersV1` lists it. Text fields the answer leaves out are empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClusterSummary {
+    /// `cluster_id`.
+    pub(crate) id: String,
+    pub(crate) name: String,
+    /// `region_id`.
+    pub(crate) region: String,
+    /// `cluster_type`: `ManagedKubernetes`, `Kubernetes`, `ExternalKubernetes`, `Ask`...
+    pub(crate) cluster_type: String,
+    pub(crate) state: String,
+    /// `current_version`.
+    pub(crate) version: String,
+}
+
+impl ClusterSummary {
+    /// Whether the cluster's API server serves ([`SERVING_STATES`]).
+    pub(crate) fn is_running(&self) -> bool {
+        SERVING_STATES.contains(&self.state.as_str())
+    }
+}
+
+/// `DescribeClustersV1` (`GET /api/v1/clusters`), every page: the clusters the caller can see,
+/// in every region, or in `region` only.
+pub(crate) fn describe_clusters(
+    client: &Client,
+    endpoint: &str,
+    credentials: &Credentials,
+    region: Option<&str>,
+) -> Result<Vec<ClusterSummary>, Error> {
+    let mut clusters: Vec<ClusterSummary> = Vec::new();
+    for page_number in 1..=MAX_PAGES {
+        let mut query = vec![
+            ("page_size", PAGE_SIZE.to_string()),
+            ("page_number", page_number.to_string()),
+        ];
+        if let Some(region) = region {
+            query.push(("region_id", region.to_string()));
+        }
+        let roa = RoaRequest {
+            action: LIST_ACTION,
+            version: VERSION,
+            target: match region {
+                Some(region) => format!("the clusters in {region}"),
+                None => "the clusters".to_string(),
+            },
+            path: "/api/v1/clusters".to_string(),
+            query,
+        };
+        let answer = client.roa(endpoint, credentials, &roa)?;
+        let page = parse_clusters_page(&answer.body, answer.request_id.as_deref())?;
+        let got = page.clusters.len();
+        // A cluster created while the pages are read can shift one into the next page twice.
+        for cluster in page.clusters {
+            if !clusters.iter().any(|c| c.id == cluster.id) {
+                clusters.push(cluster);
+            }
+        }
+        let done = match page.total_count {
+            Some(total) => got == 0 || clusters.len() >= total,
+            None => got < PAGE_SIZE,
+        };
+        if done {
+            return Ok(clusters);
+        }
+    }
+    Err(Error::BadResponse {
+        action: LIST_ACTION,
+        request_id: None,
+        detail: format!("the list of clusters did not end after {MAX_PAGES} pages"),
+    })
+}
+
+/// One page of `DescribeClustersV1`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ClustersPage {
+    pub(crate) clusters: Vec<ClusterSummary>,
+    /// `page_info.total_count`: how many clusters the listing holds in all.
+    pub(crate) total_count: Option<usize>,
+}
+
+/// `{"clusters": [{"cluster_id", "name", "region_id", "cluster_type", "state",
+/// "current_version", ...}], "page_info": {"page_number", "page_size", "total_count"}}`.
+pub(crate) fn parse_clusters_page(
+    body: &[u8],
+    request_id: Option<&str>,
+) -> Result<ClustersPage, Error> {
+    use serde_json::Value;
+    let bad = |detail: String| Error::BadResponse {
+        action: LIST_ACTION,
+        request_id: request_id.map(str::to_string),
+        detail,
+    };
+    let body: Value =
+        serde_json::from_slice(body).map_err(|_| bad("the body is not JSON".into()))?;
+    let list = match body.get("clusters") {
+        None | Some(Value::Null) => &Vec::new(),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(bad("its `clusters` is not a list".into())),
+    };
+    let mut clusters = Vec::with_capacity(list.len());
+    for item in list {
+        let text = |name: &str| {
+            item.get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let id = text("cluster_id");
+        if id.is_empty() {
+            return Err(bad("a cluster in the list has no `cluster_id`".into()));
+        }
+        clusters.push(ClusterSummary {
+            id,
+            name: text("name"),
+            region: text("region_id"),
+            cluster_type: text("cluster_type"),
+            state: text("state"),
+            version: text("current_version"),
+        });
+    }
+    let total_count = body
+        .get("page_info")
+        .and_then(|info| info.get("total_count"))
+        .and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok());
+    Ok(ClustersPage {
+        clusters,
+        total_count,
+    })
 }
 
 /// Hints for the cs answers a user is most likely to meet.
@@ -110,7 +267,7 @@ fn cs_hint(request: &UserKubeconfigRequest, status: u16, code: &str) -> Option<S
     if code == "ErrorClusterNotFound" || (status == 404 && code.contains("Cluster")) {
         return Some(format!(
             "check the cluster id `{}`: the cluster must exist in the account of these \
-             credentials (`aliyun cs GET /clusters` lists them)",
+             credentials (`ack-credential-plugin clusters` lists them)",
             request.cluster_id
         ));
     }
@@ -123,5 +280,87 @@ fn cs_hint(request: &UserKubeconfigRequest, status: u16, code: &str) -> Option<S
             "check the uid {uid}: it must be a RAM user of this account"
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_of_clusters_reads_the_documented_fields() {
+        let body = br#"{"clusters":[
+            {"cluster_id":"c1","name":"prod","region_id":"cn-hangzhou","cluster_type":"ManagedKubernetes",
+             "state":"running","current_version":"1.33.1-aliyun.1","size":5,"tags":[]},
+            {"cluster_id":"c2","state":"deleting"}],
+            "page_info":{"page_number":1,"page_size":100,"total_count":7}}"#;
+        let page = parse_clusters_page(body, Some("R1")).unwrap();
+        assert_eq!(page.total_count, Some(7));
+        assert_eq!(
+            page.clusters[0],
+            ClusterSummary {
+                id: "c1".into(),
+                name: "prod".into(),
+                region: "cn-hangzhou".into(),
+                cluster_type: "ManagedKubernetes".into(),
+                state: "running".into(),
+                version: "1.33.1-aliyun.1".into(),
+            }
+        );
+        assert_eq!(page.clusters[1].name, "");
+        assert!(page.clusters[0].is_running() && !page.clusters[1].is_running());
+        let empty = parse_clusters_page(br#"{"clusters":null}"#, None).unwrap();
+        assert_eq!(
+            empty,
+            ClustersPage {
+                clusters: vec![],
+                total_count: None
+            }
+        );
+        for bad in [
+            &b"<html>"[..],
+            br#"{"clusters":{}}"#,
+            br#"{"clusters":[{"name":"x"}]}"#,
+        ] {
+            assert!(parse_clusters_page(bad, None).is_err());
+        }
+    }
+
+    #[test]
+    fn running_means_the_api_server_serves() {
+        let with_state = |state: &str| ClusterSummary {
+            id: "c".into(),
+            name: String::new(),
+            region: String::new(),
+            cluster_type: String::new(),
+            state: state.into(),
+            version: String::new(),
+        };
+        for state in [
+            "running",
+            "updating",
+            "upgrading",
+            "scaling",
+            "removing",
+            "draining",
+        ] {
+            assert!(with_state(state).is_running(), "{state}");
+        }
+        for state in [
+            "initial",
+            "failed",
+            "inactive",
+            "unavailable",
+            "waiting",
+            "disconnected",
+            "deleting",
+            "deleted",
+            "delete_failed",
+            "stopped",
+            "",
+            "Running",
+        ] {
+            assert!(!with_state(state).is_running(), "{state}");
+        }
     }
 }

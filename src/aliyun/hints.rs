@@ -47,9 +47,18 @@ fn permission_hint(action: &str) -> String {
             "this identity may not assume the role: it needs `sts:{action}` in RAM, and the \
              role's trust policy must name it as a principal"
         ),
-        "DescribeServiceMeshKubeconfig" => format!(
+        "DescribeServiceMeshKubeconfig" | "DescribeServiceMeshes" => format!(
             "this identity is not allowed to call {action}: grant `servicemesh:{action}` in RAM, \
              or use another identity"
+        ),
+        "DescribeHubClusterKubeconfig" => format!(
+            "this identity is not allowed to call {action}: grant `adcp:{action}` in RAM, or use \
+             another identity"
+        ),
+        // Listing clusters is RAM's `cs:GetClusters`, not an action named after the API.
+        "DescribeClustersV1" => format!(
+            "this identity is not allowed to list clusters ({action}): grant `cs:GetClusters` in \
+             RAM, or use another identity"
         ),
         _ => format!(
             "this identity is not allowed to call {action}: grant `cs:{action}` in RAM, or use \
@@ -135,6 +144,18 @@ mod tests {
         assert!(cs.contains("cs:DescribeClusterUserKubeconfig"), "{cs}");
         let mesh = hint("DescribeServiceMeshKubeconfig", 403, "Forbidden").unwrap();
         assert!(mesh.contains("servicemesh:"), "{mesh}");
+        let meshes = hint("DescribeServiceMeshes", 403, "Forbidden.RAM").unwrap();
+        assert!(
+            meshes.contains("`servicemesh:DescribeServiceMeshes`"),
+            "{meshes}"
+        );
+        let fleet = hint("DescribeHubClusterKubeconfig", 403, "Forbidden.RAM").unwrap();
+        assert!(
+            fleet.contains("`adcp:DescribeHubClusterKubeconfig`"),
+            "{fleet}"
+        );
+        let list = hint("DescribeClustersV1", 403, "Forbidden.RAM").unwrap();
+        assert!(list.contains("`cs:GetClusters`"), "{list}");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Alibaba Cloud OpenAPI: the credentials requests are signed with, request assembly and
 //! signing, the HTTP client with its retry policy and hints, and one file per product the
-//! plugin calls (cs, servicemesh, sts), each with its default endpoint.
+//! plugin calls (cs, servicemesh, adcp, sts), each with its default endpoint.
 
 mod access_key;
+pub(crate) mod adcp;
 pub(crate) mod client;
 pub(crate) mod cs;
 pub(crate) mod endpoint;
@@ -19,7 +20,10 @@ pub(crate) mod sts;
 pub(crate) use access_key::Credentials;
 pub(crate) use client::Client;
 
-/// A kubeconfig issued by the cs or servicemesh API.
+/// Reads an expiry as an API writes it, into Unix seconds.
+type ReadExpiry = fn(&str) -> Option<i64>;
+
+/// A kubeconfig issued by the cs, servicemesh or adcp API.
 pub(crate) struct IssuedKubeconfig {
     /// The kubeconfig YAML. It holds the private key: never log or show it.
     pub(crate) config: String,
@@ -29,16 +33,16 @@ pub(crate) struct IssuedKubeconfig {
 }
 
 impl IssuedKubeconfig {
-    /// Read an answer holding a kubeconfig in `config_field` and its expiry in `expiry_field`
-    /// (read by `parse_expiry`). Read into a `Value` first and never quoted: serde's typed
-    /// errors can quote the offending value, and that may be the private key.
+    /// Read an answer holding a kubeconfig in `config_field` and, when the API states one, its
+    /// expiry in `expiry` (the field, and how to read it). Read into a `Value` first and never
+    /// quoted: serde's typed errors can quote the offending value, and that may be the private
+    /// key.
     fn from_answer(
         action: &'static str,
         body: &[u8],
         request_id: Option<&str>,
         config_field: &str,
-        expiry_field: &str,
-        parse_expiry: fn(&str) -> Option<i64>,
+        expiry: Option<(&str, ReadExpiry)>,
     ) -> Result<Self, crate::error::Error> {
         use serde_json::Value;
         let bad = |detail: String| crate::error::Error::BadResponse {
@@ -55,10 +59,8 @@ impl IssuedKubeconfig {
             .ok_or_else(|| bad(format!("the body has no `{config_field}` (the kubeconfig)")))?;
         Ok(IssuedKubeconfig {
             config: config.to_string(),
-            expiration: body
-                .get(expiry_field)
-                .and_then(Value::as_str)
-                .and_then(parse_expiry),
+            expiration: expiry
+                .and_then(|(field, parse)| body.get(field).and_then(Value::as_str).and_then(parse)),
             request_id: request_id
                 .or_else(|| {
                     ["RequestId", "requestId"]

@@ -1,4 +1,5 @@
-//! Alibaba Cloud Service Mesh (servicemesh, API version 2020-01-11): the mesh kubeconfig.
+//! Alibaba Cloud Service Mesh (servicemesh, API version 2020-01-11): the mesh kubeconfig, and
+//! the list of meshes (`DescribeServiceMeshes`).
 
 use chrono::NaiveDateTime;
 
@@ -46,6 +47,88 @@ pub(crate) fn describe_kubeconfig(
     parse_answer(&answer.body, answer.request_id.as_deref())
 }
 
+/// The API that lists the meshes an identity can see.
+pub(crate) const LIST_ACTION: &str = "DescribeServiceMeshes";
+
+/// A mesh as `DescribeServiceMeshes` lists it. Text fields the answer leaves out are empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MeshSummary {
+    /// `ServiceMeshInfo.ServiceMeshId`.
+    pub(crate) id: String,
+    pub(crate) name: String,
+    /// `ServiceMeshInfo.RegionId`.
+    pub(crate) region: String,
+    /// `ServiceMeshInfo.State`: `running`, `initial`, `upgrading`...
+    pub(crate) state: String,
+    /// `ServiceMeshInfo.Version`: the Istio version.
+    pub(crate) version: String,
+    /// `ClusterSpec`: `standard`, `enterprise` or `ultimate`.
+    pub(crate) edition: String,
+}
+
+/// `DescribeServiceMeshes`: every mesh the caller can see, in one answer (the API does not page).
+pub(crate) fn describe_service_meshes(
+    client: &Client,
+    endpoint: &str,
+    credentials: &Credentials,
+) -> Result<Vec<MeshSummary>, Error> {
+    let request = RpcRequest {
+        action: LIST_ACTION,
+        version: VERSION,
+        target: "the meshes".to_string(),
+        params: Vec::new(),
+    };
+    let answer = client.rpc(endpoint, Some(credentials), &request)?;
+    parse_meshes(&answer.body, answer.request_id.as_deref())
+}
+
+/// `{"RequestId", "ServiceMeshes": [{"ServiceMeshInfo": {"ServiceMeshId", "Name", "RegionId",
+/// "State", "Version", ...}, "ClusterSpec", ...}]}`.
+pub(crate) fn parse_meshes(
+    body: &[u8],
+    request_id: Option<&str>,
+) -> Result<Vec<MeshSummary>, Error> {
+    use serde_json::Value;
+    let bad = |detail: String| Error::BadResponse {
+        action: LIST_ACTION,
+        request_id: request_id.map(str::to_string),
+        detail,
+    };
+    let body: Value =
+        serde_json::from_slice(body).map_err(|_| bad("the body is not JSON".into()))?;
+    let list = match body.get("ServiceMeshes") {
+        None | Some(Value::Null) => &Vec::new(),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(bad("its `ServiceMeshes` is not a list".into())),
+    };
+    let mut meshes = Vec::with_capacity(list.len());
+    for item in list {
+        let info = item.get("ServiceMeshInfo").unwrap_or(&Value::Null);
+        let text = |object: &Value, name: &str| {
+            object
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let id = text(info, "ServiceMeshId");
+        if id.is_empty() {
+            return Err(bad(
+                "a mesh in the list has no `ServiceMeshInfo.ServiceMeshId`".into(),
+            ));
+        }
+        meshes.push(MeshSummary {
+            id,
+            name: text(info, "Name"),
+            region: text(info, "RegionId"),
+            state: text(info, "State"),
+            version: text(info, "Version"),
+            edition: text(item, "ClusterSpec"),
+        });
+    }
+    Ok(meshes)
+}
+
 /// `{"RequestId", "Kubeconfig": "<YAML>", "ExpireTime": "2024-05-28 16:00:00"}`.
 pub(crate) fn parse_answer(
     body: &[u8],
@@ -56,8 +139,7 @@ pub(crate) fn parse_answer(
         body,
         request_id,
         "Kubeconfig",
-        "ExpireTime",
-        parse_expire_time,
+        Some(("ExpireTime", parse_expire_time)),
     )
 }
 
@@ -77,6 +159,36 @@ fn parse_expire_time(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_list_of_meshes_reads_the_documented_fields() {
+        let body = br#"{"RequestId":"R","ServiceMeshes":[
+            {"ServiceMeshInfo":{"ServiceMeshId":"m1","Name":"mesh-a","RegionId":"cn-beijing",
+             "State":"running","Version":"1.22.6.45","Profile":"Default"},
+             "ClusterSpec":"enterprise","Clusters":["c1"],"Endpoints":{}},
+            {"ServiceMeshInfo":{"ServiceMeshId":"m2"}}]}"#;
+        let meshes = parse_meshes(body, None).unwrap();
+        assert_eq!(
+            meshes[0],
+            MeshSummary {
+                id: "m1".into(),
+                name: "mesh-a".into(),
+                region: "cn-beijing".into(),
+                state: "running".into(),
+                version: "1.22.6.45".into(),
+                edition: "enterprise".into(),
+            }
+        );
+        assert_eq!(meshes[1].edition, "");
+        assert_eq!(parse_meshes(br#"{"RequestId":"R"}"#, None).unwrap(), []);
+        for bad in [
+            &b"[]x"[..],
+            br#"{"ServiceMeshes":1}"#,
+            br#"{"ServiceMeshes":[{}]}"#,
+        ] {
+            assert!(parse_meshes(bad, None).is_err());
+        }
+    }
 
     #[test]
     fn expire_time_without_a_zone_is_read_as_utc() {

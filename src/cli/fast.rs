@@ -30,6 +30,7 @@ pub(crate) const VALUED: &[&str] = &[
     "cluster-id",
     "uid",
     "mesh-id",
+    "fleet-id",
     "expiration",
     "profile",
     "role-arn",
@@ -37,6 +38,7 @@ pub(crate) const VALUED: &[&str] = &[
     "cache-dir",
     "cs-endpoint",
     "asm-endpoint",
+    "adcp-endpoint",
     "sts-endpoint",
     "api-version",
 ];
@@ -78,9 +80,11 @@ pub(crate) fn parse_get_credential(args: &[OsString]) -> Option<GetCredentialArg
         }
     }
     let t = &parsed.target;
-    let one_target = t.cluster_id.is_some() != t.mesh_id.is_some();
-    let mesh_conflict = t.mesh_id.is_some() && (t.uid.is_some() || t.expiration.is_some());
-    (one_target && !mesh_conflict).then_some(parsed)
+    let targets = [&t.cluster_id, &t.mesh_id, &t.fleet_id];
+    let one_target = targets.iter().filter(|id| id.is_some()).count() == 1;
+    // --uid and --expiration are the cluster's alone.
+    let conflict = t.cluster_id.is_none() && (t.uid.is_some() || t.expiration.is_some());
+    (one_target && !conflict).then_some(parsed)
 }
 
 fn switch<'a>(parsed: &'a mut GetCredentialArgs, name: &str) -> Option<&'a mut bool> {
@@ -101,12 +105,14 @@ fn set_value(parsed: &mut GetCredentialArgs, name: &str, value: &str) -> Option<
         "cluster-id" => &mut t.cluster_id,
         "uid" => &mut t.uid,
         "mesh-id" => &mut t.mesh_id,
+        "fleet-id" => &mut t.fleet_id,
         "expiration" => &mut t.expiration,
         "profile" => &mut t.profile,
         "role-arn" => &mut t.role_arn,
         "region" => &mut t.region,
         "cs-endpoint" => &mut t.cs_endpoint,
         "asm-endpoint" => &mut t.asm_endpoint,
+        "adcp-endpoint" => &mut t.adcp_endpoint,
         "sts-endpoint" => &mut t.sts_endpoint,
         "cache-dir" => {
             t.cache_dir = Some(value.into());
@@ -186,7 +192,7 @@ mod tests {
     fn each_flag_read_here_agrees_with_clap() {
         let value = |name: &str| match name {
             "api-version" => "v1",
-            "mesh-id" | "cluster-id" => "x1",
+            "mesh-id" | "cluster-id" | "fleet-id" => "x1",
             _ => "some-value",
         };
         for name in SWITCHES.iter().chain(VALUED) {
@@ -195,7 +201,7 @@ mod tests {
             if VALUED.contains(name) {
                 argv.push(value(name));
             }
-            if !matches!(*name, "cluster-id" | "mesh-id") {
+            if !matches!(*name, "cluster-id" | "mesh-id" | "fleet-id") {
                 argv.extend(["--cluster-id", "c1"]);
             }
             let fast = parse_get_credential(&os(&argv));
@@ -213,6 +219,7 @@ mod tests {
         let tokens = prop::sample::select(vec![
             "--cluster-id",
             "--mesh-id",
+            "--fleet-id",
             "--uid",
             "--private-ip",
             "--expiration",
@@ -222,6 +229,7 @@ mod tests {
             "--cache-dir",
             "--cs-endpoint",
             "--asm-endpoint",
+            "--adcp-endpoint",
             "--sts-endpoint",
             "--api-version",
             "--force-refresh",
@@ -231,6 +239,7 @@ mod tests {
             "-v",
             "--help",
             "--cluster-id=c2",
+            "--fleet-id=f2",
             "--private-ip=true",
             "--api-version=v1",
             "--nope",

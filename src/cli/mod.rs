@@ -38,12 +38,14 @@ pub(crate) fn parse(args: Vec<OsString>) -> Cli {
 #[command(
     name = "ack-credential-plugin",
     version,
-    about = "kubectl exec credential plugin for Alibaba Cloud ACK clusters and ASM meshes",
+    about = "kubectl exec credential plugin for Alibaba Cloud ACK clusters, ACK One fleets and ASM meshes",
     long_about = "kubectl exec credential plugin for Alibaba Cloud Container Service for \
-                  Kubernetes (ACK) and Service Mesh (ASM).\n\nkubectl runs `get-credential` from \
-                  a kubeconfig `exec` entry; it prints an ExecCredential with a short-lived \
-                  client certificate, cached on disk and renewed before it expires. \
-                  `kubeconfig` writes such a kubeconfig for you."
+                  Kubernetes (ACK), ACK One fleets and Service Mesh (ASM).\n\nkubectl runs \
+                  `get-credential` from a kubeconfig `exec` entry; it prints an ExecCredential \
+                  with a short-lived client certificate, cached on disk and renewed before it \
+                  expires. `kubeconfig` writes such a kubeconfig for you, for a cluster by id or \
+                  by name, a mesh, a fleet, or every running cluster at once; `clusters` and \
+                  `meshes` list what you can reach."
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
@@ -65,16 +67,27 @@ pub(crate) fn get_credential_command() -> clap::Command {
 }
 
 const GET_CREDENTIAL_ABOUT: &str =
-    "Print an ExecCredential for a cluster or mesh (what kubectl runs)";
+    "Print an ExecCredential for a cluster, fleet or mesh (what kubectl runs)";
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     #[command(about = GET_CREDENTIAL_ABOUT, after_help = ENVIRONMENT_HELP)]
     GetCredential(GetCredentialArgs),
 
-    /// Write a kubeconfig whose user runs this plugin, for a cluster or mesh.
+    /// Write a kubeconfig whose user runs this plugin, for a cluster (by id or name), a fleet,
+    /// a mesh, or every running cluster.
     #[command(after_help = ENVIRONMENT_HELP)]
     Kubeconfig(KubeconfigArgs),
+
+    /// List the ACK clusters this identity can see (every page): id, name, region, type, state,
+    /// version.
+    #[command(after_help = ENVIRONMENT_HELP)]
+    Clusters(ClustersArgs),
+
+    /// List the ASM service meshes this identity can see: id, name, region, state, version,
+    /// edition.
+    #[command(after_help = ENVIRONMENT_HELP)]
+    Meshes(MeshesArgs),
 
     /// List or clear cached credentials.
     #[command(subcommand)]
@@ -97,7 +110,8 @@ Credentials, first found wins (--profile forces the aliyun CLI profile):
   6. ALIBABA_CLOUD_CREDENTIALS_URI
 
 Environment:
-  ACK_CS_ENDPOINT, ACK_ASM_ENDPOINT, ACK_STS_ENDPOINT   same as the --*-endpoint flags
+  ACK_CS_ENDPOINT, ACK_ASM_ENDPOINT, ACK_ADCP_ENDPOINT, ACK_STS_ENDPOINT
+                         same as the --*-endpoint flags
   ALIBABA_CLOUD_STS_REGION   STS in that region (ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true: VPC)
   ACK_ECS_METADATA_ENDPOINT  the ECS metadata service (default http://100.100.100.200)
   ALIBABA_CLOUD_REGION_ID    same as --region (ALICLOUD_REGION also read)
@@ -112,7 +126,7 @@ Environment:
 /// What to get a credential for, and how: shared by `get-credential` and `kubeconfig`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 #[group(skip)]
-#[command(group = ArgGroup::new("target").required(true).args(["cluster_id", "mesh_id"]))]
+#[command(group = ArgGroup::new("target").required(true).args(["cluster_id", "mesh_id", "fleet_id"]))]
 pub(crate) struct TargetArgs {
     /// The ACK cluster id.
     #[arg(long, value_name = "ID")]
@@ -127,12 +141,17 @@ pub(crate) struct TargetArgs {
     #[arg(long, value_name = "ID", conflicts_with_all = ["uid", "expiration"])]
     pub(crate) mesh_id: Option<String>,
 
+    /// The ACK One fleet id: the kubeconfig of its hub cluster. A fleet lives in a region: give
+    /// it with --region (or ALIBABA_CLOUD_REGION_ID, or the profile's region_id).
+    #[arg(long, value_name = "ID", conflicts_with_all = ["uid", "expiration"])]
+    pub(crate) fleet_id: Option<String>,
+
     /// Use the private (VPC) API server address.
     #[arg(long)]
     pub(crate) private_ip: bool,
 
     /// Lifetime of the certificate to ask for: 15m to 72h, as `90m`, `3h` or `2d` [default: 3h].
-    /// Clusters only: ASM has no lifetime parameter.
+    /// Clusters only: ASM and ACK One have no lifetime parameter.
     #[arg(long, value_name = "DURATION")]
     pub(crate) expiration: Option<String>,
 
@@ -144,7 +163,8 @@ pub(crate) struct TargetArgs {
     #[arg(long, value_name = "ARN")]
     pub(crate) role_arn: Option<String>,
 
-    /// Region of the cluster, which picks the ACK API endpoint (e.g. cn-hangzhou).
+    /// Region of the cluster or fleet, which picks the ACK or ACK One API endpoint (e.g.
+    /// cn-hangzhou).
     #[arg(long, value_name = "REGION")]
     pub(crate) region: Option<String>,
 
@@ -159,6 +179,10 @@ pub(crate) struct TargetArgs {
     /// Base URL of the ASM API [default: https://servicemesh.aliyuncs.com].
     #[arg(long, value_name = "URL")]
     pub(crate) asm_endpoint: Option<String>,
+
+    /// Base URL of the ACK One API [default: https://adcp.{region}.aliyuncs.com].
+    #[arg(long, value_name = "URL")]
+    pub(crate) adcp_endpoint: Option<String>,
 
     /// Base URL of STS [default: https://sts.aliyuncs.com].
     #[arg(long, value_name = "URL")]
@@ -194,11 +218,33 @@ pub(crate) struct GetCredentialArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = ArgGroup::new("destination").args(["output", "merge"]))]
 pub(crate) struct KubeconfigArgs {
     #[command(flatten)]
     pub(crate) target: TargetArgs,
 
-    /// Name of the context, cluster and user entries [default: the cluster or mesh id].
+    /// The ACK cluster called NAME, found among the clusters this identity can list (in
+    /// --region only, when given). Exactly one cluster may have the name; when several do,
+    /// the error lists their ids and regions.
+    #[arg(long, value_name = "NAME", group = "target", conflicts_with = "uid")]
+    pub(crate) cluster_name: Option<String>,
+
+    /// Every running cluster this identity can list (in --region only, when given), one
+    /// context each, named after the cluster (made unique), in one write; needs --merge or
+    /// --output. Running: running, updating, upgrading, scaling, removing or draining nodes.
+    /// A cluster whose kubeconfig cannot be fetched (no permission, say) is listed with the
+    /// API's code and left out; the others are still written. The current context is left
+    /// alone.
+    #[arg(
+        long,
+        group = "target",
+        requires = "destination",
+        conflicts_with_all = ["context", "set_current_context", "uid"]
+    )]
+    pub(crate) all: bool,
+
+    /// Name of the context, cluster and user entries [default: the cluster or fleet or mesh
+    /// id; with --cluster-name, the cluster's name].
     #[arg(long, value_name = "NAME")]
     pub(crate) context: Option<String>,
 
@@ -231,11 +277,73 @@ pub(crate) struct KubeconfigArgs {
     pub(crate) api_version: Option<ApiVersionArg>,
 }
 
+/// Who is asking, for the list commands: the same identity flags as `get-credential`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub(crate) struct CallerArgs {
+    /// Use this aliyun CLI profile (from ~/.aliyun/config.json), whatever else is configured.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+
+    /// Assume this RAM role (acs:ram::<account>:role/<name>) with the credentials found.
+    #[arg(long, value_name = "ARN")]
+    pub(crate) role_arn: Option<String>,
+
+    /// Base URL of STS [default: https://sts.aliyuncs.com].
+    #[arg(long, value_name = "URL")]
+    pub(crate) sts_endpoint: Option<String>,
+
+    /// Log what happens on stderr (never secrets).
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ClustersArgs {
+    #[command(flatten)]
+    pub(crate) caller: CallerArgs,
+
+    /// Only the clusters in this region (it also picks the ACK API endpoint) [default: every
+    /// region].
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+
+    /// Base URL of the ACK API [default: https://cs.{region}.aliyuncs.com or https://cs.aliyuncs.com].
+    #[arg(long, value_name = "URL")]
+    pub(crate) cs_endpoint: Option<String>,
+
+    /// Output format: a table, or JSON ({"clusters": [{"id", "name", "region", "type",
+    /// "state", "version"}]}).
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub(crate) output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MeshesArgs {
+    #[command(flatten)]
+    pub(crate) caller: CallerArgs,
+
+    /// Base URL of the ASM API [default: https://servicemesh.aliyuncs.com].
+    #[arg(long, value_name = "URL")]
+    pub(crate) asm_endpoint: Option<String>,
+
+    /// Output format: a table, or JSON ({"meshes": [{"id", "name", "region", "state",
+    /// "version", "edition"}]}).
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub(crate) output: OutputFormat,
+}
+
+/// How the list commands print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum CacheCommand {
-    /// One line per cached credential: cluster or mesh, uid, identity, expiry, state.
+    /// One line per cached credential: cluster, fleet or mesh, uid, identity, expiry, state.
     List(CacheArgs),
-    /// Delete cached credentials: all of them, or one cluster's or mesh's.
+    /// Delete cached credentials: all of them, or one cluster's, fleet's or mesh's.
     Clear(CacheClearArgs),
 }
 
@@ -252,12 +360,16 @@ pub(crate) struct CacheClearArgs {
     pub(crate) cache: CacheArgs,
 
     /// Only this cluster's credentials.
-    #[arg(long, value_name = "ID", conflicts_with = "mesh_id")]
+    #[arg(long, value_name = "ID", conflicts_with_all = ["mesh_id", "fleet_id"])]
     pub(crate) cluster_id: Option<String>,
 
     /// Only this mesh's credentials.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "fleet_id")]
     pub(crate) mesh_id: Option<String>,
+
+    /// Only this fleet's credentials.
+    #[arg(long, value_name = "ID")]
+    pub(crate) fleet_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -298,7 +410,7 @@ mod tests {
     }
 
     #[test]
-    fn target_is_one_cluster_or_one_mesh() {
+    fn target_is_one_cluster_fleet_or_mesh() {
         let parse = |args: &[&str]| {
             let mut argv = vec!["ack-credential-plugin", "get-credential"];
             argv.extend_from_slice(args);
@@ -311,5 +423,48 @@ mod tests {
         assert!(parse(&["--mesh-id", "m1", "--uid", "1"]).is_err());
         assert!(parse(&["--mesh-id", "m1", "--expiration", "3h"]).is_err());
         assert!(parse(&["--uid", "1"]).is_err());
+        assert!(parse(&["--fleet-id", "f1", "--private-ip"]).is_ok());
+        assert!(parse(&["--fleet-id", "f1", "--cluster-id", "c1"]).is_err());
+        assert!(parse(&["--fleet-id", "f1", "--mesh-id", "m1"]).is_err());
+        assert!(parse(&["--fleet-id", "f1", "--uid", "1"]).is_err());
+        assert!(parse(&["--fleet-id", "f1", "--expiration", "3h"]).is_err());
+        assert!(
+            parse(&["--cluster-name", "prod"]).is_err(),
+            "kubeconfig only"
+        );
+        assert!(parse(&["--all"]).is_err(), "kubeconfig only");
+    }
+
+    #[test]
+    fn kubeconfig_takes_one_target_and_all_needs_a_file() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["ack-credential-plugin", "kubeconfig"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv)
+        };
+        assert!(parse(&["--cluster-name", "prod"]).is_ok());
+        assert!(parse(&["--cluster-name", "prod", "--cluster-id", "c1"]).is_err());
+        assert!(parse(&["--cluster-name", "prod", "--uid", "1"]).is_err());
+        assert!(parse(&["--all", "--merge"]).is_ok());
+        assert!(parse(&["--all", "--output", "f"]).is_ok());
+        assert!(
+            parse(&["--all"]).is_err(),
+            "--all writes no single document to stdout"
+        );
+        assert!(parse(&["--all", "--merge", "--cluster-name", "prod"]).is_err());
+        assert!(parse(&["--all", "--merge", "--context", "x"]).is_err());
+        assert!(parse(&["--all", "--merge", "--set-current-context"]).is_err());
+        assert!(
+            parse(&[
+                "--all",
+                "--merge",
+                "--region",
+                "cn-beijing",
+                "--expiration",
+                "1h"
+            ])
+            .is_ok()
+        );
+        assert!(parse(&["--merge"]).is_err(), "a target is needed");
     }
 }

@@ -1,4 +1,5 @@
 //! `cache list` and `cache clear`: what is cached, and dropping it. Never shows a key or secret.
+//! An entry's kind (cluster, mesh, fleet) is the API that issued it, which its key holds.
 
 use std::path::PathBuf;
 
@@ -37,21 +38,42 @@ pub(crate) fn list(dir: PathBuf) -> Result<(), Error> {
     super::print(&out)
 }
 
-/// Delete entries (all, or one cluster's or mesh's). Only the plugin's own entry files are
-/// looked at: anything else in the directory stays, whatever its name.
-pub(crate) fn clear(
-    dir: PathBuf,
-    cluster_id: Option<&str>,
-    mesh_id: Option<&str>,
-) -> Result<(), Error> {
+/// What a cached credential is for, by the API that issued it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Cluster,
+    Mesh,
+    Fleet,
+}
+
+impl Kind {
+    fn of(fields: &KeyFields) -> Kind {
+        match fields.api.as_str() {
+            crate::aliyun::servicemesh::ACTION => Kind::Mesh,
+            crate::aliyun::adcp::ACTION => Kind::Fleet,
+            _ => Kind::Cluster,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Cluster => "cluster",
+            Kind::Mesh => "mesh",
+            Kind::Fleet => "fleet",
+        }
+    }
+}
+
+/// Delete entries: all, or `only` one cluster's, mesh's or fleet's. Only the plugin's own entry
+/// files are looked at: anything else in the directory stays, whatever its name.
+pub(crate) fn clear(dir: PathBuf, only: Option<(Kind, &str)>) -> Result<(), Error> {
     let cache = Cache::new(dir);
     let removed = cache.clear(|key| {
         let fields = key.and_then(KeyFields::parse);
-        match (cluster_id, mesh_id, &fields) {
-            (None, None, _) => true,
-            (Some(id), _, Some(f)) => f.id == id && !is_mesh(f),
-            (_, Some(id), Some(f)) => f.id == id && is_mesh(f),
-            _ => false,
+        match (only, &fields) {
+            (None, _) => true,
+            (Some((kind, id)), Some(f)) => f.id == id && Kind::of(f) == kind,
+            (Some(_), None) => false,
         }
     })?;
     eprintln!(
@@ -60,10 +82,6 @@ pub(crate) fn clear(
         cache.dir().display()
     );
     Ok(())
-}
-
-fn is_mesh(fields: &KeyFields) -> bool {
-    fields.api == crate::aliyun::servicemesh::ACTION
 }
 
 fn row(name: &str, entry: Option<&Entry>, now: i64) -> [String; 6] {
@@ -89,7 +107,7 @@ fn row(name: &str, entry: Option<&Entry>, now: i64) -> [String; 6] {
         state.push_str(", refresh failed at ");
         state.push_str(&crate::time::rfc3339(failed.at));
     }
-    let mut kind = if is_mesh(&fields) { "mesh" } else { "cluster" }.to_string();
+    let mut kind = Kind::of(&fields).name().to_string();
     if fields.private_ip {
         kind.push_str(" (private)");
     }

@@ -5,15 +5,18 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::cli::{CacheCommand, Command};
-use crate::config::{self, GetCredentialConfig, KubeconfigConfig};
+use crate::config::{self, ClustersConfig, GetCredentialConfig, KubeconfigConfig, MeshesConfig};
 use crate::env::Env;
 use crate::error::Error;
 use crate::log::set_verbose;
 
 mod cache;
+mod clusters;
 mod completions;
 mod get_credential;
 mod kubeconfig;
+mod listing;
+mod meshes;
 mod refresh;
 mod request;
 
@@ -31,12 +34,26 @@ pub(crate) fn main() -> ExitCode {
             set_verbose(args.target.verbose);
             KubeconfigConfig::resolve(args, &env).and_then(|config| kubeconfig::run(&config, &env))
         }
+        Command::Clusters(args) => {
+            set_verbose(args.caller.verbose);
+            ClustersConfig::resolve(args, &env).and_then(|config| clusters::run(&config, &env))
+        }
+        Command::Meshes(args) => {
+            set_verbose(args.caller.verbose);
+            MeshesConfig::resolve(args, &env).and_then(|config| meshes::run(&config, &env))
+        }
         Command::Cache(CacheCommand::List(args)) => {
             config::cache_dir(args.cache_dir.as_ref(), &env).and_then(cache::list)
         }
         Command::Cache(CacheCommand::Clear(args)) => {
             config::cache_dir(args.cache.cache_dir.as_ref(), &env).and_then(|dir| {
-                cache::clear(dir, args.cluster_id.as_deref(), args.mesh_id.as_deref())
+                let only = match (&args.cluster_id, &args.mesh_id, &args.fleet_id) {
+                    (Some(id), _, _) => Some((cache::Kind::Cluster, id.as_str())),
+                    (_, Some(id), _) => Some((cache::Kind::Mesh, id.as_str())),
+                    (_, _, Some(id)) => Some((cache::Kind::Fleet, id.as_str())),
+                    _ => None,
+                };
+                cache::clear(dir, only)
             })
         }
         Command::Completions { shell } => completions::run(*shell),
@@ -48,6 +65,13 @@ pub(crate) fn main() -> ExitCode {
             ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(1))
         }
     }
+}
+
+/// Write a JSON document to stdout, indented as `kubectl -o json` indents, with a newline.
+fn print_json(value: &serde_json::Value) -> Result<(), Error> {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    print(&text)
 }
 
 /// Write a command's output to stdout in one piece. A reader that went away (`| head`) is not

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::aliyun::cs::{self, UserKubeconfigRequest};
-use crate::aliyun::{Client, IssuedKubeconfig, servicemesh};
+use crate::aliyun::{Client, IssuedKubeconfig, adcp, servicemesh};
 use crate::cache::{self, Cache, CacheKey, Entry, KeyInput, Note, RefreshFailure};
 use crate::cert;
 use crate::config::{Settings, Target};
@@ -43,6 +43,7 @@ pub(crate) fn api_name(target: &Target) -> &'static str {
     match target {
         Target::Cluster { uid, .. } => cs::action(uid.is_some()),
         Target::Mesh { .. } => servicemesh::ACTION,
+        Target::Fleet { .. } => adcp::ACTION,
     }
 }
 
@@ -337,6 +338,13 @@ impl Miss<'_> {
                 id,
                 settings.private_ip,
             )?,
+            Target::Fleet { id } => adcp::describe_hub_kubeconfig(
+                &client,
+                &request.endpoint,
+                &credentials,
+                id,
+                settings.private_ip,
+            )?,
         };
         let bad = |detail: String| Error::BadResponse {
             action,
@@ -359,7 +367,8 @@ impl Miss<'_> {
                 crate::time::rfc3339(validity.not_after)
             );
         }
-        // A mesh asks for no lifetime; without a certificate or an expiry, assume an hour.
+        // A mesh or fleet asks for no lifetime; without a certificate or an expiry, assume an
+        // hour.
         let fallback_minutes = if settings.minutes == 0 {
             60
         } else {

@@ -9,8 +9,11 @@ use std::time::Duration;
 use crate::aliyun::client::ClientOptions;
 use crate::aliyun::endpoint;
 use crate::aliyun::sts::StsEndpoint;
-use crate::aliyun::{cs, servicemesh};
-use crate::cli::{ApiVersionArg, GetCredentialArgs, KubeconfigArgs, TargetArgs};
+use crate::aliyun::{adcp, cs, servicemesh};
+use crate::cli::{
+    ApiVersionArg, ClustersArgs, GetCredentialArgs, KubeconfigArgs, MeshesArgs, OutputFormat,
+    TargetArgs,
+};
 use crate::env::Env;
 use crate::error::Error;
 use crate::exec_credential::ApiVersion;
@@ -23,19 +26,21 @@ pub(crate) enum Target {
     Cluster { id: String, uid: Option<String> },
     /// An ASM service mesh.
     Mesh { id: String },
+    /// An ACK One fleet: the kubeconfig of its hub cluster.
+    Fleet { id: String },
 }
 
 impl Target {
     pub(crate) fn id(&self) -> &str {
         match self {
-            Target::Cluster { id, .. } | Target::Mesh { id } => id,
+            Target::Cluster { id, .. } | Target::Mesh { id } | Target::Fleet { id } => id,
         }
     }
 
     pub(crate) fn uid(&self) -> Option<&str> {
         match self {
             Target::Cluster { uid, .. } => uid.as_deref(),
-            Target::Mesh { .. } => None,
+            Target::Mesh { .. } | Target::Fleet { .. } => None,
         }
     }
 }
@@ -46,13 +51,16 @@ impl Target {
 pub(crate) struct Settings {
     pub(crate) target: Target,
     pub(crate) private_ip: bool,
-    /// `TemporaryDurationMinutes` (clusters; 0 for a mesh, which has no such parameter).
+    /// `TemporaryDurationMinutes` (clusters; 0 for a mesh or a fleet, which have no such
+    /// parameter).
     pub(crate) minutes: u32,
     pub(crate) cache_dir: PathBuf,
     /// `--cs-endpoint` or `ACK_CS_ENDPOINT`, validated, without a trailing slash.
     pub(crate) cs_endpoint: Option<String>,
     /// `--asm-endpoint` or `ACK_ASM_ENDPOINT`, validated.
     pub(crate) asm_endpoint: Option<String>,
+    /// `--adcp-endpoint` or `ACK_ADCP_ENDPOINT`, validated.
+    pub(crate) adcp_endpoint: Option<String>,
     /// `--region`, else `ALIBABA_CLOUD_REGION_ID`, else `ALICLOUD_REGION`.
     pub(crate) region: Option<String>,
     /// `--profile`.
@@ -86,12 +94,92 @@ pub(crate) struct GetCredentialConfig {
     pub(crate) refresh_in_background: bool,
 }
 
+/// Who calls the APIs and where, without a target: what the list commands need, and what
+/// `kubeconfig --cluster-name` and `--all` list with before they have a cluster. Resolved and
+/// validated as [`Settings`] resolves the same flags and variables.
+#[derive(Debug)]
+pub(crate) struct Access {
+    /// `--cs-endpoint` or `ACK_CS_ENDPOINT`, validated.
+    pub(crate) cs_endpoint: Option<String>,
+    /// `--asm-endpoint` or `ACK_ASM_ENDPOINT`, validated.
+    pub(crate) asm_endpoint: Option<String>,
+    /// `--adcp-endpoint` or `ACK_ADCP_ENDPOINT`, validated.
+    pub(crate) adcp_endpoint: Option<String>,
+    /// `--region`, else `ALIBABA_CLOUD_REGION_ID`, else `ALICLOUD_REGION`.
+    pub(crate) region: Option<String>,
+    pub(crate) profile: Option<String>,
+    pub(crate) role_arn: Option<String>,
+    pub(crate) sts: StsEndpoint,
+    pub(crate) client: ClientOptions,
+    pub(crate) ecs_endpoint: String,
+    pub(crate) imds_v1_disabled: bool,
+    /// The most one command's API calls may take, every retry included.
+    pub(crate) api_timeout: Duration,
+}
+
+/// The flags [`Access`] is resolved from, as given (`None`: not given).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AccessFlags<'a> {
+    pub(crate) profile: Option<&'a str>,
+    pub(crate) role_arn: Option<&'a str>,
+    pub(crate) region: Option<&'a str>,
+    pub(crate) cs_endpoint: Option<&'a str>,
+    pub(crate) asm_endpoint: Option<&'a str>,
+    pub(crate) adcp_endpoint: Option<&'a str>,
+    pub(crate) sts_endpoint: Option<&'a str>,
+}
+
+impl<'a> From<&'a TargetArgs> for AccessFlags<'a> {
+    fn from(args: &'a TargetArgs) -> Self {
+        AccessFlags {
+            profile: args.profile.as_deref(),
+            role_arn: args.role_arn.as_deref(),
+            region: args.region.as_deref(),
+            cs_endpoint: args.cs_endpoint.as_deref(),
+            asm_endpoint: args.asm_endpoint.as_deref(),
+            adcp_endpoint: args.adcp_endpoint.as_deref(),
+            sts_endpoint: args.sts_endpoint.as_deref(),
+        }
+    }
+}
+
+/// Everything `clusters` needs.
+#[derive(Debug)]
+pub(crate) struct ClustersConfig {
+    pub(crate) access: Access,
+    /// `--region`: only the clusters there (the flag, not the environment's region, which only
+    /// picks the endpoint).
+    pub(crate) region: Option<String>,
+    pub(crate) output: OutputFormat,
+}
+
+/// Everything `meshes` needs.
+#[derive(Debug)]
+pub(crate) struct MeshesConfig {
+    pub(crate) access: Access,
+    pub(crate) output: OutputFormat,
+}
+
+/// Which kubeconfig entries `kubeconfig` writes.
+#[derive(Debug)]
+pub(crate) enum Wanted {
+    /// `--cluster-id`, `--mesh-id` or `--fleet-id`: one target known by id.
+    One(Box<Settings>),
+    /// `--cluster-name`: the one cluster of this name among those listed.
+    Named { name: String, access: Access },
+    /// `--all`: every running cluster listed.
+    All { access: Access },
+}
+
 /// Everything `kubeconfig` needs.
 #[derive(Debug)]
 pub(crate) struct KubeconfigConfig {
-    pub(crate) settings: Settings,
-    /// The flags as given, to pass on to `get-credential` in the kubeconfig.
+    pub(crate) wanted: Wanted,
+    /// The flags as given, to pass on to `get-credential` in the kubeconfig (and, for a cluster
+    /// found by listing, to resolve its settings with).
     pub(crate) given: TargetArgs,
+    /// `--region` as given: the clusters listed are those in it.
+    pub(crate) region_filter: Option<String>,
     /// Name of the context, cluster and user entries.
     pub(crate) context: Option<String>,
     pub(crate) destination: Destination,
@@ -143,20 +231,161 @@ impl KubeconfigConfig {
             (None, false) => Destination::Stdout,
         };
         if let Some(name) = &args.context
-            && (name.trim().is_empty() || name.contains(char::is_control))
+            && !is_usable_name(name)
         {
             return Err(Error::Usage(format!(
                 "--context {name:?} is not a usable name"
             )));
         }
+        let wanted = match (&args.cluster_name, args.all) {
+            (Some(name), _) => {
+                if !is_usable_name(name) {
+                    return Err(Error::Usage(format!(
+                        "--cluster-name {name:?} is not a cluster name"
+                    )));
+                }
+                Wanted::Named {
+                    name: name.clone(),
+                    access: Access::resolve_for_clusters(&args.target, env)?,
+                }
+            }
+            (None, true) => {
+                if destination == Destination::Stdout {
+                    return Err(Error::Usage(
+                        "--all writes one context per cluster: give --merge or --output FILE"
+                            .to_string(),
+                    ));
+                }
+                Wanted::All {
+                    access: Access::resolve_for_clusters(&args.target, env)?,
+                }
+            }
+            (None, false) => Wanted::One(Box::new(Settings::resolve(&args.target, env)?)),
+        };
         Ok(KubeconfigConfig {
-            settings: Settings::resolve(&args.target, env)?,
+            wanted,
             given: args.target.clone(),
+            region_filter: args.target.region.clone(),
             context: args.context.clone(),
             destination,
             set_current_context: args.set_current_context,
             api_version: args.api_version.map_or(ApiVersion::V1, api_version),
         })
+    }
+}
+
+/// A name kubectl can show and select: not blank, no control characters.
+pub(crate) fn is_usable_name(name: &str) -> bool {
+    !name.trim().is_empty() && !name.contains(char::is_control)
+}
+
+impl ClustersConfig {
+    pub(crate) fn resolve(args: &ClustersArgs, env: &Env) -> Result<Self, Error> {
+        let flags = AccessFlags {
+            profile: args.caller.profile.as_deref(),
+            role_arn: args.caller.role_arn.as_deref(),
+            region: args.region.as_deref(),
+            cs_endpoint: args.cs_endpoint.as_deref(),
+            sts_endpoint: args.caller.sts_endpoint.as_deref(),
+            ..AccessFlags::default()
+        };
+        Ok(ClustersConfig {
+            access: Access::resolve(flags, env)?,
+            region: args.region.clone(),
+            output: args.output,
+        })
+    }
+}
+
+impl MeshesConfig {
+    pub(crate) fn resolve(args: &MeshesArgs, env: &Env) -> Result<Self, Error> {
+        let flags = AccessFlags {
+            profile: args.caller.profile.as_deref(),
+            role_arn: args.caller.role_arn.as_deref(),
+            asm_endpoint: args.asm_endpoint.as_deref(),
+            sts_endpoint: args.caller.sts_endpoint.as_deref(),
+            ..AccessFlags::default()
+        };
+        Ok(MeshesConfig {
+            access: Access::resolve(flags, env)?,
+            output: args.output,
+        })
+    }
+}
+
+impl Access {
+    /// Resolve and validate the flags and the variables behind them.
+    pub(crate) fn resolve(flags: AccessFlags, env: &Env) -> Result<Self, Error> {
+        let region = flags
+            .region
+            .or_else(|| env.get("ALIBABA_CLOUD_REGION_ID"))
+            .or_else(|| env.get("ALICLOUD_REGION"));
+        if let Some(region) = region {
+            endpoint::validate_region(region).map_err(Error::Usage)?;
+        }
+        let endpoint = |flag: Option<&str>, var: &str| {
+            flag.or_else(|| env.get(var))
+                .map(|url| endpoint::validate(url).map_err(Error::Usage))
+                .transpose()
+        };
+        if let Some(arn) = flags.role_arn {
+            crate::credentials::role::validate_role_arn(arn).map_err(|why| {
+                Error::Usage(format!("--role-arn {arn:?} is not a role ARN: {why}"))
+            })?;
+        }
+        let api_timeout = seconds(env, "ACK_API_TIMEOUT")?.unwrap_or(DEFAULT_API_TIMEOUT);
+        let sts_region = env.get("ALIBABA_CLOUD_STS_REGION");
+        if let Some(region) = sts_region {
+            endpoint::validate_region(region).map_err(Error::Usage)?;
+        }
+        Ok(Access {
+            cs_endpoint: endpoint(flags.cs_endpoint, "ACK_CS_ENDPOINT")?,
+            asm_endpoint: endpoint(flags.asm_endpoint, "ACK_ASM_ENDPOINT")?,
+            adcp_endpoint: endpoint(flags.adcp_endpoint, "ACK_ADCP_ENDPOINT")?,
+            region: region.map(str::to_string),
+            profile: flags.profile.map(str::to_string),
+            role_arn: flags.role_arn.map(str::to_string),
+            sts: StsEndpoint {
+                explicit: endpoint(flags.sts_endpoint, "ACK_STS_ENDPOINT")?,
+                region: sts_region.map(str::to_string),
+                vpc: env.get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED") == Some("true"),
+            },
+            client: ClientOptions::from_env(env)?,
+            ecs_endpoint: crate::credentials::ecs::endpoint(env)?,
+            imds_v1_disabled: env.get(crate::credentials::ecs::IMDS_V1_DISABLED_VAR)
+                == Some("true"),
+            api_timeout,
+        })
+    }
+
+    /// For `kubeconfig --cluster-name` and `--all`: what the cluster flags say, checked as
+    /// far as they can be before a cluster is known (the lifetime too).
+    fn resolve_for_clusters(args: &TargetArgs, env: &Env) -> Result<Self, Error> {
+        parse_expiration(args.expiration.as_deref().unwrap_or(DEFAULT_EXPIRATION))?;
+        Self::resolve(AccessFlags::from(args), env)
+    }
+
+    /// The cs base URL: the explicit endpoint, else the region's (from the flag, the
+    /// environment or, failing both, the credential source's profile), else the central one.
+    pub(crate) fn cs_endpoint(&self, source_region: Option<&str>) -> Result<String, Error> {
+        cs_endpoint(
+            self.cs_endpoint.as_deref(),
+            self.region.as_deref().or(source_region),
+        )
+    }
+
+    /// The servicemesh base URL.
+    pub(crate) fn asm_endpoint(&self) -> String {
+        self.asm_endpoint
+            .clone()
+            .unwrap_or_else(|| servicemesh::DEFAULT_ENDPOINT.to_string())
+    }
+}
+
+fn cs_endpoint(explicit: Option<&str>, region: Option<&str>) -> Result<String, Error> {
+    match explicit {
+        Some(endpoint) => Ok(endpoint.to_string()),
+        None => cs::endpoint(region),
     }
 }
 
@@ -187,8 +416,8 @@ fn kubeconfig_files(env: &Env) -> Result<Vec<PathBuf>, Error> {
 
 impl Settings {
     pub(crate) fn resolve(args: &TargetArgs, env: &Env) -> Result<Self, Error> {
-        let target = match (&args.cluster_id, &args.mesh_id) {
-            (Some(id), None) => {
+        let target = match (&args.cluster_id, &args.mesh_id, &args.fleet_id) {
+            (Some(id), None, None) => {
                 validate_id("--cluster-id", id)?;
                 if let Some(uid) = &args.uid {
                     validate_uid(uid)?;
@@ -198,13 +427,17 @@ impl Settings {
                     uid: args.uid.clone(),
                 }
             }
-            (None, Some(id)) => {
+            (None, Some(id), None) => {
                 validate_id("--mesh-id", id)?;
                 Target::Mesh { id: id.clone() }
             }
+            (None, None, Some(id)) => {
+                validate_id("--fleet-id", id)?;
+                Target::Fleet { id: id.clone() }
+            }
             _ => {
                 return Err(Error::Usage(
-                    "give exactly one of --cluster-id and --mesh-id".to_string(),
+                    "give exactly one of --cluster-id, --mesh-id and --fleet-id".to_string(),
                 ));
             }
         };
@@ -212,69 +445,45 @@ impl Settings {
             Target::Cluster { .. } => {
                 parse_expiration(args.expiration.as_deref().unwrap_or(DEFAULT_EXPIRATION))?
             }
-            Target::Mesh { .. } => 0,
+            Target::Mesh { .. } | Target::Fleet { .. } => 0,
         };
-        let region = args
-            .region
-            .as_deref()
-            .or_else(|| env.get("ALIBABA_CLOUD_REGION_ID"))
-            .or_else(|| env.get("ALICLOUD_REGION"));
-        if let Some(region) = region {
-            endpoint::validate_region(region).map_err(Error::Usage)?;
-        }
-        let endpoint = |flag: &Option<String>, var: &str| {
-            flag.as_deref()
-                .or_else(|| env.get(var))
-                .map(|url| endpoint::validate(url).map_err(Error::Usage))
-                .transpose()
-        };
-        if let Some(arn) = &args.role_arn {
-            crate::credentials::role::validate_role_arn(arn).map_err(|why| {
-                Error::Usage(format!("--role-arn {arn:?} is not a role ARN: {why}"))
-            })?;
-        }
-        let api_timeout = seconds(env, "ACK_API_TIMEOUT")?.unwrap_or(DEFAULT_API_TIMEOUT);
-        let sts_region = env.get("ALIBABA_CLOUD_STS_REGION");
-        if let Some(region) = sts_region {
-            endpoint::validate_region(region).map_err(Error::Usage)?;
-        }
+        let access = Access::resolve(AccessFlags::from(args), env)?;
         Ok(Settings {
             target,
             private_ip: args.private_ip,
             minutes,
             cache_dir: cache_dir(args.cache_dir.as_ref(), env)?,
-            cs_endpoint: endpoint(&args.cs_endpoint, "ACK_CS_ENDPOINT")?,
-            asm_endpoint: endpoint(&args.asm_endpoint, "ACK_ASM_ENDPOINT")?,
-            region: region.map(str::to_string),
-            profile: args.profile.clone(),
-            role_arn: args.role_arn.clone(),
-            sts: StsEndpoint {
-                explicit: endpoint(&args.sts_endpoint, "ACK_STS_ENDPOINT")?,
-                region: sts_region.map(str::to_string),
-                vpc: env.get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED") == Some("true"),
-            },
-            client: ClientOptions::from_env(env)?,
-            ecs_endpoint: crate::credentials::ecs::endpoint(env)?,
-            imds_v1_disabled: env.get(crate::credentials::ecs::IMDS_V1_DISABLED_VAR)
-                == Some("true"),
-            api_timeout,
-            lock_timeout: seconds(env, "ACK_LOCK_TIMEOUT")?.unwrap_or(api_timeout + LOCK_MARGIN),
+            cs_endpoint: access.cs_endpoint,
+            asm_endpoint: access.asm_endpoint,
+            adcp_endpoint: access.adcp_endpoint,
+            region: access.region,
+            profile: access.profile,
+            role_arn: access.role_arn,
+            sts: access.sts,
+            client: access.client,
+            ecs_endpoint: access.ecs_endpoint,
+            imds_v1_disabled: access.imds_v1_disabled,
+            api_timeout: access.api_timeout,
+            lock_timeout: seconds(env, "ACK_LOCK_TIMEOUT")?
+                .unwrap_or(access.api_timeout + LOCK_MARGIN),
         })
     }
 
     /// The base URL of the API that issues this target's credentials: for a cluster the cs
     /// API (the explicit endpoint, else the region's — from the flag, the environment or,
     /// failing both, the credential source's profile — else the central one); for a mesh the
-    /// servicemesh API.
+    /// servicemesh API; for a fleet the adcp API of its region (there is no central one).
     pub(crate) fn api_endpoint(&self, source_region: Option<&str>) -> Result<String, Error> {
+        let region = self.region.as_deref().or(source_region);
         match self.target {
             Target::Mesh { .. } => Ok(self
                 .asm_endpoint
                 .clone()
                 .unwrap_or_else(|| servicemesh::DEFAULT_ENDPOINT.to_string())),
-            Target::Cluster { .. } => match &self.cs_endpoint {
+            Target::Cluster { .. } => cs_endpoint(self.cs_endpoint.as_deref(), region),
+            Target::Fleet { .. } => match &self.adcp_endpoint {
                 Some(endpoint) => Ok(endpoint.clone()),
-                None => cs::endpoint(self.region.as_deref().or(source_region)),
+                None => adcp::endpoint(region),
             },
         }
     }
@@ -452,6 +661,90 @@ mod tests {
         assert_eq!(mesh.api_endpoint(None).unwrap(), "http://127.0.0.1:2");
         let bad = Settings::resolve(&parse(&["p", "get-credential", "--mesh-id", "m/1"]), &env);
         assert_eq!(bad.unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn a_fleet_goes_to_adcp_in_its_region_and_has_no_lifetime() {
+        use clap::Parser;
+        let parse = |argv: &[&str]| match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::GetCredential(args) => args.target,
+            _ => unreachable!(),
+        };
+        let fleet = |argv: &[&str], env: &Env| Settings::resolve(&parse(argv), env).unwrap();
+        let home = Env::from_pairs([("HOME", "/h")]);
+        let plain = fleet(&["p", "get-credential", "--fleet-id", "f1"], &home);
+        assert_eq!(plain.target, Target::Fleet { id: "f1".into() });
+        assert_eq!(plain.minutes, 0);
+        // The region: the flag, else the environment, else the credential source's profile.
+        assert_eq!(
+            plain.api_endpoint(Some("cn-shenzhen")).unwrap(),
+            "https://adcp.cn-shenzhen.aliyuncs.com"
+        );
+        assert_eq!(plain.api_endpoint(None).unwrap_err().exit_code(), 2);
+        let env = Env::from_pairs([("HOME", "/h"), ("ALIBABA_CLOUD_REGION_ID", "cn-beijing")]);
+        assert_eq!(
+            fleet(&["p", "get-credential", "--fleet-id", "f1"], &env)
+                .api_endpoint(Some("cn-shenzhen"))
+                .unwrap(),
+            "https://adcp.cn-beijing.aliyuncs.com"
+        );
+        let flagged = fleet(
+            &[
+                "p",
+                "get-credential",
+                "--fleet-id",
+                "f1",
+                "--region",
+                "ap-southeast-1",
+            ],
+            &env,
+        );
+        assert_eq!(
+            flagged.api_endpoint(None).unwrap(),
+            "https://adcp.ap-southeast-1.aliyuncs.com"
+        );
+        // An explicit endpoint wins, from the flag or the variable.
+        let env = Env::from_pairs([("HOME", "/h"), ("ACK_ADCP_ENDPOINT", "http://127.0.0.1:5")]);
+        assert_eq!(
+            fleet(&["p", "get-credential", "--fleet-id", "f1"], &env)
+                .api_endpoint(None)
+                .unwrap(),
+            "http://127.0.0.1:5"
+        );
+        let bad = Env::from_pairs([("HOME", "/h"), ("ACK_ADCP_ENDPOINT", "http://10.0.0.1")]);
+        let error = Settings::resolve(&parse(&["p", "get-credential", "--fleet-id", "f1"]), &bad);
+        assert_eq!(error.unwrap_err().exit_code(), 2);
+        let error = Settings::resolve(&parse(&["p", "get-credential", "--fleet-id", "f.1"]), &home);
+        assert_eq!(error.unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn kubeconfig_by_name_or_all_is_checked_before_any_listing() {
+        use clap::Parser;
+        let resolve = |argv: &[&str], env: &Env| {
+            let mut full = vec!["p", "kubeconfig"];
+            full.extend_from_slice(argv);
+            match crate::cli::Cli::parse_from(full).command {
+                crate::cli::Command::Kubeconfig(args) => KubeconfigConfig::resolve(&args, env),
+                _ => unreachable!(),
+            }
+        };
+        let env = Env::from_pairs([("HOME", "/h")]);
+        let named = resolve(&["--cluster-name", "prod", "--region", "cn-beijing"], &env).unwrap();
+        assert!(matches!(&named.wanted, Wanted::Named { name, .. } if name == "prod"));
+        assert_eq!(named.region_filter.as_deref(), Some("cn-beijing"));
+        let all = resolve(&["--all", "--merge"], &env).unwrap();
+        assert!(matches!(all.wanted, Wanted::All { .. }));
+        assert_eq!(all.region_filter, None);
+        for bad in [
+            &["--cluster-name", "prod", "--expiration", "1y"][..],
+            &["--all", "--merge", "--expiration", "10m"],
+            &["--all", "--merge", "--region", "CN"],
+            &["--all", "--merge", "--role-arn", "admin"],
+            &["--cluster-name", "bad\nname"],
+        ] {
+            assert_eq!(resolve(bad, &env).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
     }
 
     #[test]

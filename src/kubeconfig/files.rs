@@ -25,8 +25,8 @@ use crate::fsutil;
 /// What a merge did.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Merged {
-    /// The file that holds the context entry.
-    pub(crate) context_file: PathBuf,
+    /// The file that holds each context entry, in the order the contexts were given.
+    pub(crate) context_files: Vec<PathBuf>,
     /// The files written, each with what changed in it (`cluster`, `current-context`...).
     pub(crate) written: Vec<(PathBuf, Vec<&'static str>)>,
 }
@@ -40,15 +40,28 @@ struct File<'a> {
     changes: Vec<&'static str>,
 }
 
-/// Merges `new` into the kubeconfig files `paths` (kubectl's list, in its order; not empty),
-/// making it the current context when `set_current` or when no file sets one.
+/// What a merge does with the current context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Current<'a> {
+    /// Leave it as it is, set or not.
+    Keep,
+    /// Make this context current when no file sets one (so that the next kubectl call works).
+    IfUnset(&'a str),
+    /// Make this context current.
+    Set(&'a str),
+}
+
+/// Merges `new` (one context or several, each with its cluster and user) into the kubeconfig
+/// files `paths` (kubectl's list, in its order; not empty), in one locked pass that writes each
+/// changed file once, and sets the current context as `current` says.
 ///
 /// # Errors
-/// A message naming the file that could not be locked, read, understood or written.
+/// A message naming the file that could not be locked, read, understood or written. Nothing is
+/// written then.
 pub(crate) fn merge(
     paths: &[PathBuf],
-    new: &NewContext,
-    set_current: bool,
+    new: &[NewContext],
+    current: Current,
 ) -> Result<Merged, String> {
     let _locks = Locks::acquire(paths, lock::WAIT).map_err(|(path, why)| failed(&path, &why))?;
     let mut files = paths
@@ -61,24 +74,29 @@ pub(crate) fn merge(
         .position(|f| f.text.is_some())
         .unwrap_or(files.len() - 1);
 
-    let mut context_file = default;
-    for section in Section::ALL {
-        let mut holder = default;
-        for (i, file) in files.iter().enumerate() {
-            if let Some(document) = &file.document
-                && defines(document, section, &new.name).map_err(|why| failed(file.path, &why))?
-            {
-                holder = i;
-                break;
+    let mut context_files = Vec::with_capacity(new.len());
+    for new in new {
+        for section in Section::ALL {
+            let mut holder = default;
+            for (i, file) in files.iter().enumerate() {
+                if let Some(document) = &file.document
+                    && defines(document, section, &new.name)
+                        .map_err(|why| failed(file.path, &why))?
+                {
+                    holder = i;
+                    break;
+                }
             }
-        }
-        let file = &mut files[holder];
-        let document = file.document.get_or_insert_with(empty_document);
-        new.put_into(document, section)
-            .map_err(|why| failed(file.path, &why))?;
-        file.changes.push(section.singular());
-        if section == Section::Contexts {
-            context_file = holder;
+            let file = &mut files[holder];
+            let document = file.document.get_or_insert_with(empty_document);
+            new.put_into(document, section)
+                .map_err(|why| failed(file.path, &why))?;
+            if !file.changes.contains(&section.singular()) {
+                file.changes.push(section.singular());
+            }
+            if section == Section::Contexts {
+                context_files.push(holder);
+            }
         }
     }
 
@@ -86,9 +104,16 @@ pub(crate) fn merge(
         .iter()
         .find_map(|f| f.document.as_ref().and_then(current_context))
         .map(str::to_string);
-    if effective.as_deref() != Some(new.name.as_str()) && (set_current || effective.is_none()) {
+    let make_current = match current {
+        Current::Keep => None,
+        Current::IfUnset(name) => effective.is_none().then_some(name),
+        Current::Set(name) => Some(name),
+    };
+    if let Some(name) = make_current
+        && effective.as_deref() != Some(name)
+    {
         let file = &mut files[default];
-        set_current_context(file.document.get_or_insert_with(empty_document), &new.name);
+        set_current_context(file.document.get_or_insert_with(empty_document), name);
         file.changes.push("current-context");
     }
 
@@ -106,7 +131,10 @@ pub(crate) fn merge(
         written.push((file.path.to_path_buf(), file.changes.clone()));
     }
     Ok(Merged {
-        context_file: files[context_file].path.to_path_buf(),
+        context_files: context_files
+            .into_iter()
+            .map(|i| files[i].path.to_path_buf())
+            .collect(),
         written,
     })
 }
@@ -215,14 +243,14 @@ mod tests {
         fs::write(&config, token_config("prod", true)).unwrap();
         let merged = merge(
             &[missing.clone(), config.clone()],
-            &new_context("c1"),
-            false,
+            &[new_context("c1")],
+            Current::IfUnset("c1"),
         )
         .unwrap();
         assert_eq!(
             merged,
             Merged {
-                context_file: config.clone(),
+                context_files: vec![config.clone()],
                 written: vec![(config.clone(), vec!["cluster", "context", "user"])],
             }
         );
@@ -243,18 +271,18 @@ mod tests {
         fs::write(&first, token_config("prod", true)).unwrap();
         fs::write(&second, token_config("c1", true)).unwrap();
         let paths = [first.clone(), second.clone()];
-        let merged = merge(&paths, &new_context("c1"), false).unwrap();
-        assert_eq!(merged.context_file, second);
+        let merged = merge(&paths, &[new_context("c1")], Current::IfUnset("c1")).unwrap();
+        assert_eq!(merged.context_files, std::slice::from_ref(&second));
         assert_eq!(names(&first, "clusters"), ["prod"]);
         assert_eq!(names(&second, "clusters"), ["c1"]);
         assert!(fs::read_to_string(&second).unwrap().contains("exec:"));
         assert_eq!(current(&first).as_deref(), Some("prod"));
         // Asked: the first file (where new entries go, read first) gets it.
-        let merged = merge(&paths, &new_context("c1"), true).unwrap();
+        let merged = merge(&paths, &[new_context("c1")], Current::Set("c1")).unwrap();
         assert_eq!(merged.written, [(first.clone(), vec!["current-context"])]);
         assert_eq!(current(&first).as_deref(), Some("c1"));
         // Twice: nothing to write.
-        let merged = merge(&paths, &new_context("c1"), true).unwrap();
+        let merged = merge(&paths, &[new_context("c1")], Current::Set("c1")).unwrap();
         assert_eq!(merged.written, []);
     }
 
@@ -265,7 +293,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a");
         let b = dir.path().join("b");
-        let merged = merge(&[a.clone(), b.clone()], &new_context("c1"), false).unwrap();
+        let merged = merge(
+            &[a.clone(), b.clone()],
+            &[new_context("c1")],
+            Current::IfUnset("c1"),
+        )
+        .unwrap();
         assert_eq!(
             merged.written,
             [(
@@ -276,7 +309,12 @@ mod tests {
         assert!(!a.exists());
         assert_eq!(current(&b).as_deref(), Some("c1"));
         fs::write(&a, token_config("dev", false)).unwrap();
-        merge(&[a.clone(), b.clone()], &new_context("c2"), false).unwrap();
+        merge(
+            &[a.clone(), b.clone()],
+            &[new_context("c2")],
+            Current::IfUnset("c2"),
+        )
+        .unwrap();
         assert_eq!(names(&a, "contexts"), ["dev", "c2"]);
         assert_eq!(current(&a), None, "b sets the current context");
         assert_eq!(current(&b).as_deref(), Some("c1"));
@@ -289,7 +327,12 @@ mod tests {
         let bad = dir.path().join("bad");
         fs::write(&good, token_config("prod", true)).unwrap();
         fs::write(&bad, "clusters: [\n").unwrap();
-        let error = merge(&[good.clone(), bad.clone()], &new_context("c1"), false).unwrap_err();
+        let error = merge(
+            &[good.clone(), bad.clone()],
+            &[new_context("c1")],
+            Current::IfUnset("c1"),
+        )
+        .unwrap_err();
         assert_eq!(
             error,
             format!(
@@ -303,5 +346,46 @@ mod tests {
         );
         assert!(!dir.path().join("good.lock").exists());
         assert!(!dir.path().join("bad.lock").exists());
+    }
+
+    /// Several contexts in one pass: each entry where kubectl would put it (an existing one
+    /// updated in its file, new ones in the first file that exists), each file written once,
+    /// and the current context left alone when asked to keep it, even when none is set.
+    #[test]
+    fn several_contexts_go_in_one_write_and_keep_the_current_context() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("first");
+        let second = dir.path().join("second");
+        fs::write(&first, token_config("prod", false)).unwrap();
+        fs::write(&second, token_config("b", false)).unwrap();
+        let paths = [first.clone(), second.clone()];
+        let merged = merge(
+            &paths,
+            &[new_context("a"), new_context("b"), new_context("c")],
+            Current::Keep,
+        )
+        .unwrap();
+        assert_eq!(
+            merged,
+            Merged {
+                context_files: vec![first.clone(), second.clone(), first.clone()],
+                written: vec![
+                    (first.clone(), vec!["cluster", "context", "user"]),
+                    (second.clone(), vec!["cluster", "context", "user"]),
+                ],
+            }
+        );
+        assert_eq!(names(&first, "contexts"), ["prod", "a", "c"]);
+        assert_eq!(names(&second, "users"), ["b"]);
+        assert_eq!(current(&first), None);
+        assert_eq!(current(&second), None);
+        assert!(fs::read_to_string(&second).unwrap().contains("exec:"));
+        let again = merge(
+            &paths,
+            &[new_context("a"), new_context("b"), new_context("c")],
+            Current::Keep,
+        )
+        .unwrap();
+        assert_eq!(again.written, []);
     }
 }

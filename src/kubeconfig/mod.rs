@@ -10,9 +10,9 @@ mod lock;
 mod write;
 pub(crate) mod yaml;
 
-pub(crate) use files::{merge, replace};
+pub(crate) use files::{Current, merge, replace};
 pub(crate) use issued::Kubeconfig;
-pub(crate) use write::{ExecUser, NewContext};
+pub(crate) use write::{ExecUser, NewContext, standalone};
 
 /// Where a YAML document went wrong, without quoting it (a kubeconfig can hold a key).
 pub(crate) fn yaml_error(error: &serde_yaml_ng::Error) -> String {

@@ -149,6 +149,19 @@ impl NewContext {
     }
 }
 
+/// A kubeconfig of its own holding `contexts` (each with its cluster and user), with no current
+/// context: `kubeconfig --all`'s file, from which the user picks one.
+pub(crate) fn standalone(contexts: &[NewContext]) -> String {
+    let mut document = empty_document();
+    for context in contexts {
+        for section in Section::ALL {
+            // Cannot fail on a document we just made.
+            let _ = context.put_into(&mut document, section);
+        }
+    }
+    yaml::emit(&document)
+}
+
 /// A new kubeconfig document, before any entry: `apiVersion` and `kind`.
 pub(crate) fn empty_document() -> Node {
     Node::mapping([

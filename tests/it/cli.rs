@@ -66,3 +66,86 @@ fn version_prints_the_name_and_version() {
         "{run}"
     );
 }
+
+/// Every shell's completions know the commands and flags of fleets and discovery.
+#[test]
+fn completions_cover_fleets_and_discovery() {
+    let fake = FakeCloud::start();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let run = Plugin::new(&fake)
+            .args(["completions", shell])
+            .run_success();
+        for word in ["clusters", "meshes"] {
+            assert!(run.stdout.contains(word), "{shell}: no `{word}`\n{run}");
+        }
+        for flag in ["fleet-id", "adcp-endpoint", "cluster-name", "all", "output"] {
+            let spelled = if shell == "fish" {
+                format!("-l {flag}")
+            } else {
+                format!("--{flag}")
+            };
+            assert!(
+                run.stdout.contains(&spelled),
+                "{shell}: no `{spelled}`\n{run}"
+            );
+        }
+    }
+}
+
+/// `--help` of each command names what it gained: the commands, the fleet flags and variable,
+/// the discovery flags, and the output formats.
+#[test]
+fn help_covers_fleets_and_discovery() {
+    let fake = FakeCloud::start();
+    let help = |args: &[&str]| {
+        let run = Plugin::new(&fake).args(args.iter().copied()).run_success();
+        assert_eq!(run.stderr, "", "{run}");
+        run.stdout
+    };
+    let top = help(&["--help"]);
+    assert!(
+        top.contains("\n  clusters ") && top.contains("\n  meshes "),
+        "{top}"
+    );
+    // `help get-credential` is `get-credential --help` (a unit test holds them equal), without
+    // a stdout that the leak check would take for an ExecCredential.
+    for command in ["get-credential", "kubeconfig"] {
+        let text = help(&["help", command]);
+        for word in [
+            "--fleet-id <ID>",
+            "--adcp-endpoint <URL>",
+            "ACK_ADCP_ENDPOINT",
+        ] {
+            assert!(text.contains(word), "{command}: no {word}\n{text}");
+        }
+    }
+    let kubeconfig = help(&["kubeconfig", "--help"]);
+    for word in [
+        "--cluster-name <NAME>",
+        "--all",
+        "Running: running, updating, upgrading",
+    ] {
+        assert!(kubeconfig.contains(word), "no {word}\n{kubeconfig}");
+    }
+    let clusters = help(&["clusters", "--help"]);
+    for word in [
+        "--region <REGION>",
+        "--cs-endpoint <URL>",
+        "-o, --output <FORMAT>",
+        "[possible values: text, json]",
+        "\"type\"",
+    ] {
+        assert!(clusters.contains(word), "no {word}\n{clusters}");
+    }
+    let meshes = help(&["meshes", "--help"]);
+    for word in [
+        "--asm-endpoint <URL>",
+        "-o, --output <FORMAT>",
+        "\"edition\"",
+    ] {
+        assert!(meshes.contains(word), "no {word}\n{meshes}");
+    }
+    let clear = help(&["cache", "clear", "--help"]);
+    assert!(clear.contains("--fleet-id <ID>"), "{clear}");
+    assert_eq!(fake.count(), 0);
+}

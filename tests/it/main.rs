@@ -25,6 +25,8 @@ mod budgets;
 mod cache_cmd;
 mod cli;
 mod credential_chain;
+mod discovery;
+mod fleet;
 mod get_credential;
 mod golden_errors;
 mod kubeconfig_cmd;

@@ -249,7 +249,16 @@ fn mesh_id_with_cluster_id_uid_or_expiration_is_a_usage_error_without_a_request(
             ":\n  --cluster-id <ID>\n  --uid <UID>",
         ),
     ];
-    for command in ["get-credential", "kubeconfig"] {
+    for (command, targets) in [
+        (
+            "get-credential",
+            "<--cluster-id <ID>|--mesh-id <ID>|--fleet-id <ID>>",
+        ),
+        (
+            "kubeconfig",
+            "<--cluster-id <ID>|--mesh-id <ID>|--fleet-id <ID>|--cluster-name <NAME>|--all>",
+        ),
+    ] {
         for (extra, with) in conflicting {
             let run = as_ram_user(&fake)
                 .args([command, "--mesh-id", MESH])
@@ -259,7 +268,7 @@ fn mesh_id_with_cluster_id_uid_or_expiration_is_a_usage_error_without_a_request(
                 run.stderr,
                 format!(
                     "error: the argument '--mesh-id <ID>' cannot be used with{with}\n\n\
-                     Usage: ack-credential-plugin {command} <--cluster-id <ID>|--mesh-id <ID>>\n\n\
+                     Usage: ack-credential-plugin {command} {targets}\n\n\
                      For more information, try '--help'.\n"
                 ),
                 "{run}"

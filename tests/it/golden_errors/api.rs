@@ -48,7 +48,7 @@ fn cluster_not_found_names_the_cluster() {
         &run,
         r"
 ack-credential-plugin: error: DescribeClusterUserKubeconfig for cluster cnosuchcluster0000000000000000000 failed: ErrorClusterNotFound: cluster cnosuchcluster0000000000000000000 not found (HTTP 404, RequestId: [request-id #0])
-hint: check the cluster id `cnosuchcluster0000000000000000000`: the cluster must exist in the account of these credentials (`aliyun cs GET /clusters` lists them)",
+hint: check the cluster id `cnosuchcluster0000000000000000000`: the cluster must exist in the account of these credentials (`ack-credential-plugin clusters` lists them)",
     );
     assert_refused_once(&fake, &run, "ErrorClusterNotFound");
 }

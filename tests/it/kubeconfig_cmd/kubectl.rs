@@ -9,7 +9,7 @@ use crate::support::test_ca::TestCa;
 
 /// `kubectl ARGS` isolated as `support::kubectl` does, plus the variables the plugin needs (the
 /// generated kubeconfig carries no `env`): the access key, no ECS probe, and `extra`.
-fn kubectl_with_credentials(
+pub(super) fn kubectl_with_credentials(
     bin: &Path,
     home: &Path,
     kubeconfig: &Path,
@@ -28,7 +28,7 @@ fn kubectl_with_credentials(
 }
 
 /// The API server saw the caller's certificate on every request.
-fn check_cn(api: &ApiServer, uid: &str) -> Result<(), String> {
+pub(super) fn check_cn(api: &ApiServer, uid: &str) -> Result<(), String> {
     let requests = api.requests();
     if requests.is_empty()
         || !requests.iter().all(|r| {

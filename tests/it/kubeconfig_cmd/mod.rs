@@ -1,6 +1,7 @@
 //! The `kubeconfig` command end to end: what it prints or writes (`output.rs`), merging into
 //! existing kubeconfigs (`merge.rs`), and real kubectl using what it wrote, unedited
-//! (`kubectl.rs`). The checks of a generated kubeconfig they share are here.
+//! (`kubectl.rs`; `reach.rs` for a fleet, a cluster found by name and every cluster of
+//! `--all`). The checks of a generated kubeconfig they share are here.
 //!
 //! Every test starts its own `FakeCloud`, HOME and cache, so they run in parallel. The fake
 //! verifies every signature itself (ROA for cs, RPC for ASM), so a passing test also means the
@@ -9,6 +10,7 @@
 mod kubectl;
 mod merge;
 mod output;
+mod reach;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

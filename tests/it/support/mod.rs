@@ -36,6 +36,8 @@ pub const CLUSTER: &str = "c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a";
 pub const CLUSTER_2: &str = "cb2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e1";
 pub const MESH: &str = "m1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d";
 pub const MESH_2: &str = "m9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c";
+/// The ACK One fleet of [`cloud_with_fleet`].
+pub const FLEET: &str = "cf1e2d3c4b5a69788796a5b4c3d2e1f0a";
 /// The RAM user's access key of [`cloud`].
 pub const KEY_ID: &str = "LTAI5tFakeAccessKey0001";
 pub const KEY_SECRET: &str = "fakeSecretFakeSecretFakeSecret01";
@@ -57,6 +59,14 @@ pub fn cloud_with_meshes() -> (FakeCloud, Principal) {
     fake.add_cluster_with_defaults(CLUSTER_2);
     fake.add_mesh_with_defaults(MESH);
     fake.add_mesh_with_defaults(MESH_2);
+    (fake, me)
+}
+
+/// [`cloud`], with the fleet [`FLEET`] (at [`fake_cloud::DEFAULT_FLEET_PUBLIC_SERVER`] and
+/// [`fake_cloud::DEFAULT_FLEET_PRIVATE_SERVER`]).
+pub fn cloud_with_fleet() -> (FakeCloud, Principal) {
+    let (fake, me) = cloud();
+    fake.add_fleet_with_defaults(FLEET);
     (fake, me)
 }
 

@@ -1,9 +1,10 @@
 //! The Container Service (cs) API: `DescribeClusterUserKubeconfig` and
 //! `DescribeSubaccountK8sClusterUserConfig` (ROA, `GET /k8s/{ClusterId}[/users/{Uid}]/user_config`),
-//! the clusters it knows and who may fetch their kubeconfig. It takes every request no other
-//! service claims.
+//! `DescribeClustersV1` (`GET /api/v1/clusters`, paged), the clusters it knows (id, name,
+//! region, type, state, version) and who may fetch their kubeconfig or list them. It takes every
+//! request no other service claims.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::json;
@@ -22,6 +23,19 @@ pub const CS_API_VERSION: &str = "2015-12-15";
 pub const ACTION_USER_CONFIG: &str = "DescribeClusterUserKubeconfig";
 /// `x-acs-action` for `GET /k8s/{ClusterId}/users/{Uid}/user_config`.
 pub const ACTION_SUBACCOUNT_USER_CONFIG: &str = "DescribeSubaccountK8sClusterUserConfig";
+/// `x-acs-action` for `GET /api/v1/clusters`.
+pub const ACTION_DESCRIBE_CLUSTERS: &str = "DescribeClustersV1";
+/// The page size `DescribeClustersV1` answers when asked for none (as the API documents it).
+pub const DEFAULT_CLUSTER_PAGE_SIZE: usize = 10;
+/// The most clusters one page holds, whatever `page_size` asks, unless
+/// [`FakeCloud::set_cluster_page_cap`] says otherwise.
+pub const CLUSTER_PAGE_CAP: usize = 100;
+/// What a cluster registered without [`FakeCloud::set_cluster_info`] is listed with: its name is
+/// `cluster-` and the first 8 characters of its id.
+pub const DEFAULT_CLUSTER_REGION: &str = "cn-hangzhou";
+pub const DEFAULT_CLUSTER_TYPE: &str = "ManagedKubernetes";
+pub const DEFAULT_CLUSTER_STATE: &str = "running";
+pub const DEFAULT_CLUSTER_VERSION: &str = "1.33.1-aliyun.1";
 /// Lifetime of a certificate when the request leaves `TemporaryDurationMinutes` out (the real
 /// API then returns a certificate valid for years).
 pub const LONG_LIVED_CERT: Duration = Duration::from_secs(3 * 365 * 24 * 3600);
@@ -59,11 +73,24 @@ struct Cluster {
     token: Option<String>,
     /// uids allowed to fetch the kubeconfig (None: any known key).
     allowed: Option<Vec<String>>,
+    name: String,
+    region: String,
+    kind: String,
+    state: String,
+    version: String,
 }
 
-/// The clusters the cs API knows.
+/// The clusters the cs API knows, in the order they were registered (the order they are
+/// listed in), and how the listing pages.
 #[derive(Default)]
-pub(super) struct Clusters(HashMap<String, Cluster>);
+pub(super) struct Clusters {
+    by_id: HashMap<String, Cluster>,
+    order: Vec<String>,
+    /// None: [`CLUSTER_PAGE_CAP`].
+    page_cap: Option<usize>,
+    /// uids refused `DescribeClustersV1` (no `cs:GetClusters`).
+    list_denied: HashSet<String>,
+}
 
 impl FakeCloud {
     /// Registers a cluster whose kubeconfig carries a client certificate.
@@ -106,7 +133,11 @@ impl FakeCloud {
         if let Some(token) = token {
             state.cluster_credentials.push(token.to_string());
         }
-        state.clusters.0.insert(
+        let clusters = &mut state.clusters;
+        if !clusters.by_id.contains_key(id) {
+            clusters.order.push(id.to_string());
+        }
+        clusters.by_id.insert(
             id.to_string(),
             Cluster {
                 public_server: public_server.to_string(),
@@ -114,8 +145,50 @@ impl FakeCloud {
                 ca_pem: ca_pem.to_string(),
                 token: token.map(str::to_string),
                 allowed: None,
+                name: format!("cluster-{}", id.chars().take(8).collect::<String>()),
+                region: DEFAULT_CLUSTER_REGION.to_string(),
+                kind: DEFAULT_CLUSTER_TYPE.to_string(),
+                state: DEFAULT_CLUSTER_STATE.to_string(),
+                version: DEFAULT_CLUSTER_VERSION.to_string(),
             },
         );
+    }
+
+    /// Sets what `DescribeClustersV1` lists for a registered cluster: its name, region and
+    /// state (`running`, `deleting`...). Panics if the cluster is unknown.
+    pub fn set_cluster_info(&self, id: &str, name: &str, region: &str, state: &str) {
+        let mut guard = self.shared.lock();
+        let cluster = guard
+            .clusters
+            .by_id
+            .get_mut(id)
+            .unwrap_or_else(|| panic!("set_cluster_info: unknown cluster {id}"));
+        cluster.name = name.to_string();
+        cluster.region = region.to_string();
+        cluster.state = state.to_string();
+    }
+
+    /// Registers a cluster with the defaults of [`FakeCloud::add_cluster_with_defaults`] and
+    /// lists it with this name, region and state.
+    pub fn add_listed_cluster(&self, id: &str, name: &str, region: &str, state: &str) {
+        self.add_cluster_with_defaults(id);
+        self.set_cluster_info(id, name, region, state);
+    }
+
+    /// The most clusters one page of `DescribeClustersV1` holds, whatever `page_size` asks
+    /// (default [`CLUSTER_PAGE_CAP`]): a client must page by `page_info.total_count`.
+    pub fn set_cluster_page_cap(&self, cap: usize) {
+        self.shared.lock().clusters.page_cap = Some(cap);
+    }
+
+    /// Refuses `DescribeClustersV1` to `principal` (403 `Forbidden.RAM`), as for a RAM
+    /// identity without `cs:GetClusters`.
+    pub fn deny_cluster_listing(&self, principal: &Principal) {
+        self.shared
+            .lock()
+            .clusters
+            .list_denied
+            .insert(principal.uid.clone());
     }
 
     /// Restricts who may fetch the cluster's kubeconfig: from now on only the principals named
@@ -125,7 +198,7 @@ impl FakeCloud {
         let mut state = self.shared.lock();
         let cluster = state
             .clusters
-            .0
+            .by_id
             .get_mut(id)
             .unwrap_or_else(|| panic!("allow_cluster: unknown cluster {id}"));
         cluster
@@ -150,28 +223,111 @@ fn cs_error(status: u16, request_id: &str, code: &str, message: &str) -> Reply {
 }
 
 /// A routed cs call.
-struct Call {
+enum Call {
+    /// A user kubeconfig: the caller's own, or (with `uid`) a RAM user's.
+    UserConfig {
+        cluster_id: String,
+        uid: Option<String>,
+    },
+    /// `DescribeClustersV1`.
+    ListClusters,
+}
+
+/// The user kubeconfig asked for.
+struct UserConfigCall {
     cluster_id: String,
     uid: Option<String>,
+}
+
+/// `DescribeClustersV1`: one page (`page_number` from 1, `page_size` up to the page cap) of the
+/// clusters, in `region_id` only when given, with `page_info`. Refused with 403
+/// `Forbidden.RAM` to a principal denied the listing.
+fn list_clusters(
+    shared: &Shared,
+    request: &HttpRequest,
+    request_id: &str,
+    caller: &Principal,
+) -> Result<Reply, Reply> {
+    let number = |name: &str, default: usize| match request.query_param(name) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(cs_error(
+                400,
+                request_id,
+                "InvalidParameter",
+                &format!("{name} must be a positive integer, got {raw:?}"),
+            )),
+        },
+    };
+    let page_number = number("page_number", 1)?;
+    let asked = number("page_size", DEFAULT_CLUSTER_PAGE_SIZE)?;
+    let region = request.query_param("region_id").filter(|r| !r.is_empty());
+    let state = shared.lock();
+    let clusters = &state.clusters;
+    if clusters.list_denied.contains(&caller.uid) {
+        return Err(gateway_error(
+            403,
+            request_id,
+            "Forbidden.RAM",
+            "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
+        ));
+    }
+    let page_size = asked.min(clusters.page_cap.unwrap_or(CLUSTER_PAGE_CAP));
+    let listed: Vec<(&String, &Cluster)> = clusters
+        .order
+        .iter()
+        .map(|id| (id, &clusters.by_id[id]))
+        .filter(|(_, c)| region.is_none_or(|r| c.region == r))
+        .collect();
+    let page: Vec<serde_json::Value> = listed
+        .iter()
+        .skip((page_number - 1).saturating_mul(page_size))
+        .take(page_size)
+        .map(|(id, c)| {
+            json!({
+                "cluster_id": id,
+                "name": c.name,
+                "region_id": c.region,
+                "cluster_type": c.kind,
+                "state": c.state,
+                "current_version": c.version,
+                "cluster_spec": "ack.pro.small",
+                "size": 3,
+                "created": "2025-04-07T09:57:26+08:00",
+                "tags": [],
+            })
+        })
+        .collect();
+    let body = json!({
+        "clusters": page,
+        "page_info": {
+            "page_number": page_number,
+            "page_size": page_size,
+            "total_count": listed.len(),
+        },
+    });
+    Ok(Reply::json(200, body, Outcome::Listed))
 }
 
 fn route_call(request: &HttpRequest, request_id: &str) -> Result<Call, Reply> {
     let segments: Vec<&str> = request.path.split('/').collect();
     let (call, expected_action) = match segments.as_slice() {
         ["", "k8s", cluster, "user_config"] => (
-            Call {
+            Call::UserConfig {
                 cluster_id: cluster.to_string(),
                 uid: None,
             },
             ACTION_USER_CONFIG,
         ),
         ["", "k8s", cluster, "users", uid, "user_config"] => (
-            Call {
+            Call::UserConfig {
                 cluster_id: cluster.to_string(),
                 uid: Some(uid.to_string()),
             },
             ACTION_SUBACCOUNT_USER_CONFIG,
         ),
+        ["", "api", "v1", "clusters"] => (Call::ListClusters, ACTION_DESCRIBE_CLUSTERS),
         _ => {
             return Err(gateway_error(
                 404,
@@ -213,7 +369,14 @@ fn route_call(request: &HttpRequest, request_id: &str) -> Result<Call, Reply> {
 fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Result<Reply, Reply> {
     let (request, request_id) = (exchange.request, exchange.request_id);
     let caller = authenticate(shared, request, request_id)?;
-    let call = route_call(request, request_id)?;
+    let (cluster_id, uid) = match route_call(request, request_id)? {
+        Call::UserConfig { cluster_id, uid } => (cluster_id, uid),
+        Call::ListClusters => {
+            let reply = list_clusters(shared, request, request_id, &caller.principal)?;
+            return Ok(super::fault::replace_success(reply, fault));
+        }
+    };
+    let call = UserConfigCall { cluster_id, uid };
 
     let private_ip = match request.query_param("PrivateIpAddress") {
         None | Some("false") => false,
@@ -246,7 +409,7 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
 
     let (server, ca_pem, token, lifetime_override, expiration_offset, known_uid) = {
         let state = shared.lock();
-        let Some(cluster) = state.clusters.0.get(&call.cluster_id) else {
+        let Some(cluster) = state.clusters.by_id.get(&call.cluster_id) else {
             return Err(cs_error(
                 404,
                 request_id,
@@ -323,6 +486,7 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
     let mut issued = Issued {
         cluster_id: call.cluster_id.clone(),
         mesh: false,
+        fleet: false,
         uid: uid.clone(),
         server: server.clone(),
         private_ip,

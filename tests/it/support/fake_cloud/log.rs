@@ -47,6 +47,8 @@ pub enum Outcome {
     /// STS, the metadata service or a credentials URI answered with success (credentials, an
     /// IMDSv2 token or a role name).
     Granted,
+    /// A list API answered (cs `DescribeClustersV1`, ASM `DescribeServiceMeshes`).
+    Listed,
     /// An injected fault decided the answer.
     Fault(String),
     /// Rejected with this error code (gateway or cs business error).
@@ -60,6 +62,8 @@ pub struct Issued {
     pub cluster_id: String,
     /// Issued by ASM's `DescribeServiceMeshKubeconfig` for the mesh `cluster_id`.
     pub mesh: bool,
+    /// Issued by ACK One's `DescribeHubClusterKubeconfig` for the fleet `cluster_id`.
+    pub fleet: bool,
     /// The uid the kubeconfig is for (CN of the certificate).
     pub uid: String,
     /// The cluster `server` written into the kubeconfig (public or private URL).

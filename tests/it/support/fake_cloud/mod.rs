@@ -1,13 +1,15 @@
 //! An in-process fake of the Alibaba Cloud APIs the plugin talks to, on 127.0.0.1: the Container
-//! Service (cs) API, Service Mesh (ASM, `DescribeServiceMeshKubeconfig`), STS, the ECS metadata
-//! service and credentials URIs, all on one listener.
+//! Service (cs) API (user kubeconfigs and `DescribeClustersV1`), Service Mesh (ASM,
+//! `DescribeServiceMeshKubeconfig` and `DescribeServiceMeshes`), ACK One (adcp,
+//! `DescribeHubClusterKubeconfig`), STS, the ECS metadata service and credentials URIs, all on
+//! one listener.
 //!
 //! It exists so the real binary can be run against something that behaves like the cloud: it
-//! checks every cs request's ROA V2 HMAC-SHA1 signature and every signed STS and ASM request's
-//! RPC V2 HMAC-SHA1 signature with its own verifiers (written from the public reference, not
-//! shared with `src/`), answers with Alibaba's error shapes, and issues real client certificates
-//! from its own client CA (for clusters and meshes alike), so a TLS API server can trust what it
-//! hands out. ASM writes its `ExpireTime` without a zone, in UTC+8 by default, as the real API
+//! checks every signed request's signature with its own verifiers (written from the public
+//! reference, not shared with `src/`): ACS3-HMAC-SHA256 (V3) for every product, or the V2
+//! schemes (ROA HMAC-SHA1 for cs, RPC HMAC-SHA1 for STS, ASM and adcp). It answers with
+//! Alibaba's error shapes, and issues real client certificates from its own client CA (for
+//! clusters, meshes and fleets alike), so a TLS API server can trust what it hands out. ASM writes its `ExpireTime` without a zone, in UTC+8 by default, as the real API
 //! may: read as UTC it is 8 hours after the certificate's NotAfter. STS, the metadata service and
 //! credentials URIs hand out STS keys that the fake registers, so the cs API then accepts
 //! requests signed with them and issues certificates whose CN is the role's uid.
@@ -30,8 +32,8 @@
 //! - `roa.rs` and `rpc.rs`: the two V2 signature verifiers, with the gateway checks and error
 //!   bodies around them.
 //! - One file per service: `cs.rs`, `sts.rs` (and `sts_assume_role.rs`), `servicemesh.rs`,
-//!   `imds.rs`, `credentials_uri.rs`, each with its registration methods (`impl FakeCloud`),
-//!   its state and its [`Route`].
+//!   `adcp.rs`, `imds.rs`, `credentials_uri.rs`, each with its registration methods
+//!   (`impl FakeCloud`), its state and its [`Route`].
 //! - `tests/`: self-tests of the fake (signature vectors, hand-built requests); no binary runs.
 //!
 //! # Adding a service
@@ -49,6 +51,7 @@
 #![allow(dead_code)]
 
 mod accounts;
+mod adcp;
 mod certs;
 mod credentials_uri;
 mod cs;
@@ -79,11 +82,17 @@ use chrono::{DateTime, TimeDelta, Utc};
 #[allow(unused_imports)]
 pub use self::{
     accounts::{AccessKey, Principal, SESSION_KEY_LIFETIME},
+    adcp::{
+        ACTION_DESCRIBE_HUB_CLUSTER_KUBECONFIG, ADCP_API_VERSION, DEFAULT_FLEET_PRIVATE_SERVER,
+        DEFAULT_FLEET_PUBLIC_SERVER, FLEET_CERT_LIFETIME, FLEET_NOT_FOUND,
+    },
     certs::CERT_ORGANIZATION,
     credentials_uri::ACTION_CREDENTIALS_URI,
     cs::{
-        ACTION_SUBACCOUNT_USER_CONFIG, ACTION_USER_CONFIG, CS_API_VERSION,
-        DEFAULT_CLUSTER_PRIVATE_SERVER, DEFAULT_CLUSTER_PUBLIC_SERVER, LONG_LIVED_CERT,
+        ACTION_DESCRIBE_CLUSTERS, ACTION_SUBACCOUNT_USER_CONFIG, ACTION_USER_CONFIG,
+        CLUSTER_PAGE_CAP, CS_API_VERSION, DEFAULT_CLUSTER_PAGE_SIZE,
+        DEFAULT_CLUSTER_PRIVATE_SERVER, DEFAULT_CLUSTER_PUBLIC_SERVER, DEFAULT_CLUSTER_REGION,
+        DEFAULT_CLUSTER_STATE, DEFAULT_CLUSTER_TYPE, DEFAULT_CLUSTER_VERSION, LONG_LIVED_CERT,
     },
     fault::Fault,
     http::http_date,
@@ -95,9 +104,9 @@ pub use self::{
     roa::{roa_signature, roa_string_to_sign},
     rpc::{rpc_percent_encode, rpc_signature, rpc_string_to_sign},
     servicemesh::{
-        ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG, DEFAULT_MESH_PRIVATE_SERVER,
-        DEFAULT_MESH_PUBLIC_SERVER, MESH_CERT_LIFETIME, MESH_EXPIRE_TIME_FORMAT,
-        MESH_EXPIRE_TIME_UTC_OFFSET, SERVICEMESH_API_VERSION,
+        ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG, ACTION_DESCRIBE_SERVICE_MESHES,
+        DEFAULT_MESH_PRIVATE_SERVER, DEFAULT_MESH_PUBLIC_SERVER, MESH_CERT_LIFETIME,
+        MESH_EXPIRE_TIME_FORMAT, MESH_EXPIRE_TIME_UTC_OFFSET, SERVICEMESH_API_VERSION,
     },
     sts::{
         ACTION_ASSUME_ROLE, ACTION_ASSUME_ROLE_WITH_OIDC, ACTION_GET_CALLER_IDENTITY,
@@ -146,6 +155,7 @@ struct Exchange<'a> {
 /// and cs, last, takes whatever no other service claimed.
 const ROUTES: &[Route] = &[
     servicemesh::ROUTE,     // `/` with servicemesh's Action or Version
+    adcp::ROUTE,            // `/` with adcp's Action or Version
     sts::ROUTE,             // any other `/`
     imds::ROUTE,            // `/latest/...`
     credentials_uri::ROUTE, // `/credentials-uri/<name>`
@@ -247,7 +257,8 @@ impl FakeCloud {
     }
 
     /// Overrides the lifetime of issued certificates (NotAfter = now + lifetime), whatever
-    /// `TemporaryDurationMinutes` says; for meshes, instead of [`MESH_CERT_LIFETIME`].
+    /// `TemporaryDurationMinutes` says; for meshes, instead of [`MESH_CERT_LIFETIME`]; for
+    /// fleets, instead of [`FLEET_CERT_LIFETIME`].
     pub fn set_cert_lifetime(&self, lifetime: Duration) {
         self.shared.lock().cert_lifetime = Some(lifetime);
     }

@@ -1,8 +1,8 @@
-//! Service Mesh (ASM, RPC, `POST /`): `DescribeServiceMeshKubeconfig`, the meshes it knows and
-//! who may fetch their kubeconfig. Its `ExpireTime` has no zone and is written in UTC+8 unless
-//! told otherwise, as the real API may.
+//! Service Mesh (ASM, RPC, `POST /`): `DescribeServiceMeshKubeconfig`, `DescribeServiceMeshes`
+//! (the list, unpaged), the meshes it knows and who may fetch their kubeconfig or list them. Its
+//! `ExpireTime` has no zone and is written in UTC+8 unless told otherwise, as the real API may.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::TimeDelta;
@@ -20,6 +20,8 @@ use super::{Exchange, FakeCloud, Principal, Route, Service};
 pub const SERVICEMESH_API_VERSION: &str = "2020-01-11";
 /// The ASM `Action` the fake serves (also what [`super::RequestRecord::action`] holds for it).
 pub const ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG: &str = "DescribeServiceMeshKubeconfig";
+/// The ASM `Action` that lists the meshes.
+pub const ACTION_DESCRIBE_SERVICE_MESHES: &str = "DescribeServiceMeshes";
 /// Lifetime of a mesh's certificates (ASM takes no lifetime parameter), unless
 /// [`FakeCloud::set_cert_lifetime`] says otherwise.
 pub const MESH_CERT_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -74,12 +76,21 @@ struct Mesh {
     ca_pem: String,
     /// uids allowed to fetch the kubeconfig (None: any known key).
     allowed: Option<Vec<String>>,
+    name: String,
+    region: String,
+    state: String,
+    version: String,
+    edition: String,
 }
 
-/// The meshes ASM knows, and the zone of its `ExpireTime`.
+/// The meshes ASM knows (in the order they were registered, which is the order they are
+/// listed in), and the zone of its `ExpireTime`.
 #[derive(Default)]
 pub(super) struct Meshes {
-    meshes: HashMap<String, Mesh>,
+    by_id: HashMap<String, Mesh>,
+    order: Vec<String>,
+    /// uids refused `DescribeServiceMeshes`.
+    list_denied: HashSet<String>,
     /// None: [`MESH_EXPIRE_TIME_UTC_OFFSET`].
     expire_time_utc_offset: Option<TimeDelta>,
 }
@@ -95,15 +106,47 @@ impl FakeCloud {
     /// certificate for the caller's uid valid for [`MESH_CERT_LIFETIME`]. Any known key may ask
     /// until [`FakeCloud::allow_mesh`] names who may.
     pub fn add_mesh(&self, id: &str, public_server: &str, private_server: &str, ca_pem: &str) {
-        self.shared.lock().meshes.meshes.insert(
+        let mut state = self.shared.lock();
+        let meshes = &mut state.meshes;
+        if !meshes.by_id.contains_key(id) {
+            meshes.order.push(id.to_string());
+        }
+        meshes.by_id.insert(
             id.to_string(),
             Mesh {
                 public_server: public_server.to_string(),
                 private_server: private_server.to_string(),
                 ca_pem: ca_pem.to_string(),
                 allowed: None,
+                name: format!("mesh-{}", id.chars().take(8).collect::<String>()),
+                region: "cn-hangzhou".to_string(),
+                state: "running".to_string(),
+                version: "1.22.6.45".to_string(),
+                edition: "enterprise".to_string(),
             },
         );
+    }
+
+    /// Sets what `DescribeServiceMeshes` lists for a registered mesh. Panics if it is unknown.
+    pub fn set_mesh_info(&self, id: &str, name: &str, region: &str, state: &str) {
+        let mut guard = self.shared.lock();
+        let mesh = guard
+            .meshes
+            .by_id
+            .get_mut(id)
+            .unwrap_or_else(|| panic!("set_mesh_info: unknown mesh {id}"));
+        mesh.name = name.to_string();
+        mesh.region = region.to_string();
+        mesh.state = state.to_string();
+    }
+
+    /// Refuses `DescribeServiceMeshes` to `principal` (403 `Forbidden.RAM`).
+    pub fn deny_mesh_listing(&self, principal: &Principal) {
+        self.shared
+            .lock()
+            .meshes
+            .list_denied
+            .insert(principal.uid.clone());
     }
 
     /// Registers a mesh with documentation-range server URLs ([`DEFAULT_MESH_PUBLIC_SERVER`],
@@ -124,7 +167,7 @@ impl FakeCloud {
         let mut state = self.shared.lock();
         let mesh = state
             .meshes
-            .meshes
+            .by_id
             .get_mut(id)
             .unwrap_or_else(|| panic!("allow_mesh: unknown mesh {id}"));
         mesh.allowed
@@ -147,7 +190,8 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
         rpc_product_error(ASM_PRODUCT, status, request_id, code, &message)
     };
     let action = rpc_envelope(request, request_id, ASM_PRODUCT)?;
-    if action != ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG {
+    if action != ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG && action != ACTION_DESCRIBE_SERVICE_MESHES
+    {
         return Err(fail(
             404,
             "InvalidAction.NotFound",
@@ -157,6 +201,47 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
         ));
     }
     let caller = rpc_authenticate(shared, request, request_id, ASM_PRODUCT)?;
+    if action == ACTION_DESCRIBE_SERVICE_MESHES {
+        let state = shared.lock();
+        let meshes = &state.meshes;
+        if meshes.list_denied.contains(&caller.principal.uid) {
+            return Err(fail(
+                403,
+                "Forbidden.RAM",
+                format!(
+                    "User not authorized to operate on the specified resource: {} may not list the service meshes.",
+                    caller.principal.uid
+                ),
+            ));
+        }
+        let list: Vec<Value> = meshes
+            .order
+            .iter()
+            .map(|id| {
+                let mesh = &meshes.by_id[id];
+                json!({
+                    "ServiceMeshInfo": {
+                        "ServiceMeshId": id,
+                        "Name": mesh.name,
+                        "RegionId": mesh.region,
+                        "State": mesh.state,
+                        "Version": mesh.version,
+                        "Profile": "Default",
+                        "CreationTime": "2025-04-07T01:57:26.000Z",
+                    },
+                    "ClusterSpec": mesh.edition,
+                    "Clusters": [],
+                    "Endpoints": {},
+                })
+            })
+            .collect();
+        let reply = Reply::json(
+            200,
+            json!({ "RequestId": request_id, "ServiceMeshes": list }),
+            Outcome::Listed,
+        );
+        return Ok(super::fault::replace_success(reply, fault));
+    }
     let Some(mesh_id) = request.param("ServiceMeshId").filter(|m| !m.is_empty()) else {
         return Err(fail(
             400,
@@ -177,7 +262,7 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
     };
     let (server, ca_pem, lifetime, expiration_offset, zone) = {
         let state = shared.lock();
-        let Some(mesh) = state.meshes.meshes.get(mesh_id) else {
+        let Some(mesh) = state.meshes.by_id.get(mesh_id) else {
             return Err(fail(
                 404,
                 "ServiceMesh.NotFound",
@@ -226,6 +311,7 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
     let mut issued = Issued {
         cluster_id: mesh_id.to_string(),
         mesh: true,
+        fleet: false,
         uid: uid.clone(),
         server: server.clone(),
         private_ip,

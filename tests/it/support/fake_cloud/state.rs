@@ -10,6 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Service;
 use super::accounts::Accounts;
+use super::adcp::Fleets;
 use super::certs::Authority;
 use super::credentials_uri::Uris;
 use super::cs::Clusters;
@@ -25,6 +26,7 @@ pub(super) struct State {
     pub clusters: Clusters,
     pub roles: Roles,
     pub meshes: Meshes,
+    pub fleets: Fleets,
     pub imds: Imds,
     pub uris: Uris,
     /// Every set of credentials handed out (STS, metadata service, credentials URIs).

@@ -55,7 +55,8 @@ pub struct Plugin<'a> {
 
 impl<'a> Plugin<'a> {
     /// A cleared environment with HOME and `ACK_CACHE_DIR` in a fresh temp dir, and
-    /// `ACK_CS_ENDPOINT`, `ACK_ASM_ENDPOINT` and `ACK_STS_ENDPOINT` set to the fake. The ECS metadata
+    /// `ACK_CS_ENDPOINT`, `ACK_ASM_ENDPOINT`, `ACK_ADCP_ENDPOINT` and `ACK_STS_ENDPOINT` set to
+    /// the fake. The ECS metadata
     /// service is disabled, so a run without credentials fails fast instead of probing
     /// 100.100.100.200.
     pub fn new(fake: &'a FakeCloud) -> Plugin<'a> {
@@ -68,7 +69,12 @@ impl<'a> Plugin<'a> {
         let cache_dir = home.path().join("cache");
         let mut env = BTreeMap::new();
         env.insert("HOME".to_string(), home.path().display().to_string());
-        for api in ["ACK_CS_ENDPOINT", "ACK_ASM_ENDPOINT", "ACK_STS_ENDPOINT"] {
+        for api in [
+            "ACK_CS_ENDPOINT",
+            "ACK_ASM_ENDPOINT",
+            "ACK_ADCP_ENDPOINT",
+            "ACK_STS_ENDPOINT",
+        ] {
             env.insert(api.to_string(), fake.endpoint());
         }
         env.insert("ACK_CACHE_DIR".to_string(), cache_dir.display().to_string());

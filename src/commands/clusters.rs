@@ -1,0 +1,61 @@
+//! `clusters`: the ACK clusters the caller can see, every page of `DescribeClustersV1`, as a
+//! table or as JSON.
+
+use serde_json::json;
+
+use super::listing;
+use crate::cli::OutputFormat;
+use crate::config::ClustersConfig;
+use crate::env::Env;
+use crate::error::Error;
+
+pub(crate) fn run(config: &ClustersConfig, env: &Env) -> Result<(), Error> {
+    let clusters = listing::clusters(&config.access, env, config.region.as_deref())?;
+    match config.output {
+        OutputFormat::Json => {
+            let list: Vec<serde_json::Value> = clusters
+                .iter()
+                .map(|c| {
+                    json!({
+                        "id": c.id,
+                        "name": c.name,
+                        "region": c.region,
+                        "type": c.cluster_type,
+                        "state": c.state,
+                        "version": c.version,
+                    })
+                })
+                .collect();
+            super::print_json(&json!({ "clusters": list }))
+        }
+        OutputFormat::Text if clusters.is_empty() => {
+            eprintln!(
+                "no clusters{} for this identity",
+                config
+                    .region
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(" in {r}"))
+            );
+            Ok(())
+        }
+        OutputFormat::Text => {
+            let rows: Vec<[&str; 6]> = clusters
+                .iter()
+                .map(|c| {
+                    [
+                        c.id.as_str(),
+                        &c.name,
+                        &c.region,
+                        &c.cluster_type,
+                        &c.state,
+                        &c.version,
+                    ]
+                })
+                .collect();
+            super::print(&listing::table(
+                ["ID", "NAME", "REGION", "TYPE", "STATE", "VERSION"],
+                &rows,
+            ))
+        }
+    }
+}
