@@ -141,6 +141,9 @@ fn sigkill_during_a_forced_refresh_never_leaves_a_broken_cache() {
             }
         };
 
+        // The killed child's request may still be queued or half read: let the fake finish with
+        // it before counting, or the next call would seem to have fetched.
+        fake.settle();
         let after = fs::read(&entry)
             .unwrap_or_else(|e| panic!("{context}: the entry is gone after the kill: {e}"));
         let record = fake.requests().get(seq).cloned();

@@ -130,19 +130,32 @@ pub(super) fn accept_loop(shared: &Arc<Shared>, listener: TcpListener) {
             break;
         }
         let Ok(stream) = stream else { continue };
+        let number = shared.accepts.fetch_add(1, Ordering::SeqCst);
+        if let Ok(peer) = stream.peer_addr() {
+            let mut state = shared.lock();
+            state.reading.insert(number, peer);
+            state.accepted_from.insert(peer, number);
+        }
         let shared = Arc::clone(shared);
         let _ = thread::Builder::new()
             .name("fake-cloud-conn".to_string())
-            .spawn(move || serve_connection(&shared, stream));
+            .spawn(move || {
+                serve_connection(&shared, stream, number);
+                // Read (and logged) or given up on: no longer one `settle` waits for.
+                if shared.lock().reading.remove(&number).is_some() {
+                    shared.wake.notify_all();
+                }
+            });
     }
 }
 
-fn serve_connection(shared: &Shared, mut stream: TcpStream) {
+fn serve_connection(shared: &Shared, mut stream: TcpStream, number: u64) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
     let Ok(Some(request)) = read_request(&mut stream) else {
         return;
     };
+
     if shared.stopping() {
         return;
     }
@@ -181,6 +194,8 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
             request_id: request_id.clone(),
             issued: None,
         });
+        // Logged: `settle` need not wait for this connection any more (a held one never ends).
+        state.reading.remove(&number);
         shared.wake.notify_all();
         (seq, fault)
     };

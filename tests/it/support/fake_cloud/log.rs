@@ -322,6 +322,34 @@ impl FakeCloud {
     /// Waits until `done` holds for the log (checked at every change of it, not by polling) and
     /// returns the log; panics with the log after `limit`. For synchronising with the binary:
     /// "its request has arrived", "the answer has been sent".
+    /// Waits until every connection made to the fake so far has been read and logged (or
+    /// refused as unreadable): after a client is killed, its request may still be in the
+    /// listener's queue or half read, and a count of the log taken now would miss it. Opens a
+    /// connection of its own and waits until the fake has accepted it and read every one
+    /// accepted before it (accepting is in order).
+    pub fn settle(&self) {
+        let sentinel = std::net::TcpStream::connect(self.addr()).expect("connect to the fake");
+        let me = sentinel.local_addr().expect("the sentinel's address");
+        drop(sentinel);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(&number) = state.accepted_from.get(&me)
+                && state.reading.range(..number).next().is_none()
+            {
+                return;
+            }
+            let now = Instant::now();
+            assert!(now < deadline, "the fake did not settle within 20 s");
+            state = self
+                .shared
+                .wake
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
     pub fn wait_for(
         &self,
         what: &str,

@@ -185,6 +185,7 @@ impl FakeCloud {
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
             stopping: AtomicBool::new(false),
+            accepts: AtomicU64::new(0),
             client_ca: certs::Authority::new("fake-ack-client-ca"),
             cluster_ca: certs::Authority::new("kubernetes"),
             serials: AtomicU64::new(1),

@@ -1,7 +1,8 @@
 //! The state every service of the fake shares, behind one mutex: accounts, each service's own
 //! registry, the queued faults, the behaviour knobs and the request log.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -42,6 +43,11 @@ pub(super) struct State {
     /// Signature nonces seen (cs as sent, RPC prefixed with `rpc:`).
     pub nonces: HashSet<String>,
     pub log: Vec<RequestRecord>,
+    /// Connections accepted whose request is not read (and logged, or refused) yet, by their
+    /// accept number, with the client's address: what [`super::FakeCloud::settle`] waits for.
+    pub reading: BTreeMap<u64, SocketAddr>,
+    /// Accept numbers of connections read, by client address (for `settle`'s own).
+    pub accepted_from: HashMap<SocketAddr, u64>,
 }
 
 pub(super) struct Shared {
@@ -53,6 +59,8 @@ pub(super) struct Shared {
     pub cluster_ca: Authority,
     pub serials: AtomicU64,
     pub started: Instant,
+    /// The next connection's accept number.
+    pub accepts: AtomicU64,
 }
 
 impl Shared {
