@@ -25,8 +25,11 @@ use crate::log::verbose;
 use crate::secret::Secret;
 
 pub(crate) struct CloudSsoProvider {
-    /// `scheme://host[:port]` of the sign-in URL.
-    portal: String,
+    /// `scheme://host[:port]` of the sign-in URL, or why it has none (reported on a miss,
+    /// after the token, as the SDKs check them).
+    portal: Result<String, String>,
+    /// The sign-in URL as written.
+    sign_in_url: String,
     account_id: String,
     access_config: String,
     access_token: Secret,
@@ -61,11 +64,10 @@ impl CloudSsoProvider {
                  --mode CloudSSO`"
             )));
         }
-        let portal = portal(profile.cloud_sso_sign_in_url.trim()).map_err(|why| {
-            Error::NoCredentials(format!("{origin}: cloud_sso_sign_in_url {why}"))
-        })?;
+        let sign_in_url = profile.cloud_sso_sign_in_url.trim().to_string();
         Ok(CloudSsoProvider {
-            portal,
+            portal: portal(&sign_in_url),
+            sign_in_url,
             account_id: profile.cloud_sso_account_id.trim().to_string(),
             access_config: profile.cloud_sso_access_config.trim().to_string(),
             access_token: Secret::new(profile.access_token.trim()),
@@ -102,7 +104,7 @@ impl Provider for CloudSsoProvider {
         Identity::cloud_sso(
             &self.config,
             &self.profile,
-            &self.portal,
+            self.portal.as_deref().unwrap_or(&self.sign_in_url),
             &self.account_id,
             &self.access_config,
         )
@@ -111,7 +113,10 @@ impl Provider for CloudSsoProvider {
     fn describe(&self) -> String {
         format!(
             "CloudSSO access configuration {} of account {} at {} ({})",
-            self.access_config, self.account_id, self.portal, self.origin
+            self.access_config,
+            self.account_id,
+            self.portal.as_deref().unwrap_or(&self.sign_in_url),
+            self.origin
         )
     }
 
@@ -140,7 +145,10 @@ impl Provider for CloudSsoProvider {
                 self.sign_in_again()
             )));
         }
-        let url = format!("{}/cloud-credentials", self.portal);
+        let portal = self.portal.as_ref().map_err(|why| {
+            Error::NoCredentials(format!("{}: cloud_sso_sign_in_url {why}", self.origin))
+        })?;
+        let url = format!("{portal}/cloud-credentials");
         verbose!(
             "POST {url} (CloudSSO account {}, access configuration {})",
             self.account_id,
@@ -153,8 +161,8 @@ impl Provider for CloudSsoProvider {
         let bearer = format!("Bearer {}", self.access_token.expose());
         let fail = |why: String| {
             Error::NoCredentials(format!(
-                "cannot get credentials from the CloudSSO portal {} for {}: {why}",
-                self.portal, self.origin
+                "cannot get credentials from the CloudSSO portal {portal} for {}: {why}",
+                self.origin
             ))
         };
         let (status, answer) = client
