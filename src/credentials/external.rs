@@ -60,7 +60,7 @@ impl Provider for ExternalProvider {
 
     fn describe(&self) -> String {
         format!(
-            "the process_command {} #{} ({})",
+            "the process_command of external:{} #{} ({})",
             self.argv[0],
             crate::digest::short_hash(&self.command),
             self.origin

@@ -38,7 +38,7 @@ impl Provider for UriProvider {
 
     fn describe(&self) -> String {
         format!(
-            "the credentials URI {} #{} ({})",
+            "the credentials URI of credentials-uri:{} #{} ({})",
             self.shown(),
             crate::digest::short_hash(&self.uri),
             self.origin
