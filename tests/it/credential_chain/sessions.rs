@@ -160,6 +160,73 @@ fn kept_keys_the_api_refuses_are_dropped_and_the_role_assumed_again() {
     assert_eq!(kept["access_key_id"], fake.grants()[1].key.id.as_str());
 }
 
+/// Both links of a chain kept, both revoked: the cluster API refuses the final role's key, and
+/// STS the first role's key with which the final role is assumed again; each is dropped in
+/// turn and fetched anew.
+#[test]
+fn refused_kept_keys_at_every_link_of_a_chain_are_replaced() {
+    let (fake, _) = cloud();
+    fake.add_cluster_with_defaults(CLUSTER_2);
+    let user = fake.add_access_key("LTAIchainRevoke01", "chain-revoke-secret");
+    let (first_arn, final_arn) = (role_arn("revoke-first"), role_arn("revoke-final"));
+    let first_role = fake.add_role(&first_arn);
+    let final_role = fake.add_role(&final_arn);
+    fake.allow_assume(&first_arn, &user);
+    fake.allow_assume(&final_arn, &first_role);
+    let plugin = plugin(&fake);
+    write_cli_config(
+        &plugin,
+        "final",
+        vec![
+            cli_profile(
+                "base",
+                "AK",
+                json!({"access_key_id": "LTAIchainRevoke01", "access_key_secret": "chain-revoke-secret"}),
+            ),
+            cli_profile(
+                "first",
+                "ChainableRamRoleArn",
+                json!({"source_profile": "base", "ram_role_arn": first_arn}),
+            ),
+            cli_profile(
+                "final",
+                "ChainableRamRoleArn",
+                json!({"source_profile": "first", "ram_role_arn": final_arn}),
+            ),
+        ],
+    );
+    plugin.clone().run_ok();
+    for session in session_files(&plugin) {
+        edit_entry(&session, |stored| {
+            stored["access_key_id"] = "STS.RevokedKey000000002".into();
+        });
+    }
+
+    let run = for_cluster(&plugin, CLUSTER_2).run_ok();
+
+    assert_cn(&run, &final_role, "the final role");
+    let assumed = fake.requests_for(ACTION_ASSUME_ROLE);
+    let outcomes: Vec<(Option<&str>, &Outcome)> = assumed
+        .iter()
+        .map(|r| (r.form_param("RoleArn"), &r.outcome))
+        .collect();
+    let refused = Outcome::Rejected("InvalidAccessKeyId.NotFound".into());
+    assert_eq!(
+        outcomes,
+        [
+            (Some(first_arn.as_str()), &Outcome::Granted),
+            (Some(final_arn.as_str()), &Outcome::Granted),
+            (Some(final_arn.as_str()), &refused),
+            (Some(first_arn.as_str()), &Outcome::Granted),
+            (Some(final_arn.as_str()), &Outcome::Granted),
+        ],
+        "the final role with the revoked first key, then the first role and the final anew\n{run}"
+    );
+    let calls = fake.requests_for(ACTION_USER_CONFIG);
+    assert_eq!(calls.len(), 3, "{run}");
+    assert_eq!(calls[1].outcome, refused, "{run}");
+}
+
 #[test]
 fn force_refresh_assumes_the_role_anew_and_keeps_the_new_session() {
     let (fake, _) = cloud();
