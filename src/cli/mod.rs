@@ -119,7 +119,8 @@ Environment:
   ACK_OAUTH_ENDPOINT         the OAuth site for OAuth profiles (instead of oauth_site_type's)
   ALIBABA_CLOUD_DISABLE_EXTERNAL_PROCESS=1   never run a process_command or fetch a credentials URI
   ACK_ECS_METADATA_ENDPOINT  the ECS metadata service (default http://100.100.100.200)
-  ALIBABA_CLOUD_REGION_ID    same as --region (ALICLOUD_REGION also read)
+  ALIBABA_CLOUD_REGION_ID    same as --region (also ALIBABACLOUD_REGION_ID, ALICLOUD_REGION_ID,
+                             ALICLOUD_REGION; REGION_ID and REGION when nothing else names one)
   ACK_CACHE_DIR          same as --cache-dir
   KUBECACHEDIR           cache in $KUBECACHEDIR/ack-credential-plugin (default ~/.kube/cache)
   ACK_API_TIMEOUT        seconds a fetch may take, every API call and retry included (default 30)
