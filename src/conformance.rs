@@ -163,7 +163,6 @@ impl World {
             imds_v1_disabled: false,
             dmi_dir: dmi.path().to_path_buf(),
             session: None,
-            oauth_endpoint: None,
         };
         f(&ctx)
     }

@@ -31,7 +31,6 @@ impl Caller {
             dmi_dir: chain::DMI_DIR.into(),
             // The list commands name no cache directory: no STS session is kept for them.
             session: None,
-            oauth_endpoint: access.oauth_endpoint.clone(),
         };
         let provider = chain::discover(
             &context,

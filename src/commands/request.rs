@@ -68,7 +68,6 @@ impl CredentialRequest {
                 settings.cache_dir.clone(),
                 !fresh_sessions,
             )),
-            oauth_endpoint: settings.oauth_endpoint.clone(),
         };
         let provider = chain::discover(
             &context,

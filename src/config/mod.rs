@@ -78,8 +78,6 @@ pub(crate) struct Settings {
     /// The ECS metadata service's base URL.
     pub(crate) ecs_endpoint: String,
     pub(crate) imds_v1_disabled: bool,
-    /// `ACK_OAUTH_ENDPOINT`: the OAuth site for OAuth profiles, whatever their site type.
-    pub(crate) oauth_endpoint: Option<String>,
     /// The most one fetch may take, every API call and retry included.
     pub(crate) api_timeout: Duration,
     /// The most we wait for another process that is fetching the same credential.
@@ -124,7 +122,6 @@ pub(crate) struct Access {
     pub(crate) client: ClientOptions,
     pub(crate) ecs_endpoint: String,
     pub(crate) imds_v1_disabled: bool,
-    pub(crate) oauth_endpoint: Option<String>,
     /// The most one command's API calls may take, every retry included.
     pub(crate) api_timeout: Duration,
 }
@@ -409,7 +406,6 @@ impl Access {
             // The Java SDK's older switch for IMDSv2 means the same: no reads without a token.
             imds_v1_disabled: is_true(env, crate::credentials::ecs::IMDS_V1_DISABLED_VAR)
                 || is_true(env, "ALIBABA_CLOUD_ECS_IMDSV2_ENABLE"),
-            oauth_endpoint: endpoint(None, crate::credentials::oauth::ENDPOINT_VAR)?,
             api_timeout,
         })
     }
@@ -525,7 +521,6 @@ impl Settings {
             client: access.client,
             ecs_endpoint: access.ecs_endpoint,
             imds_v1_disabled: access.imds_v1_disabled,
-            oauth_endpoint: access.oauth_endpoint,
             api_timeout: access.api_timeout,
             lock_timeout: seconds(env, "ACK_LOCK_TIMEOUT")?
                 .unwrap_or(access.api_timeout + LOCK_MARGIN),

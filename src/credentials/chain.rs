@@ -41,8 +41,6 @@ pub(crate) struct Context<'a> {
     pub(crate) dmi_dir: PathBuf,
     /// Where STS sessions are kept between runs; `None` keeps none.
     pub(crate) session: Option<SessionStore>,
-    /// `ACK_OAUTH_ENDPOINT`: the OAuth site to use whatever a profile's `oauth_site_type` says.
-    pub(crate) oauth_endpoint: Option<String>,
 }
 
 /// One step of the chain: a source to use, or why this step has none.
@@ -212,7 +210,6 @@ mod tests {
             imds_v1_disabled: false,
             dmi_dir: dmi_dir.path().to_path_buf(),
             session: None,
-            oauth_endpoint: None,
         };
         discover(&ctx, None, None)
             .map(|p| p.identity())

@@ -24,12 +24,13 @@ use super::cli_profile::Profile;
 use super::config_write::{self, ConfigLock, TokenUpdate};
 use super::{Identity, Provider};
 use crate::aliyun::error::ErrorBody;
-use crate::aliyun::{Client, Credentials};
+use crate::aliyun::{Client, Credentials, endpoint};
 use crate::error::Error;
 use crate::log::{verbose, warn};
 use crate::secret::Secret;
 
-/// `ACK_OAUTH_ENDPOINT`: the site to use instead of the one `oauth_site_type` names.
+/// `ACK_OAUTH_ENDPOINT`: the site to use instead of the one `oauth_site_type` names (a base
+/// URL, held to the rules of every endpoint override). Read only for OAuth profiles.
 pub(crate) const ENDPOINT_VAR: &str = "ACK_OAUTH_ENDPOINT";
 /// Refresh the access token when it expires within this many seconds.
 const REFRESH_AHEAD: i64 = 20 * 60;
@@ -123,13 +124,15 @@ impl OAuthProvider {
                 profile.oauth_site_type
             ))
         })?;
+        let site_url = match ctx.env.get(ENDPOINT_VAR) {
+            Some(url) => endpoint::validate(url)
+                .map_err(|why| Error::Usage(format!("{ENDPOINT_VAR}: {why}")))?,
+            None => site.url.to_string(),
+        };
         Ok(OAuthProvider {
             config: path.to_path_buf(),
             profile: name.to_string(),
-            site_url: ctx
-                .oauth_endpoint
-                .clone()
-                .unwrap_or_else(|| site.url.to_string()),
+            site_url,
             client_id: site.client_id,
             origin,
             region,

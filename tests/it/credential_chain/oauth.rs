@@ -274,3 +274,19 @@ fn a_second_cluster_reuses_the_exchanged_sts_key() {
     assert_action_count(&fake, ACTION_OAUTH_EXCHANGE, 1, &run);
     assert_action_count(&fake, ACTION_USER_CONFIG, 2, &run);
 }
+
+#[test]
+fn ack_oauth_endpoint_is_held_to_the_rules_of_every_endpoint() {
+    let (fake, _) = cloud();
+    let (_, tokens) = fake.add_oauth_user(CN_CLIENT_ID, TimeDelta::hours(1));
+    let plugin = oauth_plugin(&fake, &tokens).env("ACK_OAUTH_ENDPOINT", "http://oauth.example.com");
+    write_config(&plugin, &tokens);
+
+    let run = plugin.run_exit(2);
+
+    assert_stderr(
+        &run,
+        r#"ack-credential-plugin: error: ACK_OAUTH_ENDPOINT: endpoint "http://oauth.example.com" cannot be used: plain http:// is only allowed for loopback addresses; use https://"#,
+    );
+    assert_eq!(fake.count(), 0, "{run}");
+}
