@@ -289,9 +289,30 @@ proptest! {
 
     #[test]
     fn ini_file(bytes in input(format!(
-        "[default]\ntype = access_key\naccess_key_id = LTAI1\naccess_key_secret = {SECRET}\n"
+        "[default]   # a comment\ntype = access_key ; another\naccess_key_id = LTAI1\naccess_key_secret = \"{SECRET}\"\nlong =\n\tline\n"
     ))) {
-        let _ = crate::credentials::ini::parse(&text(&bytes));
+        if let Err(e) = crate::credentials::ini::parse(&text(&bytes)) {
+            clean(&e.to_string())?;
+        }
+    }
+
+    #[test]
+    fn process_command(bytes in input(format!(
+        "'/opt/my tools/get creds' --json \"a \\\"b\\\" c\" arg\\ with\\ space \\\n {SECRET}"
+    ))) {
+        match crate::credentials::external::split_command(&text(&bytes)) {
+            Ok(words) => prop_assert!(!words[0].is_empty()),
+            Err(e) => clean(&e)?,
+        }
+    }
+
+    #[test]
+    fn session_file(bytes in input(format!(
+        r#"{{"format":1,"identity":{{"type":"access-key","id":"LTAI1"}},"access_key_id":"STS.a","access_key_secret":"{SECRET}","security_token":"{SECRET}","expiration":1}}"#
+    ))) {
+        if let Some(stored) = crate::credentials::session::parse(&bytes) {
+            let _ = crate::credentials::identity::render(&stored.identity);
+        }
     }
 
     #[test]

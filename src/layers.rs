@@ -35,7 +35,7 @@ const LAYERS: &[(&str, u8)] = &[
 ];
 
 /// Test-only modules, outside the layering.
-const TEST_ONLY: &[&str] = &["fuzz", "layers"];
+const TEST_ONLY: &[&str] = &["conformance", "fuzz", "layers"];
 
 fn dependencies(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let modules: BTreeSet<String> = std::fs::read_dir(src)

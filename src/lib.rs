@@ -20,6 +20,8 @@ mod cert;
 mod cli;
 mod commands;
 mod config;
+#[cfg(test)]
+mod conformance;
 mod credentials;
 mod digest;
 mod env;

@@ -10,12 +10,14 @@ pub(crate) struct Credentials {
     pub(crate) access_key_id: String,
     pub(crate) access_key_secret: Secret,
     pub(crate) security_token: Option<Secret>,
+    /// When temporary credentials stop working (Unix seconds), when the source said.
+    pub(crate) expiration: Option<i64>,
 }
 
 impl Credentials {
-    /// The `AccessKeyId`, `AccessKeySecret` and `SecurityToken` of a JSON object, the shape
-    /// STS, the ECS metadata service and credentials URIs all answer with. The error names the
-    /// missing field, never a value.
+    /// The `AccessKeyId`, `AccessKeySecret`, `SecurityToken` and `Expiration` (RFC 3339) of a
+    /// JSON object, the shape STS, the ECS metadata service, credentials URIs and the CloudSSO
+    /// portal all answer with. The error names the missing field, never a value.
     pub(crate) fn from_session_json(object: &serde_json::Value) -> Result<Credentials, String> {
         let field = |name: &str| {
             object
@@ -28,6 +30,10 @@ impl Credentials {
             access_key_id: field("AccessKeyId")?.to_string(),
             access_key_secret: Secret::new(field("AccessKeySecret")?),
             security_token: Some(Secret::new(field("SecurityToken")?)),
+            expiration: object
+                .get("Expiration")
+                .and_then(serde_json::Value::as_str)
+                .and_then(crate::time::parse_rfc3339),
         })
     }
 }

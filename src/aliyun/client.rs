@@ -270,6 +270,29 @@ impl Client {
         Ok((response.status().as_u16(), body))
     }
 
+    /// A plain `POST` to a service that is not an Alibaba Cloud OpenAPI (the CloudSSO portal,
+    /// the OAuth site), one attempt within the budget: a token refresh must not be repeated,
+    /// since the first may have rotated the token. Returns the status and body.
+    pub(crate) fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), String> {
+        let mut request = self
+            .http(url)
+            .map_err(|e| e.to_string())?
+            .post(url)
+            .timeout(self.remaining().min(ATTEMPT_TIMEOUT))
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.send().map_err(|e| describe_transport_error(&e))?;
+        let body = read_capped(&mut response, MAX_BODY)?;
+        Ok((response.status().as_u16(), body))
+    }
+
     /// What is left of the budget.
     pub(crate) fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())

@@ -10,12 +10,13 @@ use crate::error::Error;
 
 const VERSION: &str = "2015-12-15";
 
-/// The cs endpoint of a region, else the central one.
-pub(crate) fn endpoint(region: Option<&str>) -> Result<String, Error> {
+/// The cs endpoint of a region (its VPC endpoint with `vpc`), else the central one.
+pub(crate) fn endpoint(region: Option<&str>, vpc: bool) -> Result<String, Error> {
     match region {
         Some(region) => {
             endpoint::validate_region(region).map_err(Error::Usage)?;
-            Ok(format!("https://cs.{region}.aliyuncs.com"))
+            let host = if vpc { "cs-vpc" } else { "cs" };
+            Ok(format!("https://{host}.{region}.aliyuncs.com"))
         }
         None => Ok("https://cs.aliyuncs.com".to_string()),
     }

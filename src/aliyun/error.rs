@@ -64,6 +64,20 @@ pub(crate) fn is_throttling(status: u16, code: &str) -> bool {
     status == 429 || code == "Throttling" || code.starts_with("Throttling.")
 }
 
+/// Whether an error says the credentials themselves are no good (an unknown or disabled
+/// AccessKey, an expired or malformed STS token): new credentials may succeed where these
+/// failed. A permission error is not one of these.
+pub(crate) fn refuses_credentials(error: &crate::error::Error) -> bool {
+    match error {
+        crate::error::Error::Api(api) => {
+            api.code.starts_with("InvalidAccessKeyId")
+                || api.code.starts_with("InvalidSecurityToken")
+        }
+        crate::error::Error::Source { error, .. } => refuses_credentials(error),
+        _ => false,
+    }
+}
+
 fn is_permanent(code: &str) -> bool {
     code == "SignatureDoesNotMatch"
         || code == "IncompleteSignature"

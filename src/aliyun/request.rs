@@ -264,6 +264,7 @@ mod tests {
             access_key_id: "STS.id".into(),
             access_key_secret: Secret::new("secret"),
             security_token: Some(Secret::new("tok/en")),
+            expiration: None,
         }
     }
 

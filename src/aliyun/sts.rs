@@ -11,29 +11,74 @@ use crate::secret::Secret;
 
 const VERSION: &str = "2015-04-01";
 
-/// Where STS is: an explicit URL, else a region's (`ALIBABA_CLOUD_STS_REGION`, else a profile's
-/// `sts_region`), VPC or public, else the central endpoint.
+/// Where STS is, from flags and variables: an explicit endpoint, else a region's
+/// (`ALIBABA_CLOUD_STS_REGION`, else a profile's `sts_region`), VPC or public, else the central
+/// endpoint. A profile may name its own ([`ProfileSts`]).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StsEndpoint {
+    /// `--sts-endpoint`, `ACK_STS_ENDPOINT` or `ALIBABA_CLOUD_STS_ENDPOINT`, as a base URL.
     pub(crate) explicit: Option<String>,
+    /// `ALIBABA_CLOUD_STS_REGION`.
     pub(crate) region: Option<String>,
+    /// `ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true`, or `ALIBABA_CLOUD_ENDPOINT_TYPE=vpc`.
+    pub(crate) vpc: bool,
+}
+
+/// What a credentials profile says about STS: an aliyun CLI profile's `sts_endpoint`,
+/// `sts_region` and `enable_vpc` (or `endpoint_type` `vpc`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ProfileSts<'a> {
+    pub(crate) endpoint: Option<&'a str>,
+    pub(crate) region: Option<&'a str>,
     pub(crate) vpc: bool,
 }
 
 impl StsEndpoint {
-    pub(crate) fn resolve(&self, profile_region: Option<&str>) -> Result<String, Error> {
+    /// The base URL of STS for a source configured with `profile`.
+    pub(crate) fn resolve(&self, profile: ProfileSts) -> Result<String, Error> {
         if let Some(url) = &self.explicit {
             return Ok(url.clone());
         }
-        match self.region.as_deref().or(profile_region) {
+        if let Some(text) = profile.endpoint {
+            return host_or_url(text)
+                .map_err(|why| Error::Usage(format!("the profile's sts_endpoint: {why}")));
+        }
+        match self.region.as_deref().or(profile.region) {
             Some(region) => {
                 endpoint::validate_region(region).map_err(Error::Usage)?;
-                let host = if self.vpc { "sts-vpc" } else { "sts" };
+                let host = if self.vpc || profile.vpc {
+                    "sts-vpc"
+                } else {
+                    "sts"
+                };
                 Ok(format!("https://{host}.{region}.aliyuncs.com"))
             }
-            None => Ok("https://sts.aliyuncs.com".to_string()),
+            None => Ok(DEFAULT_ENDPOINT.to_string()),
         }
     }
+}
+
+/// The central STS endpoint.
+pub(crate) const DEFAULT_ENDPOINT: &str = "https://sts.aliyuncs.com";
+
+/// An STS endpoint as the SDKs and the aliyun CLI take it (`ALIBABA_CLOUD_STS_ENDPOINT`, a
+/// profile's `sts_endpoint`): a host name, reached over https (`sts.cn-hangzhou.aliyuncs.com`),
+/// or, beyond them, a base URL with its scheme, held to the rules of every endpoint override
+/// ([`endpoint::validate`]: plain http for loopback hosts only).
+pub(crate) fn host_or_url(text: &str) -> Result<String, String> {
+    if text.contains("://") {
+        return endpoint::validate(text);
+    }
+    let is_host = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'));
+    if !is_host {
+        return Err(format!(
+            "{text:?} is neither a host name (sts.cn-hangzhou.aliyuncs.com) nor a base URL"
+        ));
+    }
+    endpoint::validate(&format!("https://{text}"))
 }
 
 /// The default `RoleSessionName`: it shows in ActionTrail as who assumed the role.
@@ -70,21 +115,6 @@ impl RoleRequest {
         }
         self.policy = policy.map(str::to_string);
         self
-    }
-
-    /// What of the request decides the session's rights, for the cache key: the role, the
-    /// session name, the external id and (hashed, it can be long) the session policy.
-    pub(crate) fn identity(&self) -> String {
-        let mut id = format!("{} session {}", self.role_arn, self.session_name);
-        if let Some(external) = &self.external_id {
-            id.push_str(" external-id ");
-            id.push_str(external);
-        }
-        if let Some(policy) = &self.policy {
-            id.push_str(" policy ");
-            id.push_str(&crate::digest::short_hash(policy));
-        }
-        id
     }
 
     fn params(&self) -> Vec<(&'static str, String)> {
@@ -164,11 +194,27 @@ mod tests {
 
     #[test]
     fn sts_endpoint_precedence() {
+        let profile = |region| ProfileSts {
+            region,
+            ..ProfileSts::default()
+        };
         let central = StsEndpoint::default();
-        assert_eq!(central.resolve(None).unwrap(), "https://sts.aliyuncs.com");
         assert_eq!(
-            central.resolve(Some("cn-hangzhou")).unwrap(),
+            central.resolve(ProfileSts::default()).unwrap(),
+            "https://sts.aliyuncs.com"
+        );
+        assert_eq!(
+            central.resolve(profile(Some("cn-hangzhou"))).unwrap(),
             "https://sts.cn-hangzhou.aliyuncs.com"
+        );
+        let profile_vpc = ProfileSts {
+            region: Some("cn-hangzhou"),
+            vpc: true,
+            ..ProfileSts::default()
+        };
+        assert_eq!(
+            central.resolve(profile_vpc).unwrap(),
+            "https://sts-vpc.cn-hangzhou.aliyuncs.com"
         );
         let regional = StsEndpoint {
             region: Some("cn-beijing".into()),
@@ -176,15 +222,52 @@ mod tests {
             ..StsEndpoint::default()
         };
         assert_eq!(
-            regional.resolve(Some("cn-hangzhou")).unwrap(),
+            regional.resolve(profile(Some("cn-hangzhou"))).unwrap(),
             "https://sts-vpc.cn-beijing.aliyuncs.com"
+        );
+        let named = ProfileSts {
+            endpoint: Some("sts.cn-shanghai.aliyuncs.com"),
+            ..profile_vpc
+        };
+        assert_eq!(
+            central.resolve(named).unwrap(),
+            "https://sts.cn-shanghai.aliyuncs.com"
         );
         let explicit = StsEndpoint {
             explicit: Some("http://127.0.0.1:1".into()),
             ..regional
         };
-        assert_eq!(explicit.resolve(Some("x")).unwrap(), "http://127.0.0.1:1");
-        assert!(central.resolve(Some("cn hangzhou/")).is_err());
+        assert_eq!(explicit.resolve(named).unwrap(), "http://127.0.0.1:1");
+        assert!(central.resolve(profile(Some("cn hangzhou/"))).is_err());
+    }
+
+    #[test]
+    fn sts_endpoint_is_a_host_or_a_url() {
+        assert_eq!(
+            host_or_url("sts.cn-hangzhou.aliyuncs.com").unwrap(),
+            "https://sts.cn-hangzhou.aliyuncs.com"
+        );
+        assert_eq!(
+            host_or_url("sts-vpc.cn-hangzhou.aliyuncs.com:443").unwrap(),
+            "https://sts-vpc.cn-hangzhou.aliyuncs.com"
+        );
+        assert_eq!(
+            host_or_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            host_or_url("https://sts.example.com").unwrap(),
+            "https://sts.example.com"
+        );
+        for bad in [
+            "",
+            "http://sts.aliyuncs.com",
+            "sts.aliyuncs.com/path",
+            "sts aliyuncs com",
+            "user@sts.aliyuncs.com",
+        ] {
+            assert!(host_or_url(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -201,35 +284,6 @@ mod tests {
             error.contains("SecurityToken") && !error.contains("TOPSECRET"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn every_right_deciding_field_is_in_the_identity() {
-        let base = RoleRequest::new("acs:ram::1:role/r");
-        let mut seen = vec![base.identity()];
-        let variants = [
-            RoleRequest {
-                session_name: "other".into(),
-                ..base.clone()
-            },
-            RoleRequest {
-                external_id: Some("e".into()),
-                ..base.clone()
-            },
-            RoleRequest {
-                policy: Some("{\"Statement\":[]}".into()),
-                ..base.clone()
-            },
-            RoleRequest {
-                role_arn: "acs:ram::1:role/s".into(),
-                ..base.clone()
-            },
-        ];
-        for variant in variants {
-            let id = variant.identity();
-            assert!(!seen.contains(&id), "{id}");
-            seen.push(id);
-        }
     }
 
     #[test]

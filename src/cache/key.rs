@@ -6,8 +6,10 @@
 //! cluster id for people and a hash of the canonical form for uniqueness; the entry stores the
 //! canonical form itself and is only used when it matches in full.
 
-/// The version of the key's layout; bump it when a field is added.
-const LAYOUT: &str = "ack-credential-plugin/cache-key/v1";
+/// The version of the key's layout; bump it when a field is added or changes form. v2: the
+/// identity is a structured JSON value, no longer a string that two sources could share. Keys
+/// of another layout are simply misses.
+const LAYOUT: &str = "ack-credential-plugin/cache-key/v2";
 
 /// What decides the certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,8 +23,8 @@ pub(crate) struct KeyInput<'a> {
     pub(crate) minutes: u32,
     /// The API endpoint: a test or private cloud issues different certificates.
     pub(crate) endpoint: &'a str,
-    /// Who is asking ([`crate::credentials::Provider::identity`]).
-    pub(crate) identity: &'a str,
+    /// Who is asking: the credential source's structured identity, embedded whole.
+    pub(crate) identity: &'a serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +37,9 @@ pub(crate) struct CacheKey {
 
 impl CacheKey {
     pub(crate) fn new(input: &KeyInput) -> CacheKey {
-        let canonical = serde_json::json!([
+        // A tuple serializes as the array it stands for, without building a value of it first
+        // (this runs on every call, cache hits included).
+        let canonical = serde_json::to_string(&(
             LAYOUT,
             input.api,
             input.id,
@@ -44,8 +48,8 @@ impl CacheKey {
             input.minutes,
             input.endpoint,
             input.identity,
-        ])
-        .to_string();
+        ))
+        .expect("strings, numbers and a JSON value always serialize");
         let hash = crate::digest::hex(&crate::digest::sha256(canonical.as_bytes())[..16]);
         CacheKey {
             stem: format!("{}-{hash}", input.id),
@@ -63,7 +67,7 @@ pub(crate) struct KeyFields {
     pub(crate) private_ip: bool,
     pub(crate) minutes: u32,
     pub(crate) endpoint: String,
-    pub(crate) identity: String,
+    pub(crate) identity: serde_json::Value,
 }
 
 impl KeyFields {
@@ -93,7 +97,7 @@ impl KeyFields {
             private_ip: private_ip.as_bool()?,
             minutes: u32::try_from(minutes.as_u64()?).ok()?,
             endpoint: endpoint.as_str()?.to_string(),
-            identity: identity.as_str()?.to_string(),
+            identity: identity.clone(),
         })
     }
 }
@@ -101,6 +105,12 @@ impl KeyFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key_id(id: &str) -> &'static serde_json::Value {
+        Box::leak(Box::new(
+            serde_json::json!({"type": "access-key", "id": id}),
+        ))
+    }
 
     fn base() -> KeyInput<'static> {
         KeyInput {
@@ -110,8 +120,16 @@ mod tests {
             private_ip: false,
             minutes: 180,
             endpoint: "https://cs.aliyuncs.com",
-            identity: "access-key:LTAI1",
+            identity: key_id("LTAI1"),
         }
+    }
+
+    #[test]
+    fn the_canonical_form_is_pinned() {
+        assert_eq!(
+            CacheKey::new(&base()).canonical,
+            r#"["ack-credential-plugin/cache-key/v2","DescribeClusterUserKubeconfig","c1",null,false,180,"https://cs.aliyuncs.com",{"id":"LTAI1","type":"access-key"}]"#
+        );
     }
 
     #[test]
@@ -150,7 +168,7 @@ mod tests {
                 ..base()
             },
             KeyInput {
-                identity: "access-key:LTAI2",
+                identity: key_id("LTAI2"),
                 ..base()
             },
         ];
@@ -172,9 +190,14 @@ mod tests {
         assert_eq!(fields.api, input.api);
         assert_eq!(fields.id, "c1");
         assert_eq!(fields.uid.as_deref(), Some("42"));
-        assert_eq!(fields.identity, input.identity);
+        assert_eq!(&fields.identity, input.identity);
         assert_eq!(fields.minutes, 180);
         assert!(KeyFields::parse("[\"other-layout\"]").is_none());
+        let v1 = r#"["ack-credential-plugin/cache-key/v1","DescribeClusterUserKubeconfig","c1",null,false,180,"https://cs.aliyuncs.com","access-key:LTAI1"]"#;
+        assert!(
+            KeyFields::parse(v1).is_none(),
+            "an old layout is another key"
+        );
         assert!(KeyFields::parse("nonsense").is_none());
     }
 
@@ -182,12 +205,12 @@ mod tests {
     fn fields_cannot_run_into_each_other() {
         let a = KeyInput {
             id: "c1",
-            identity: "x\",\"y",
+            identity: key_id("x\",\"y"),
             ..base()
         };
         let b = KeyInput {
             id: "c1",
-            identity: "x",
+            identity: key_id("x"),
             ..base()
         };
         assert_ne!(CacheKey::new(&a).canonical, CacheKey::new(&b).canonical);

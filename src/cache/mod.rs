@@ -105,17 +105,17 @@ impl Cache {
     /// cannot be read), and the failure notes it picks the same way. Only the plugin's own
     /// files are looked at; anything else in the directory stays. A selection that takes even
     /// unreadable entries clears everything: then the STS sessions and stale temporary files go
-    /// too, and the lock files nobody holds. The number of entries removed.
-    pub(crate) fn clear(&self, select: impl Fn(Option<&str>) -> bool) -> Result<usize, Error> {
+    /// too, and the lock files nobody holds. How many entries and sessions were removed.
+    pub(crate) fn clear(&self, select: impl Fn(Option<&str>) -> bool) -> Result<Cleared, Error> {
         let Some(dir) = CacheDir::open_to_clear(&self.dir).map_err(|detail| self.error(detail))?
         else {
-            return Ok(0);
+            return Ok(Cleared::default());
         };
         let listing = dir
             .listing()
             .map_err(|e| self.error(format!("cannot list it: {e}")))?;
         let everything = select(None);
-        let mut removed = 0;
+        let mut removed = Cleared::default();
         for (name, kind) in &listing.own {
             let remove = match kind {
                 Kind::Entry => select(read_entry(&dir, name).ok().map(|e| e.key).as_deref()),
@@ -138,11 +138,78 @@ impl Cache {
             let gone = dir
                 .remove(name)
                 .map_err(|e| self.error(format!("cannot delete `{name}`: {e}")))?;
-            if gone && *kind == Kind::Entry {
-                removed += 1;
+            match kind {
+                Kind::Entry if gone => removed.entries += 1,
+                Kind::Session if gone => removed.sessions += 1,
+                _ => {}
             }
         }
         Ok(removed)
+    }
+
+    /// The contents of one of the plugin's other files here, by name (the STS session cache's
+    /// `session-<hash>.json`), if the directory can be trusted and the file read: every problem
+    /// is `None`, as for entries. Part of the narrow API the session cache uses.
+    pub(crate) fn read_file(&self, name: &str) -> Option<Vec<u8>> {
+        self.open_to_read()?.read(name, MAX_ENTRY).ok()
+    }
+
+    /// Replace one of the plugin's other files atomically (0600), creating the directory if
+    /// need be.
+    pub(crate) fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        let dir = CacheDir::open_for_writing(&self.dir).map_err(|detail| self.error(detail))?;
+        dir.write(name, bytes)
+            .map_err(|e| self.error(format!("cannot write `{name}`: {e}")))
+    }
+
+    /// Remove one of the plugin's other files; one that is not there is no error.
+    pub(crate) fn remove_file(&self, name: &str) -> Result<(), Error> {
+        let Some(dir) = CacheDir::open(&self.dir).map_err(|detail| self.error(detail))? else {
+            return Ok(());
+        };
+        dir.remove(name)
+            .map(|_| ())
+            .map_err(|e| self.error(format!("cannot delete `{name}`: {e}")))
+    }
+
+    /// The names of the kept STS sessions (`session-<hash>.json`).
+    pub(crate) fn session_names(&self) -> Result<Vec<String>, Error> {
+        let Some(dir) = CacheDir::open(&self.dir).map_err(|detail| self.error(detail))? else {
+            return Ok(Vec::new());
+        };
+        let listing = dir
+            .listing()
+            .map_err(|e| self.error(format!("cannot list it: {e}")))?;
+        let mut names: Vec<String> = listing
+            .own
+            .into_iter()
+            .filter(|(_, kind)| *kind == Kind::Session)
+            .map(|(name, _)| name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Take the lock file `name` (`session-<hash>.lock`), as [`Cache::lock`] takes a key's:
+    /// `poll` is called between tries and what it finds ends the wait; after `timeout` the wait
+    /// ends with nothing. The lock is let go, and its file removed, when dropped.
+    pub(crate) fn lock_file<T>(
+        &self,
+        name: &str,
+        timeout: Duration,
+        poll: impl FnMut() -> Option<T>,
+    ) -> Result<NamedLocking<T>, Error> {
+        let dir = CacheDir::open_for_writing(&self.dir).map_err(|detail| self.error(detail))?;
+        let acquired = lock::acquire(&dir, name, timeout, poll)
+            .map_err(|e| self.error(format!("cannot take the lock `{name}`: {e}")))?;
+        Ok(match acquired {
+            Acquired::Polled(found) => NamedLocking::Polled(found),
+            Acquired::Locked(lock) => NamedLocking::Locked(NamedLock {
+                dir,
+                lock: Some(lock),
+            }),
+            Acquired::TimedOut => NamedLocking::TimedOut,
+        })
     }
 
     /// Take the per-key lock, creating the directory if need be, and hand back the guard
@@ -211,6 +278,35 @@ fn lock_name(key: &CacheKey) -> String {
 
 fn note_name(key: &CacheKey) -> String {
     format!("{}.failed", key.stem)
+}
+
+/// What [`Cache::clear`] removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cleared {
+    pub(crate) entries: usize,
+    pub(crate) sessions: usize,
+}
+
+/// How a wait for a named lock ended.
+pub(crate) enum NamedLocking<T> {
+    Locked(NamedLock),
+    Polled(T),
+    TimedOut,
+}
+
+/// A lock on one of the plugin's other files, held until dropped; its file is removed first
+/// (see `lock`), so lock files do not accumulate.
+pub(crate) struct NamedLock {
+    dir: CacheDir,
+    lock: Option<Lock>,
+}
+
+impl Drop for NamedLock {
+    fn drop(&mut self) {
+        if let Some(lock) = self.lock.take() {
+            let _ = self.dir.remove(lock.name());
+        }
+    }
 }
 
 /// How a wait for the lock ended: with the guard, or with what `poll` found.
@@ -393,6 +489,8 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn key_input() -> KeyInput<'static> {
+        static IDENTITY: std::sync::LazyLock<serde_json::Value> =
+            std::sync::LazyLock::new(|| serde_json::json!({"type": "access-key", "id": "LTAI1"}));
         KeyInput {
             api: "DescribeClusterUserKubeconfig",
             id: "c1",
@@ -400,7 +498,7 @@ mod tests {
             private_ip: false,
             minutes: 180,
             endpoint: "https://cs.aliyuncs.com",
-            identity: "access-key:LTAI1",
+            identity: &IDENTITY,
         }
     }
 
@@ -682,7 +780,13 @@ mod tests {
             .write(session, b"{}")
             .unwrap();
         assert_eq!(cache.entries().unwrap().len(), 1);
-        assert_eq!(cache.clear(|_| true).unwrap(), 1);
+        assert_eq!(
+            cache.clear(|_| true).unwrap(),
+            Cleared {
+                entries: 1,
+                sessions: 1
+            }
+        );
         assert!(
             !cache.dir().join(session).exists(),
             "clearing all drops STS sessions"
@@ -696,6 +800,54 @@ mod tests {
         for foreign in ["package.json", "notes.json", "c1-foo.json"] {
             assert!(cache.dir().join(foreign).exists(), "{foreign}");
         }
+    }
+
+    #[test]
+    fn session_files_live_beside_entries_through_the_narrow_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"));
+        let name = "session-0123456789abcdef0123456789abcdef.json";
+        assert!(cache.read_file(name).is_none());
+        cache.write_file(name, b"{}").unwrap();
+        assert_eq!(cache.read_file(name).unwrap(), b"{}");
+        let mode = fs::metadata(cache.dir().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        store(&cache, &key(), &entry(&key()));
+        assert_eq!(cache.entries().unwrap().len(), 1, "a session is no entry");
+        assert_eq!(cache.session_names().unwrap(), [name]);
+        // Only the plugin's own names.
+        for bad in ["../x.json", "package.json", "session-xyz.json"] {
+            assert!(cache.write_file(bad, b"{}").is_err(), "{bad}");
+            assert!(cache.read_file(bad).is_none(), "{bad}");
+        }
+        let lock = "session-0123456789abcdef0123456789abcdef.lock";
+        let held = cache
+            .lock_file(lock, Duration::from_millis(10), || None::<()>)
+            .unwrap();
+        assert!(matches!(held, NamedLocking::Locked(_)));
+        assert!(matches!(
+            cache
+                .lock_file(lock, Duration::from_millis(10), || None::<()>)
+                .unwrap(),
+            NamedLocking::TimedOut
+        ));
+        assert!(matches!(
+            cache
+                .lock_file(lock, Duration::from_millis(10), || Some(7))
+                .unwrap(),
+            NamedLocking::Polled(7)
+        ));
+        drop(held);
+        assert!(
+            !cache.dir().join(lock).exists(),
+            "the holder removes its lock file"
+        );
+        cache.remove_file(name).unwrap();
+        cache.remove_file(name).unwrap();
+        assert!(cache.read_file(name).is_none());
     }
 
     #[test]

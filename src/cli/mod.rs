@@ -102,9 +102,11 @@ pub(crate) enum Command {
 
 const ENVIRONMENT_HELP: &str = "\
 Credentials, first found wins (--profile forces the aliyun CLI profile):
-  1. ALIBABA_CLOUD_ACCESS_KEY_ID + ALIBABA_CLOUD_ACCESS_KEY_SECRET (+ ALIBABA_CLOUD_SECURITY_TOKEN)
+  1. ALIBABA_CLOUD_ACCESS_KEY_ID + ALIBABA_CLOUD_ACCESS_KEY_SECRET (+ ALIBABA_CLOUD_SECURITY_TOKEN),
+     or the aliyun CLI's ALIBABACLOUD_, ALICLOUD_ and bare ACCESS_KEY_ID spellings
   2. RRSA: ALIBABA_CLOUD_ROLE_ARN + ALIBABA_CLOUD_OIDC_PROVIDER_ARN + ALIBABA_CLOUD_OIDC_TOKEN_FILE
-  3. the aliyun CLI profile (ALIBABA_CLOUD_CONFIG_FILE, ALIBABA_CLOUD_PROFILE, else `current`)
+  3. the aliyun CLI profile (ALIBABA_CLOUD_CONFIG_FILE, ALIBABA_CLOUD_PROFILE, else `current`),
+     CloudSSO and OAuth included; ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true skips it
   4. ~/.alibabacloud/credentials (ALIBABA_CLOUD_CREDENTIALS_FILE, section ALIBABA_CLOUD_PROFILE)
   5. the ECS instance RAM role (ALIBABA_CLOUD_ECS_METADATA, ALIBABA_CLOUD_ECS_METADATA_DISABLED)
   6. ALIBABA_CLOUD_CREDENTIALS_URI
@@ -112,9 +114,13 @@ Credentials, first found wins (--profile forces the aliyun CLI profile):
 Environment:
   ACK_CS_ENDPOINT, ACK_ASM_ENDPOINT, ACK_ADCP_ENDPOINT, ACK_STS_ENDPOINT
                          same as the --*-endpoint flags
+  ALIBABA_CLOUD_STS_ENDPOINT STS host (https) or base URL, after --sts-endpoint and ACK_STS_ENDPOINT
   ALIBABA_CLOUD_STS_REGION   STS in that region (ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true: VPC)
+  ACK_OAUTH_ENDPOINT         the OAuth site for OAuth profiles (instead of oauth_site_type's)
+  ALIBABA_CLOUD_DISABLE_EXTERNAL_PROCESS=1   never run a process_command or fetch a credentials URI
   ACK_ECS_METADATA_ENDPOINT  the ECS metadata service (default http://100.100.100.200)
-  ALIBABA_CLOUD_REGION_ID    same as --region (ALICLOUD_REGION also read)
+  ALIBABA_CLOUD_REGION_ID    same as --region (also ALIBABACLOUD_REGION_ID, ALICLOUD_REGION_ID,
+                             ALICLOUD_REGION; REGION_ID and REGION when nothing else names one)
   ACK_CACHE_DIR          same as --cache-dir
   KUBECACHEDIR           cache in $KUBECACHEDIR/ack-credential-plugin (default ~/.kube/cache)
   ACK_API_TIMEOUT        seconds a fetch may take, every API call and retry included (default 30)

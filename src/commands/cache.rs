@@ -1,15 +1,18 @@
-//! `cache list` and `cache clear`: what is cached, and dropping it. Never shows a key or secret.
-//! An entry's kind (cluster, mesh, fleet) is the API that issued it, which its key holds.
+//! `cache list` and `cache clear`: what is cached (certificates, and the STS sessions kept for
+//! roles), and dropping it. Never shows a key or secret. An entry's kind (cluster, mesh,
+//! fleet) is the API that issued it, which its key holds.
 
 use std::path::PathBuf;
 
 use crate::cache::{Cache, Entry, KeyFields};
+use crate::credentials::{identity, session};
 use crate::error::Error;
 
 pub(crate) fn list(dir: PathBuf) -> Result<(), Error> {
     let cache = Cache::new(dir);
     let entries = cache.entries()?;
-    if entries.is_empty() {
+    let sessions = cache.session_names()?;
+    if entries.is_empty() && sessions.is_empty() {
         eprintln!("no cached credentials in {}", cache.dir().display());
         return Ok(());
     }
@@ -17,6 +20,7 @@ pub(crate) fn list(dir: PathBuf) -> Result<(), Error> {
     let rows: Vec<[String; 6]> = entries
         .iter()
         .map(|(name, entry)| row(name, entry.as_ref(), now))
+        .chain(sessions.iter().map(|name| session_row(&cache, name, now)))
         .collect();
     let header = ["KIND", "ID", "UID", "IDENTITY", "EXPIRES", "STATE"].map(String::from);
     let mut widths = header.clone().map(|h| h.len());
@@ -76,12 +80,53 @@ pub(crate) fn clear(dir: PathBuf, only: Option<(Kind, &str)>) -> Result<(), Erro
             (Some(_), None) => false,
         }
     })?;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let sessions = if removed.sessions == 0 {
+        String::new()
+    } else {
+        format!(
+            " and {} STS session{}",
+            removed.sessions,
+            plural(removed.sessions)
+        )
+    };
     eprintln!(
-        "removed {removed} cached credential{} from {}",
-        if removed == 1 { "" } else { "s" },
+        "removed {} cached credential{}{sessions} from {}",
+        removed.entries,
+        plural(removed.entries),
         cache.dir().display()
     );
     Ok(())
+}
+
+/// A kept STS session: who it is for and until when.
+fn session_row(cache: &Cache, name: &str, now: i64) -> [String; 6] {
+    let Some(stored) = cache
+        .read_file(name)
+        .and_then(|bytes| session::parse(&bytes))
+    else {
+        return [
+            "?".into(),
+            name.to_string(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "unreadable (ignored; refetched when needed)".into(),
+        ];
+    };
+    let state = if stored.expiration - session::REUSE_MARGIN > now {
+        "valid"
+    } else {
+        "expired"
+    };
+    [
+        "session".into(),
+        "-".into(),
+        "-".into(),
+        identity::render(&stored.identity),
+        crate::time::rfc3339(stored.expiration),
+        state.into(),
+    ]
 }
 
 fn row(name: &str, entry: Option<&Entry>, now: i64) -> [String; 6] {
@@ -115,7 +160,7 @@ fn row(name: &str, entry: Option<&Entry>, now: i64) -> [String; 6] {
         kind,
         fields.id,
         fields.uid.unwrap_or_else(|| "-".into()),
-        fields.identity,
+        identity::render(&fields.identity),
         crate::time::rfc3339(entry.not_after),
         state,
     ]

@@ -25,7 +25,7 @@ pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> 
     let settings = &config.settings;
     let api_version =
         exec_credential::api_version(config.exec_info.as_deref(), config.api_version)?;
-    let request = CredentialRequest::resolve(settings, env)?;
+    let request = CredentialRequest::resolve(settings, env, config.force_refresh)?;
 
     let before = request.load();
     if let Some(entry) = &before

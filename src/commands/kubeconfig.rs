@@ -61,7 +61,7 @@ fn fetch_context(
     name: &str,
     env: &Env,
 ) -> Result<NewContext, Error> {
-    let request = CredentialRequest::resolve(settings, env)?;
+    let request = CredentialRequest::resolve(settings, env, false)?;
     let fetched = {
         let miss = request.lock(settings);
         let fetched = miss.fetch(settings, settings.api_timeout)?;

@@ -29,6 +29,8 @@ impl Caller {
             ecs_endpoint: access.ecs_endpoint.clone(),
             imds_v1_disabled: access.imds_v1_disabled,
             dmi_dir: chain::DMI_DIR.into(),
+            // The list commands name no cache directory: no STS session is kept for them.
+            session: None,
         };
         let provider = chain::discover(
             &context,

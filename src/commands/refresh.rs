@@ -75,7 +75,8 @@ pub(crate) fn start(request: &CredentialRequest, route: &str) {
 pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> {
     let lock = detach().map_err(|e| Error::Setup(format!("cannot detach: {e}")))?;
     let settings = &config.settings;
-    let request = CredentialRequest::resolve(settings, env)?;
+    // A background refresh may use kept STS sessions: it is no `--force-refresh`.
+    let request = CredentialRequest::resolve(settings, env, false)?;
     let Some(miss) = request.adopt(lock) else {
         verbose!("not started with the key's lock: nothing to do");
         return Ok(());

@@ -12,10 +12,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::aliyun::cs::{self, UserKubeconfigRequest};
-use crate::aliyun::{Client, IssuedKubeconfig, adcp, servicemesh};
+use crate::aliyun::error::refuses_credentials;
+use crate::aliyun::{Client, Credentials, IssuedKubeconfig, adcp, servicemesh};
 use crate::cache::{self, Cache, CacheKey, Entry, KeyInput, Note, RefreshFailure};
 use crate::cert;
 use crate::config::{Settings, Target};
+use crate::credentials::session::SessionStore;
 use crate::credentials::{Provider, chain};
 use crate::env::Env;
 use crate::error::Error;
@@ -49,7 +51,12 @@ pub(crate) fn api_name(target: &Target) -> &'static str {
 
 impl CredentialRequest {
     /// Find the credential source and the cache key: local files and variables only.
-    pub(crate) fn resolve(settings: &Settings, env: &Env) -> Result<Self, Error> {
+    /// `fresh_sessions` (`--force-refresh`): do not reuse kept STS sessions either.
+    pub(crate) fn resolve(
+        settings: &Settings,
+        env: &Env,
+        fresh_sessions: bool,
+    ) -> Result<Self, Error> {
         let context = chain::Context {
             env,
             home: env.home(),
@@ -57,6 +64,10 @@ impl CredentialRequest {
             ecs_endpoint: settings.ecs_endpoint.clone(),
             imds_v1_disabled: settings.imds_v1_disabled,
             dmi_dir: chain::DMI_DIR.into(),
+            session: Some(SessionStore::new(
+                settings.cache_dir.clone(),
+                !fresh_sessions,
+            )),
         };
         let provider = chain::discover(
             &context,
@@ -72,7 +83,7 @@ impl CredentialRequest {
             private_ip: settings.private_ip,
             minutes: settings.minutes,
             endpoint: &endpoint,
-            identity: &identity,
+            identity: identity.value(),
         });
         Ok(CredentialRequest {
             provider,
@@ -309,43 +320,67 @@ impl Miss<'_> {
         }
     }
 
-    /// Ask the API for a kubeconfig and turn its user into a cache entry, within `budget`.
-    pub(crate) fn fetch(&self, settings: &Settings, budget: Duration) -> Result<Fetched, Error> {
-        let request = self.request;
-        verbose!("credentials: {}", request.provider.describe());
-        let client = Client::new(budget, &settings.client);
-        let credentials = request
-            .provider
-            .credentials(&client)
-            .map_err(|e| e.with_source(request.provider.describe()))?;
-        let action = api_name(&settings.target);
-        let issued: IssuedKubeconfig = match &settings.target {
+    /// The source's credentials, the error naming the source.
+    fn credentials(&self, client: &Client) -> Result<Credentials, Error> {
+        let provider = &self.request.provider;
+        provider
+            .credentials(client)
+            .map_err(|e| e.with_source(provider.describe()))
+    }
+
+    /// One call of the API that issues the target's kubeconfig.
+    fn issue(
+        settings: &Settings,
+        request: &CredentialRequest,
+        client: &Client,
+        credentials: &Credentials,
+    ) -> Result<IssuedKubeconfig, Error> {
+        match &settings.target {
             Target::Cluster { id, uid } => cs::describe_user_kubeconfig(
-                &client,
+                client,
                 &request.endpoint,
-                &credentials,
+                credentials,
                 &UserKubeconfigRequest {
                     cluster_id: id,
                     uid: uid.as_deref(),
                     private_ip: settings.private_ip,
                     minutes: settings.minutes,
                 },
-            )?,
+            ),
             Target::Mesh { id } => servicemesh::describe_kubeconfig(
-                &client,
+                client,
                 &request.endpoint,
-                &credentials,
+                credentials,
                 id,
                 settings.private_ip,
-            )?,
+            ),
             Target::Fleet { id } => adcp::describe_hub_kubeconfig(
-                &client,
+                client,
                 &request.endpoint,
-                &credentials,
+                credentials,
                 id,
                 settings.private_ip,
-            )?,
+            ),
+        }
+    }
+
+    /// Ask the API for a kubeconfig and turn its user into a cache entry, within `budget`.
+    pub(crate) fn fetch(&self, settings: &Settings, budget: Duration) -> Result<Fetched, Error> {
+        let request = self.request;
+        verbose!("credentials: {}", request.provider.describe());
+        let client = Client::new(budget, &settings.client);
+        let credentials = self.credentials(&client)?;
+        let issued = match Self::issue(settings, request, &client, &credentials) {
+            // Kept session credentials that the API refuses (revoked, say) are dropped, and
+            // the call is made once more with new ones.
+            Err(error) if refuses_credentials(&error) && request.provider.forget_session() => {
+                verbose!("the API refused the kept session credentials; getting new ones");
+                let credentials = self.credentials(&client)?;
+                Self::issue(settings, request, &client, &credentials)?
+            }
+            result => result?,
         };
+        let action = api_name(&settings.target);
         let bad = |detail: String| Error::BadResponse {
             action,
             request_id: issued.request_id.clone(),

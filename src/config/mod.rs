@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::aliyun::client::ClientOptions;
 use crate::aliyun::endpoint;
-use crate::aliyun::sts::StsEndpoint;
+use crate::aliyun::sts::{self, StsEndpoint};
 use crate::aliyun::{adcp, cs, servicemesh};
 use crate::cli::{
     ApiVersionArg, ClustersArgs, GetCredentialArgs, KubeconfigArgs, MeshesArgs, OutputFormat,
@@ -61,8 +61,13 @@ pub(crate) struct Settings {
     pub(crate) asm_endpoint: Option<String>,
     /// `--adcp-endpoint` or `ACK_ADCP_ENDPOINT`, validated.
     pub(crate) adcp_endpoint: Option<String>,
-    /// `--region`, else `ALIBABA_CLOUD_REGION_ID`, else `ALICLOUD_REGION`.
+    /// `--region`, else the first of [`REGION_VARS`] that is set.
     pub(crate) region: Option<String>,
+    /// The first of [`FALLBACK_REGION_VARS`]: used when neither the above nor the credential
+    /// source's profile names a region.
+    pub(crate) fallback_region: Option<String>,
+    /// `ALIBABA_CLOUD_ENDPOINT_TYPE` (or another spelling) is `vpc`: the VPC endpoints.
+    pub(crate) vpc_endpoints: bool,
     /// `--profile`.
     pub(crate) profile: Option<String>,
     /// `--role-arn`, validated.
@@ -105,8 +110,12 @@ pub(crate) struct Access {
     pub(crate) asm_endpoint: Option<String>,
     /// `--adcp-endpoint` or `ACK_ADCP_ENDPOINT`, validated.
     pub(crate) adcp_endpoint: Option<String>,
-    /// `--region`, else `ALIBABA_CLOUD_REGION_ID`, else `ALICLOUD_REGION`.
+    /// `--region`, else the first of [`REGION_VARS`] that is set.
     pub(crate) region: Option<String>,
+    /// The first of [`FALLBACK_REGION_VARS`]: when nothing else names a region.
+    pub(crate) fallback_region: Option<String>,
+    /// `ALIBABA_CLOUD_ENDPOINT_TYPE` (or another spelling) is `vpc`.
+    pub(crate) vpc_endpoints: bool,
     pub(crate) profile: Option<String>,
     pub(crate) role_arn: Option<String>,
     pub(crate) sts: StsEndpoint,
@@ -205,6 +214,33 @@ const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
 /// for, one that is stuck costs a bounded wait.
 const LOCK_MARGIN: Duration = Duration::from_secs(10);
 const DEFAULT_EXPIRATION: &str = "3h";
+
+/// The variables that name a region, in the aliyun CLI's order, with Terraform's
+/// `ALICLOUD_REGION` after them: each beats a credential profile's `region_id`.
+pub(crate) const REGION_VARS: [&str; 4] = [
+    "ALIBABA_CLOUD_REGION_ID",
+    "ALIBABACLOUD_REGION_ID",
+    "ALICLOUD_REGION_ID",
+    "ALICLOUD_REGION",
+];
+/// The aliyun CLI's generic names for a region: too generic to beat a profile's `region_id`
+/// (as in the CLI, where every variable only fills in a profile's empty region).
+pub(crate) const FALLBACK_REGION_VARS: [&str; 2] = ["REGION_ID", "REGION"];
+/// The aliyun CLI's variables for the endpoint type (`vpc`), in its order.
+pub(crate) const ENDPOINT_TYPE_VARS: [&str; 4] = [
+    "ALIBABA_CLOUD_ENDPOINT_TYPE",
+    "ALIBABACLOUD_ENDPOINT_TYPE",
+    "ALICLOUD_ENDPOINT_TYPE",
+    "ENDPOINT_TYPE",
+];
+/// The SDKs' and the aliyun CLI's name for the STS endpoint (a host, or here also a URL).
+pub(crate) const STS_ENDPOINT_VAR: &str = "ALIBABA_CLOUD_STS_ENDPOINT";
+
+/// A variable that is `true` in any case.
+fn is_true(env: &Env, name: &str) -> bool {
+    env.get(name)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
 
 impl GetCredentialConfig {
     pub(crate) fn resolve(args: &GetCredentialArgs, env: &Env) -> Result<Self, Error> {
@@ -318,11 +354,15 @@ impl Access {
     pub(crate) fn resolve(flags: AccessFlags, env: &Env) -> Result<Self, Error> {
         let region = flags
             .region
-            .or_else(|| env.get("ALIBABA_CLOUD_REGION_ID"))
-            .or_else(|| env.get("ALICLOUD_REGION"));
-        if let Some(region) = region {
+            .or_else(|| REGION_VARS.iter().find_map(|var| env.get(var)));
+        let fallback_region = FALLBACK_REGION_VARS.iter().find_map(|var| env.get(var));
+        for region in [region, fallback_region].into_iter().flatten() {
             endpoint::validate_region(region).map_err(Error::Usage)?;
         }
+        let vpc_endpoints = ENDPOINT_TYPE_VARS
+            .iter()
+            .find_map(|var| env.get(var))
+            .is_some_and(|t| t.eq_ignore_ascii_case("vpc"));
         let endpoint = |flag: Option<&str>, var: &str| {
             flag.or_else(|| env.get(var))
                 .map(|url| endpoint::validate(url).map_err(Error::Usage))
@@ -343,17 +383,29 @@ impl Access {
             asm_endpoint: endpoint(flags.asm_endpoint, "ACK_ASM_ENDPOINT")?,
             adcp_endpoint: endpoint(flags.adcp_endpoint, "ACK_ADCP_ENDPOINT")?,
             region: region.map(str::to_string),
+            fallback_region: fallback_region.map(str::to_string),
+            vpc_endpoints,
             profile: flags.profile.map(str::to_string),
             role_arn: flags.role_arn.map(str::to_string),
             sts: StsEndpoint {
-                explicit: endpoint(flags.sts_endpoint, "ACK_STS_ENDPOINT")?,
+                explicit: match endpoint(flags.sts_endpoint, "ACK_STS_ENDPOINT")? {
+                    Some(url) => Some(url),
+                    None => env
+                        .get(STS_ENDPOINT_VAR)
+                        .map(|text| {
+                            sts::host_or_url(text)
+                                .map_err(|why| Error::Usage(format!("{STS_ENDPOINT_VAR}: {why}")))
+                        })
+                        .transpose()?,
+                },
                 region: sts_region.map(str::to_string),
-                vpc: env.get("ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED") == Some("true"),
+                vpc: is_true(env, "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED") || vpc_endpoints,
             },
             client: ClientOptions::from_env(env)?,
             ecs_endpoint: crate::credentials::ecs::endpoint(env)?,
-            imds_v1_disabled: env.get(crate::credentials::ecs::IMDS_V1_DISABLED_VAR)
-                == Some("true"),
+            // The Java SDK's older switch for IMDSv2 means the same: no reads without a token.
+            imds_v1_disabled: is_true(env, crate::credentials::ecs::IMDS_V1_DISABLED_VAR)
+                || is_true(env, "ALIBABA_CLOUD_ECS_IMDSV2_ENABLE"),
             api_timeout,
         })
     }
@@ -370,7 +422,11 @@ impl Access {
     pub(crate) fn cs_endpoint(&self, source_region: Option<&str>) -> Result<String, Error> {
         cs_endpoint(
             self.cs_endpoint.as_deref(),
-            self.region.as_deref().or(source_region),
+            self.region
+                .as_deref()
+                .or(source_region)
+                .or(self.fallback_region.as_deref()),
+            self.vpc_endpoints,
         )
     }
 
@@ -382,10 +438,10 @@ impl Access {
     }
 }
 
-fn cs_endpoint(explicit: Option<&str>, region: Option<&str>) -> Result<String, Error> {
+fn cs_endpoint(explicit: Option<&str>, region: Option<&str>, vpc: bool) -> Result<String, Error> {
     match explicit {
         Some(endpoint) => Ok(endpoint.to_string()),
-        None => cs::endpoint(region),
+        None => cs::endpoint(region, vpc),
     }
 }
 
@@ -457,6 +513,8 @@ impl Settings {
             asm_endpoint: access.asm_endpoint,
             adcp_endpoint: access.adcp_endpoint,
             region: access.region,
+            fallback_region: access.fallback_region,
+            vpc_endpoints: access.vpc_endpoints,
             profile: access.profile,
             role_arn: access.role_arn,
             sts: access.sts,
@@ -474,13 +532,19 @@ impl Settings {
     /// failing both, the credential source's profile — else the central one); for a mesh the
     /// servicemesh API; for a fleet the adcp API of its region (there is no central one).
     pub(crate) fn api_endpoint(&self, source_region: Option<&str>) -> Result<String, Error> {
-        let region = self.region.as_deref().or(source_region);
+        let region = self
+            .region
+            .as_deref()
+            .or(source_region)
+            .or(self.fallback_region.as_deref());
         match self.target {
             Target::Mesh { .. } => Ok(self
                 .asm_endpoint
                 .clone()
                 .unwrap_or_else(|| servicemesh::DEFAULT_ENDPOINT.to_string())),
-            Target::Cluster { .. } => cs_endpoint(self.cs_endpoint.as_deref(), region),
+            Target::Cluster { .. } => {
+                cs_endpoint(self.cs_endpoint.as_deref(), region, self.vpc_endpoints)
+            }
             Target::Fleet { .. } => match &self.adcp_endpoint {
                 Some(endpoint) => Ok(endpoint.clone()),
                 None => adcp::endpoint(region),

@@ -12,15 +12,18 @@ use std::path::{Path, PathBuf};
 
 use super::ecs::EcsProvider;
 use super::role::RoleProvider;
+use super::session::{self, SessionStore};
 use super::uri::{URI_VAR, UriProvider};
 use super::{Provider, cli_profile, env, ini, oidc};
-use crate::aliyun::sts::RoleRequest;
-use crate::aliyun::sts::StsEndpoint;
+use crate::aliyun::sts::{ProfileSts, RoleRequest, StsEndpoint};
 use crate::env::Env;
 use crate::error::Error;
 
 pub(crate) const ECS_ROLE_VAR: &str = "ALIBABA_CLOUD_ECS_METADATA";
 pub(crate) const ECS_DISABLED_VAR: &str = "ALIBABA_CLOUD_ECS_METADATA_DISABLED";
+/// The aliyun CLI's switch (`1` or `true`) against running `process_command`s and fetching
+/// credentials URIs.
+pub(crate) const DISABLE_EXTERNAL_VAR: &str = "ALIBABA_CLOUD_DISABLE_EXTERNAL_PROCESS";
 
 pub(crate) const NO_CREDENTIALS_HINT: &str = "hint: export ALIBABA_CLOUD_ACCESS_KEY_ID and \
     ALIBABA_CLOUD_ACCESS_KEY_SECRET, run `aliyun configure`, or use --profile; the identity \
@@ -36,6 +39,8 @@ pub(crate) struct Context<'a> {
     pub(crate) imds_v1_disabled: bool,
     /// Where the firmware's DMI strings are ([`DMI_DIR`]; a test points it elsewhere).
     pub(crate) dmi_dir: PathBuf,
+    /// Where STS sessions are kept between runs; `None` keeps none.
+    pub(crate) session: Option<SessionStore>,
 }
 
 /// One step of the chain: a source to use, or why this step has none.
@@ -56,14 +61,31 @@ pub(crate) fn discover(
         None => default_chain(ctx)?,
     };
     Ok(match role_arn {
-        Some(arn) => Box::new(RoleProvider {
-            source: base,
-            role: RoleRequest::new(arn),
-            sts_endpoint: ctx.sts.resolve(None)?,
-            origin: "--role-arn".to_string(),
-        }),
+        Some(arn) => session::kept(
+            ctx.session.as_ref(),
+            Box::new(RoleProvider {
+                source: base,
+                role: RoleRequest::new(arn),
+                sts_endpoint: ctx.sts.resolve(ProfileSts::default())?,
+                origin: "--role-arn".to_string(),
+            }),
+        ),
         None => base,
     })
+}
+
+/// `ALIBABA_CLOUD_DISABLE_EXTERNAL_PROCESS=1|true` forbids running a `process_command` and
+/// fetching a credentials URI, as in the aliyun CLI: an error naming the source that asked.
+pub(crate) fn check_external_allowed(ctx: &Context, origin: &str) -> Result<(), Error> {
+    match ctx.env.get(DISABLE_EXTERNAL_VAR) {
+        Some(value) if value == "1" || value.eq_ignore_ascii_case("true") => {
+            Err(Error::NoCredentials(format!(
+                "{origin} would run a command or fetch a credentials URI, which \
+                 {DISABLE_EXTERNAL_VAR}={value} forbids"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
@@ -73,13 +95,13 @@ fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
         return Ok(Box::new(provider));
     }
     tried.push(format!(
-        "the environment: {} and {} (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY) are not set",
+        "the environment: {} and {} (or another spelling of them) are not set",
         env::ACCESS_KEY_ID,
         env::ACCESS_KEY_SECRET
     ));
 
-    if let Some(provider) = oidc::from_env(ctx.env, &ctx.sts.resolve(None)?)? {
-        return Ok(Box::new(provider));
+    if let Some(provider) = oidc::from_env(ctx.env, &ctx.sts.resolve(ProfileSts::default())?)? {
+        return Ok(session::kept(ctx.session.as_ref(), Box::new(provider)));
     }
     tried.push(format!(
         "RRSA: {}, {} and {} are not set",
@@ -104,7 +126,10 @@ fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
         )),
     }
 
-    let ecs_enabled = ctx.env.get(ECS_DISABLED_VAR) != Some("true");
+    let ecs_enabled = !ctx
+        .env
+        .get(ECS_DISABLED_VAR)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let ecs = |role: Option<&str>, tried_before| EcsProvider {
         endpoint: ctx.ecs_endpoint.clone(),
         role: role.map(str::to_string),
@@ -123,9 +148,11 @@ fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
     }
 
     if let Some(uri) = ctx.env.get(URI_VAR) {
+        let origin = format!("the environment ({URI_VAR})");
+        check_external_allowed(ctx, &origin)?;
         return Ok(Box::new(UriProvider {
             uri: uri.to_string(),
-            origin: format!("the environment ({URI_VAR})"),
+            origin,
             region: None,
         }));
     }
@@ -160,6 +187,14 @@ mod tests {
     use crate::credentials::ecs;
 
     fn chosen(env: &[(&str, &str)], dmi: &[(&str, &str)]) -> Result<String, String> {
+        chosen_identity(env, dmi)
+            .map(|identity| crate::credentials::identity::render(identity.value()))
+    }
+
+    fn chosen_identity(
+        env: &[(&str, &str)],
+        dmi: &[(&str, &str)],
+    ) -> Result<crate::credentials::Identity, String> {
         let home = tempfile::tempdir().unwrap();
         let dmi_dir = tempfile::tempdir().unwrap();
         for (name, value) in dmi {
@@ -174,6 +209,7 @@ mod tests {
             ecs_endpoint: ecs::DEFAULT_ENDPOINT.into(),
             imds_v1_disabled: false,
             dmi_dir: dmi_dir.path().to_path_buf(),
+            session: None,
         };
         discover(&ctx, None, None)
             .map(|p| p.identity())
@@ -188,7 +224,10 @@ mod tests {
     #[test]
     fn on_ecs_the_instance_role_comes_before_the_credentials_uri() {
         let uri = [(URI_VAR, "http://127.0.0.1:1/creds")];
-        assert_eq!(chosen(&uri, &ECS_DMI).unwrap(), "ecs-ram-role:attached");
+        assert_eq!(
+            chosen(&uri, &ECS_DMI).unwrap(),
+            format!("ecs-ram-role:(attached) on {}", ecs::host_name())
+        );
         assert!(chosen(&uri, &[]).unwrap().starts_with("credentials-uri:"));
         assert!(
             chosen(&uri, &[("sys_vendor", "QEMU\n")])

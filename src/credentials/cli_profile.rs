@@ -1,6 +1,8 @@
 //! Step 3 of the chain: a profile of the aliyun CLI's `~/.aliyun/config.json`
-//! (`ALIBABA_CLOUD_CONFIG_FILE`), chosen by `--profile`, else `ALIBABA_CLOUD_PROFILE`, else the
-//! file's `current`.
+//! (`ALIBABA_CLOUD_CONFIG_FILE`), chosen by `--profile`, else `ALIBABACLOUD_PROFILE`,
+//! `ALIBABA_CLOUD_PROFILE` or `ALICLOUD_PROFILE` (the CLI's order), else the file's `current`.
+//! `ALIBABA_CLOUD_CLI_PROFILE_DISABLED=true` (the SDKs) or `ALIBABA_CLOUD_IGNORE_PROFILE=TRUE`
+//! (the CLI) skips the step; `--profile` still reads the file.
 //!
 //! ```json
 //! {"current": "default", "profiles": [{"name": "default", "mode": "AK",
@@ -8,25 +10,40 @@
 //! ```
 //!
 //! The CLI writes every field of every profile, most of them empty; an empty `mode` (older CLI
-//! versions, hand-written files) is inferred from which fields are filled in.
+//! versions, hand-written files) is inferred from the fields filled in, exactly as the CLI does
+//! ([`mode`]).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::Provider;
-use super::chain::{Context, Step};
+use super::chain::{self, Context, Step};
+use super::cloud_sso::CloudSsoProvider;
 use super::ecs::EcsProvider;
 use super::external::ExternalProvider;
+use super::oauth::OAuthProvider;
 use super::oidc::OidcProvider;
 use super::role::RoleProvider;
+use super::session;
 use super::static_key::StaticProvider;
 use super::uri::UriProvider;
-use crate::aliyun::sts::{self, RoleRequest};
+use crate::aliyun::sts::{self, ProfileSts, RoleRequest};
 use crate::error::Error;
 
 pub(crate) const FILE_VAR: &str = "ALIBABA_CLOUD_CONFIG_FILE";
+/// The variable the SDKs read for the profile (and the INI section).
 pub(crate) const PROFILE_VAR: &str = "ALIBABA_CLOUD_PROFILE";
+/// The variables the aliyun CLI reads for the profile, in its order.
+pub(crate) const PROFILE_VARS: [&str; 3] =
+    ["ALIBABACLOUD_PROFILE", PROFILE_VAR, "ALICLOUD_PROFILE"];
+/// The SDKs' switch for this step (`true`, in any case).
+pub(crate) const DISABLED_VAR: &str = "ALIBABA_CLOUD_CLI_PROFILE_DISABLED";
+/// The aliyun CLI's switches for ignoring its config file (`TRUE`).
+pub(crate) const IGNORE_VARS: [&str; 2] = [
+    "ALIBABA_CLOUD_IGNORE_PROFILE",
+    "ALIBABACLOUD_IGNORE_PROFILE",
+];
 
 #[derive(Default, Deserialize)]
 #[serde(default)]
@@ -53,15 +70,27 @@ pub(crate) struct Profile {
     pub(crate) ram_role_arn: String,
     pub(crate) ram_session_name: String,
     pub(crate) source_profile: String,
-    pub(crate) expired_seconds: u64,
+    pub(crate) expired_seconds: i64,
     pub(crate) external_id: String,
     pub(crate) policy: String,
     pub(crate) sts_region: String,
+    pub(crate) sts_endpoint: String,
+    pub(crate) enable_vpc: bool,
+    pub(crate) endpoint_type: String,
     pub(crate) region_id: String,
     pub(crate) oidc_provider_arn: String,
     pub(crate) oidc_token_file: String,
     pub(crate) credentials_uri: String,
     pub(crate) process_command: String,
+    pub(crate) private_key: String,
+    pub(crate) key_pair_name: String,
+    pub(crate) bearer_token: String,
+    pub(crate) cloud_sso_sign_in_url: String,
+    pub(crate) cloud_sso_account_id: String,
+    pub(crate) cloud_sso_access_config: String,
+    pub(crate) access_token: String,
+    pub(crate) cloud_sso_access_token_expire: i64,
+    pub(crate) oauth_site_type: String,
 }
 
 /// The file to read: `ALIBABA_CLOUD_CONFIG_FILE`, else `~/.aliyun/config.json`.
@@ -88,7 +117,7 @@ pub(crate) fn load(path: &Path) -> Result<Option<ConfigFile>, Error> {
 }
 
 /// The file's contents. Only the position of a mistake is reported: a message about a value
-/// could quote a secret.
+/// could quote a secret (credentials-go quotes the whole file).
 pub(crate) fn parse(text: &[u8], path: &Path) -> Result<ConfigFile, Error> {
     serde_json::from_slice(text).map_err(|e| {
         Error::NoCredentials(format!(
@@ -105,8 +134,26 @@ pub(crate) fn parse(text: &[u8], path: &Path) -> Result<ConfigFile, Error> {
     })
 }
 
+/// The variable, if any, that turns this step off.
+fn disabled_by(ctx: &Context) -> Option<String> {
+    if let Some(value) = ctx.env.get(DISABLED_VAR)
+        && value.eq_ignore_ascii_case("true")
+    {
+        return Some(format!("{DISABLED_VAR}={value}"));
+    }
+    IGNORE_VARS.iter().find_map(|var| {
+        ctx.env
+            .get(var)
+            .filter(|v| v.eq_ignore_ascii_case("true"))
+            .map(|v| format!("{var}={v}"))
+    })
+}
+
 /// The chain's step: the selected profile's provider, or why there is none.
 pub(crate) fn step(ctx: &Context) -> Result<Step, Error> {
+    if let Some(var) = disabled_by(ctx) {
+        return Ok(Step::Skip(format!("aliyun CLI config: skipped ({var})")));
+    }
     let Some(path) = path(ctx) else {
         return Ok(Step::Skip(
             "aliyun CLI config: no home directory".to_string(),
@@ -118,7 +165,10 @@ pub(crate) fn step(ctx: &Context) -> Result<Step, Error> {
             path.display()
         )));
     };
-    let name = ctx.env.get(PROFILE_VAR).unwrap_or(&file.current);
+    let name = PROFILE_VARS
+        .iter()
+        .find_map(|var| ctx.env.get(var))
+        .unwrap_or(&file.current);
     if file.profiles.iter().any(|p| p.name == name) {
         provider(ctx, &file, &path, name).map(Step::Use)
     } else {
@@ -145,7 +195,7 @@ pub(crate) fn forced(ctx: &Context, name: &str) -> Result<Box<dyn Provider>, Err
 }
 
 /// The provider for profile `name`, following `source_profile` links.
-fn provider(
+pub(crate) fn provider(
     ctx: &Context,
     file: &ConfigFile,
     path: &Path,
@@ -172,94 +222,171 @@ fn build(
     let profile = find(file, path, name, visiting.last())?;
     visiting.push(name.to_string());
 
-    let mode = mode(profile).map_err(|why| {
-        Error::NoCredentials(format!("profile `{name}` in {}: {why}", path.display()))
+    let mode = mode(profile).ok_or_else(|| {
+        Error::NoCredentials(format!(
+            "profile `{name}` in {} has no mode, and its fields do not tell one (the aliyun CLI \
+             infers AK, StsToken, RamRoleArn, EcsRamRole, External, OIDC and CloudSSO): set \
+             `mode`, or run `aliyun configure --profile {name}`",
+            path.display()
+        ))
     })?;
-    let origin = format!("aliyun CLI profile `{name}` ({mode}) in {}", path.display());
-    let region = non_empty(&profile.region_id).map(str::to_string);
-    let need = |field: &str, value: &str| -> Result<(), Error> {
-        if value.is_empty() {
-            return Err(Error::NoCredentials(format!(
-                "{origin} has no `{field}`, which it needs"
-            )));
-        }
-        Ok(())
+    let this = Building {
+        ctx,
+        path,
+        name,
+        profile,
+        origin: format!("aliyun CLI profile `{name}` ({mode}) in {}", path.display()),
+        region: non_empty(&profile.region_id).map(str::to_string),
     };
     let provider: Box<dyn Provider> = match mode {
-        "AK" | "StsToken" | "RamRoleArn" => {
-            need("access_key_id", &profile.access_key_id)?;
-            need("access_key_secret", &profile.access_key_secret)?;
-            if mode == "StsToken" {
-                need("sts_token", &profile.sts_token)?;
-            }
-            let key = StaticProvider::new(
-                &profile.access_key_id,
-                &profile.access_key_secret,
-                (mode == "StsToken").then_some(profile.sts_token.as_str()),
-                origin.clone(),
-            )
-            .with_region(region);
-            if mode == "RamRoleArn" {
-                need("ram_role_arn", &profile.ram_role_arn)?;
-                Box::new(role(ctx, profile, Box::new(key), origin)?)
-            } else {
-                Box::new(key)
-            }
-        }
+        "AK" | "StsToken" | "RamRoleArn" => this.key_pair(mode)?,
         "ChainableRamRoleArn" => {
-            need("source_profile", &profile.source_profile)?;
-            need("ram_role_arn", &profile.ram_role_arn)?;
+            this.need("source_profile", &profile.source_profile)?;
+            this.need("ram_role_arn", &profile.ram_role_arn)?;
             let source = build(ctx, file, path, &profile.source_profile, visiting)?;
-            Box::new(role(ctx, profile, source, origin)?)
+            this.role(source)?
         }
-        "EcsRamRole" => Box::new(EcsProvider {
-            endpoint: ctx.ecs_endpoint.clone(),
-            role: non_empty(&profile.ram_role_name).map(str::to_string),
-            imds_v1_disabled: ctx.imds_v1_disabled,
-            origin,
-            tried_before: None,
-            region,
-        }),
-        "OIDC" => {
-            need("ram_role_arn", &profile.ram_role_arn)?;
-            need("oidc_provider_arn", &profile.oidc_provider_arn)?;
-            need("oidc_token_file", &profile.oidc_token_file)?;
-            Box::new(OidcProvider {
-                role: role_request(profile),
-                provider_arn: profile.oidc_provider_arn.clone(),
-                token_file: PathBuf::from(&profile.oidc_token_file),
-                sts_endpoint: ctx.sts.resolve(non_empty(&profile.sts_region))?,
-                origin,
-                region,
-            })
+        "EcsRamRole" => Box::new(this.ecs()),
+        // Deprecated in the CLI, still read: the instance's role, then the profile's role.
+        "RamRoleArnWithRoleName" => {
+            this.need("ram_role_arn", &profile.ram_role_arn)?;
+            this.role(Box::new(this.ecs()))?
         }
+        "OIDC" => this.oidc()?,
         "CredentialsURI" => {
-            need("credentials_uri", &profile.credentials_uri)?;
+            chain::check_external_allowed(ctx, &this.origin)?;
+            this.need("credentials_uri", &profile.credentials_uri)?;
             Box::new(UriProvider {
-                uri: profile.credentials_uri.clone(),
-                origin,
-                region,
+                uri: profile.credentials_uri.trim().to_string(),
+                origin: this.origin,
+                region: this.region,
             })
         }
         "External" => {
-            need("process_command", &profile.process_command)?;
-            Box::new(ExternalProvider {
-                command: profile.process_command.clone(),
-                origin,
-                region,
-            })
+            chain::check_external_allowed(ctx, &this.origin)?;
+            this.need("process_command", &profile.process_command)?;
+            let command = ExternalProvider::new(
+                &profile.process_command,
+                this.origin.clone(),
+                this.region.clone(),
+            )?;
+            this.kept(Box::new(command))
         }
+        "CloudSSO" => this.kept(Box::new(CloudSsoProvider::new(
+            profile,
+            name,
+            path,
+            this.origin.clone(),
+            this.region.clone(),
+        )?)),
+        "OAuth" => this.kept(Box::new(OAuthProvider::new(
+            ctx,
+            profile,
+            name,
+            path,
+            this.origin.clone(),
+            this.region.clone(),
+        )?)),
         other => {
             return Err(Error::NoCredentials(format!(
                 "profile `{name}` in {} has mode {other}, which ack-credential-plugin does not \
                  support; use AK, StsToken, RamRoleArn, ChainableRamRoleArn, EcsRamRole, OIDC, \
-                 CredentialsURI or External",
+                 CredentialsURI, External, CloudSSO or OAuth",
                 path.display()
             )));
         }
     };
     visiting.pop();
     Ok(provider)
+}
+
+/// One profile being turned into its provider.
+struct Building<'a> {
+    ctx: &'a Context<'a>,
+    path: &'a Path,
+    name: &'a str,
+    profile: &'a Profile,
+    origin: String,
+    region: Option<String>,
+}
+
+impl Building<'_> {
+    /// An error unless the profile has `field`.
+    fn need(&self, field: &str, value: &str) -> Result<(), Error> {
+        if value.trim().is_empty() {
+            return Err(Error::NoCredentials(format!(
+                "{} has no `{field}`, which it needs",
+                self.origin
+            )));
+        }
+        Ok(())
+    }
+
+    /// `provider`, its STS sessions kept between runs.
+    fn kept(&self, provider: Box<dyn Provider>) -> Box<dyn Provider> {
+        session::kept(self.ctx.session.as_ref(), provider)
+    }
+
+    /// AK, StsToken, or RamRoleArn: the profile's AccessKey pair, with the role on top for
+    /// RamRoleArn. An AK profile's stray `sts_token` is not used (the CLI's AK mode ignores it);
+    /// a RamRoleArn profile signs AssumeRole with its token when it has one, as the CLI does.
+    fn key_pair(&self, mode: &str) -> Result<Box<dyn Provider>, Error> {
+        let profile = self.profile;
+        self.need("access_key_id", &profile.access_key_id)?;
+        self.need("access_key_secret", &profile.access_key_secret)?;
+        if mode == "StsToken" {
+            self.need("sts_token", &profile.sts_token)?;
+        }
+        let key = StaticProvider::new(
+            &profile.access_key_id,
+            &profile.access_key_secret,
+            (mode != "AK").then_some(profile.sts_token.as_str()),
+            self.origin.clone(),
+        )
+        .with_region(self.region.clone());
+        if mode == "RamRoleArn" {
+            self.need("ram_role_arn", &profile.ram_role_arn)?;
+            self.role(Box::new(key))
+        } else {
+            Ok(Box::new(key))
+        }
+    }
+
+    /// The profile's role, assumed with `source`.
+    fn role(&self, source: Box<dyn Provider>) -> Result<Box<dyn Provider>, Error> {
+        Ok(self.kept(Box::new(RoleProvider {
+            source,
+            role: role_request(self.profile, self.name, self.path)?,
+            sts_endpoint: self.ctx.sts.resolve(profile_sts(self.profile))?,
+            origin: self.origin.clone(),
+        })))
+    }
+
+    fn ecs(&self) -> EcsProvider {
+        EcsProvider {
+            endpoint: self.ctx.ecs_endpoint.clone(),
+            role: non_empty(&self.profile.ram_role_name).map(str::to_string),
+            imds_v1_disabled: self.ctx.imds_v1_disabled,
+            origin: self.origin.clone(),
+            tried_before: None,
+            region: self.region.clone(),
+        }
+    }
+
+    fn oidc(&self) -> Result<Box<dyn Provider>, Error> {
+        let profile = self.profile;
+        self.need("ram_role_arn", &profile.ram_role_arn)?;
+        self.need("oidc_provider_arn", &profile.oidc_provider_arn)?;
+        self.need("oidc_token_file", &profile.oidc_token_file)?;
+        Ok(self.kept(Box::new(OidcProvider {
+            role: role_request(profile, self.name, self.path)?,
+            provider_arn: profile.oidc_provider_arn.trim().to_string(),
+            token_file: PathBuf::from(&profile.oidc_token_file),
+            sts_endpoint: self.ctx.sts.resolve(profile_sts(profile))?,
+            origin: self.origin.clone(),
+            region: self.region.clone(),
+        })))
+    }
 }
 
 /// Profile `name`, or an error that lists the profiles there are (`linked_from`: the profile
@@ -291,65 +418,86 @@ fn find<'f>(
         })
 }
 
-/// A RamRoleArn or ChainableRamRoleArn profile's role, assumed with `source`.
-fn role(
-    ctx: &Context,
-    profile: &Profile,
-    source: Box<dyn Provider>,
-    origin: String,
-) -> Result<RoleProvider, Error> {
-    Ok(RoleProvider {
-        source,
-        role: role_request(profile),
-        sts_endpoint: ctx.sts.resolve(non_empty(&profile.sts_region))?,
-        origin,
-    })
+/// What the profile says about STS: `sts_endpoint`, `sts_region`, and VPC by `enable_vpc`
+/// (the SDKs) or `endpoint_type` `vpc` (the CLI).
+fn profile_sts(profile: &Profile) -> ProfileSts<'_> {
+    ProfileSts {
+        endpoint: non_empty(&profile.sts_endpoint),
+        region: non_empty(&profile.sts_region),
+        vpc: profile.enable_vpc || profile.endpoint_type.trim().eq_ignore_ascii_case("vpc"),
+    }
 }
 
-fn role_request(profile: &Profile) -> RoleRequest {
-    let mut role = RoleRequest::new(&profile.ram_role_arn).with(
+/// The role, session name, policy, external id and duration of a profile. `expired_seconds`
+/// 0 (or absent) means an hour; below 900, the least STS grants, is refused here, as
+/// credentials-go does, rather than by STS.
+pub(crate) fn role_request(
+    profile: &Profile,
+    name: &str,
+    path: &Path,
+) -> Result<RoleRequest, Error> {
+    let mut role = RoleRequest::new(profile.ram_role_arn.trim()).with(
         non_empty(&profile.ram_session_name),
         non_empty(&profile.policy),
     );
-    // As in the CLI: 0 means the default; STS refuses less than 900.
     role.duration_seconds = match profile.expired_seconds {
         0 => sts::DEFAULT_DURATION_SECONDS,
-        seconds => seconds.max(sts::MIN_DURATION_SECONDS),
+        seconds => u64::try_from(seconds)
+            .ok()
+            .filter(|s| *s >= sts::MIN_DURATION_SECONDS)
+            .ok_or_else(|| {
+                Error::NoCredentials(format!(
+                    "profile `{name}` in {} has expired_seconds {seconds}, below {}, the \
+                     shortest session STS grants: set it to 900 or more (or 0 for an hour)",
+                    path.display(),
+                    sts::MIN_DURATION_SECONDS
+                ))
+            })?,
     };
     role.external_id = non_empty(&profile.external_id).map(str::to_string);
-    role
+    Ok(role)
 }
 
-/// The profile's mode, or the one its fields imply when `mode` is empty.
-fn mode(profile: &Profile) -> Result<&str, String> {
+/// The profile's mode, or the one its fields imply when `mode` is empty, in the aliyun CLI's
+/// order (`AutoModeRecognition`): an AccessKey pair (StsToken with an `sts_token`, else
+/// RamRoleArn with a `ram_role_arn`, else AK), RsaKeyPair, EcsRamRole, External, OIDC,
+/// CloudSSO, BearerToken. ChainableRamRoleArn, CredentialsURI and OAuth are never inferred.
+pub(crate) fn mode(profile: &Profile) -> Option<&str> {
     if !profile.mode.is_empty() {
-        return Ok(&profile.mode);
+        return Some(&profile.mode);
     }
     let has = |v: &str| !v.is_empty();
-    Ok(
-        if has(&profile.ram_role_arn) && has(&profile.source_profile) {
-            "ChainableRamRoleArn"
-        } else if has(&profile.ram_role_arn) && has(&profile.oidc_provider_arn) {
-            "OIDC"
-        } else if has(&profile.ram_role_arn) && has(&profile.access_key_id) {
-            "RamRoleArn"
-        } else if has(&profile.access_key_id) && has(&profile.sts_token) {
-            "StsToken"
-        } else if has(&profile.access_key_id) {
-            "AK"
+    Some(
+        if has(&profile.access_key_id) && has(&profile.access_key_secret) {
+            if has(&profile.sts_token) {
+                "StsToken"
+            } else if has(&profile.ram_role_arn) {
+                "RamRoleArn"
+            } else {
+                "AK"
+            }
+        } else if has(&profile.private_key) && has(&profile.key_pair_name) {
+            "RsaKeyPair"
         } else if has(&profile.ram_role_name) {
             "EcsRamRole"
-        } else if has(&profile.credentials_uri) {
-            "CredentialsURI"
         } else if has(&profile.process_command) {
             "External"
+        } else if has(&profile.oidc_provider_arn)
+            && has(&profile.oidc_token_file)
+            && has(&profile.ram_role_arn)
+        {
+            "OIDC"
+        } else if has(&profile.cloud_sso_sign_in_url) {
+            "CloudSSO"
+        } else if has(&profile.bearer_token) {
+            "BearerToken"
         } else {
-            return Err("it has no mode, and no fields to tell one from".to_string());
+            return None;
         },
     )
 }
 
-fn non_empty(value: &str) -> Option<&str> {
+pub(crate) fn non_empty(value: &str) -> Option<&str> {
     Some(value.trim()).filter(|v| !v.is_empty())
 }
 
@@ -362,40 +510,60 @@ mod tests {
     }
 
     #[test]
-    fn infers_the_mode_from_the_fields() {
+    fn infers_the_mode_from_the_fields_as_the_cli_does() {
         let cases = [
-            (r#"{"access_key_id":"a","access_key_secret":"s"}"#, "AK"),
+            (
+                r#"{"access_key_id":"a","access_key_secret":"s"}"#,
+                Some("AK"),
+            ),
             (
                 r#"{"access_key_id":"a","access_key_secret":"s","sts_token":"t"}"#,
-                "StsToken",
+                Some("StsToken"),
             ),
-            (r#"{"access_key_id":"a","ram_role_arn":"r"}"#, "RamRoleArn"),
             (
-                r#"{"source_profile":"p","ram_role_arn":"r"}"#,
-                "ChainableRamRoleArn",
+                r#"{"access_key_id":"a","access_key_secret":"s","sts_token":"t","ram_role_arn":"r"}"#,
+                Some("StsToken"),
             ),
-            (r#"{"oidc_provider_arn":"p","ram_role_arn":"r"}"#, "OIDC"),
-            (r#"{"ram_role_name":"r"}"#, "EcsRamRole"),
-            (r#"{"credentials_uri":"u"}"#, "CredentialsURI"),
-            (r#"{"process_command":"c"}"#, "External"),
-            (r#"{"mode":"AK","ram_role_name":"r"}"#, "AK"),
+            (
+                r#"{"access_key_id":"a","access_key_secret":"s","ram_role_arn":"r"}"#,
+                Some("RamRoleArn"),
+            ),
+            (r#"{"access_key_id":"a","ram_role_arn":"r"}"#, None),
+            (r#"{"source_profile":"p","ram_role_arn":"r"}"#, None),
+            (r#"{"credentials_uri":"u"}"#, None),
+            (
+                r#"{"oidc_provider_arn":"p","oidc_token_file":"f","ram_role_arn":"r"}"#,
+                Some("OIDC"),
+            ),
+            (r#"{"ram_role_name":"r"}"#, Some("EcsRamRole")),
+            (r#"{"process_command":"c"}"#, Some("External")),
+            (r#"{"cloud_sso_sign_in_url":"u"}"#, Some("CloudSSO")),
+            (r#"{"mode":"AK","ram_role_name":"r"}"#, Some("AK")),
         ];
         for (json, expected) in cases {
-            assert_eq!(mode(&profile(json)).unwrap(), expected, "{json}");
+            assert_eq!(mode(&profile(json)), expected, "{json}");
         }
-        assert!(mode(&profile("{}")).is_err());
+        assert!(mode(&profile("{}")).is_none());
     }
 
     #[test]
-    fn expired_seconds_zero_means_an_hour_and_at_least_900() {
-        let p = |s: u64| {
-            role_request(&profile(&format!(
-                r#"{{"ram_role_arn":"r","expired_seconds":{s}}}"#
-            )))
+    fn expired_seconds_zero_means_an_hour_and_below_900_is_refused() {
+        let p = |s: i64| {
+            role_request(
+                &profile(&format!(r#"{{"ram_role_arn":"r","expired_seconds":{s}}}"#)),
+                "p",
+                Path::new("/c.json"),
+            )
         };
-        assert_eq!(p(0).duration_seconds, 3600);
-        assert_eq!(p(100).duration_seconds, 900);
-        assert_eq!(p(7200).duration_seconds, 7200);
+        assert_eq!(p(0).unwrap().duration_seconds, 3600);
+        assert_eq!(p(900).unwrap().duration_seconds, 900);
+        assert_eq!(p(7200).unwrap().duration_seconds, 7200);
+        assert_eq!(
+            p(100).err().unwrap().to_string(),
+            "profile `p` in /c.json has expired_seconds 100, below 900, the shortest session \
+             STS grants: set it to 900 or more (or 0 for an hour)"
+        );
+        assert!(p(-1).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::Provider;
+use super::{Identity, Provider};
 use crate::aliyun::Client;
 use crate::aliyun::Credentials;
 use crate::aliyun::client::read_capped;
@@ -40,12 +40,10 @@ pub(crate) struct EcsProvider {
 
 impl Provider for EcsProvider {
     /// An instance has at most one RAM role attached, so the role name, or just "the attached
-    /// role" when it is discovered, identifies the caller without asking the metadata service.
-    fn identity(&self) -> String {
-        format!(
-            "ecs-ram-role:{}",
-            self.role.as_deref().unwrap_or("attached")
-        )
+    /// role" when it is discovered, identifies the caller without asking the metadata service;
+    /// the host name keeps instances apart that share a home directory (and so a cache).
+    fn identity(&self) -> Identity {
+        Identity::ecs_role(self.role.as_deref(), &host_name())
     }
 
     fn describe(&self) -> String {
@@ -144,6 +142,14 @@ impl EcsProvider {
         let token = String::from_utf8(token).map_err(|_| "the token is not text".to_string())?;
         Ok(Secret::new(token.trim()))
     }
+}
+
+/// This machine's host name (`uname`), for the ECS role's identity: a system call, no file.
+pub(crate) fn host_name() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn describe(error: &reqwest::Error) -> String {

@@ -10,14 +10,21 @@
 
 pub(crate) mod chain;
 pub(crate) mod cli_profile;
+pub(crate) mod cloud_sso;
+pub(crate) mod config_write;
 pub(crate) mod ecs;
 pub(crate) mod env;
 pub(crate) mod external;
+pub(crate) mod identity;
 pub(crate) mod ini;
+pub(crate) mod oauth;
 pub(crate) mod oidc;
 pub(crate) mod role;
+pub(crate) mod session;
 pub(crate) mod static_key;
 pub(crate) mod uri;
+
+pub(crate) use identity::Identity;
 
 use crate::aliyun::{Client, Credentials};
 use crate::error::Error;
@@ -28,9 +35,9 @@ const MAX_ANSWER: usize = 64 << 10;
 
 /// One source of credentials.
 pub(crate) trait Provider {
-    /// Who the caller is, for the cache key: stable for the same identity, different for a
+    /// Who the caller is, for the cache keys: stable for the same identity, different for a
     /// different one, computed without network and never containing a secret.
-    fn identity(&self) -> String;
+    fn identity(&self) -> Identity;
 
     /// Where the credentials come from, for `-v` and messages.
     fn describe(&self) -> String;
@@ -41,5 +48,12 @@ pub(crate) trait Provider {
     /// The region this source is configured for (an aliyun CLI profile's `region_id`).
     fn region(&self) -> Option<&str> {
         None
+    }
+
+    /// A call made with this source's credentials was refused (an expired or unknown key):
+    /// drop the session credentials it kept ([`session`]), so that asking again gets new ones.
+    /// True when something was dropped, that is when asking again can help.
+    fn forget_session(&self) -> bool {
+        false
     }
 }

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::Provider;
+use super::{Identity, Provider};
 use crate::aliyun::Client;
 use crate::aliyun::Credentials;
 use crate::aliyun::sts::{self, RoleRequest};
@@ -30,8 +30,14 @@ pub(crate) struct OidcProvider {
 }
 
 /// Step 2 of the chain: RRSA from the environment. `None` unless all three variables are set.
+/// Each may also be spelt `ALIBABACLOUD_...`, as the aliyun CLI reads them (a fallback here).
 pub(crate) fn from_env(env: &Env, sts_endpoint: &str) -> Result<Option<OidcProvider>, Error> {
-    let vars = [ROLE_ARN, PROVIDER_ARN, TOKEN_FILE].map(|name| env.get(name));
+    let vars = [ROLE_ARN, PROVIDER_ARN, TOKEN_FILE].map(|name| {
+        env.get(name).or_else(|| {
+            name.strip_prefix("ALIBABA_CLOUD_")
+                .and_then(|rest| env.get(&format!("ALIBABACLOUD_{rest}")))
+        })
+    });
     match vars {
         // ALIBABA_CLOUD_ROLE_ARN alone is also read by other tools: only an incomplete set
         // that includes the OIDC variables is a mistake.
@@ -54,17 +60,19 @@ pub(crate) fn from_env(env: &Env, sts_endpoint: &str) -> Result<Option<OidcProvi
 }
 
 impl Provider for OidcProvider {
-    fn identity(&self) -> String {
-        format!("oidc:{} via {}", self.role.identity(), self.provider_arn)
+    fn identity(&self) -> Identity {
+        Identity::oidc(&self.role, &self.provider_arn)
     }
 
     fn describe(&self) -> String {
         format!(
-            "RAM role {} through OIDC provider {} with the token in {} ({})",
+            "RAM role {} through OIDC provider {} with the token in {} ({}), assumed at {} for {} s",
             self.role.role_arn,
             self.provider_arn,
             self.token_file.display(),
-            self.origin
+            self.origin,
+            self.sts_endpoint,
+            self.role.duration_seconds
         )
     }
 

@@ -1,11 +1,13 @@
 //! A RAM role assumed with STS `AssumeRole`, signed by another source's credentials: aliyun CLI
 //! `RamRoleArn` and `ChainableRamRoleArn` profiles, INI `ram_role_arn` sections, `--role-arn`.
 
-use super::Provider;
+use super::{Identity, Provider};
 use crate::aliyun::Client;
 use crate::aliyun::Credentials;
+use crate::aliyun::error::refuses_credentials;
 use crate::aliyun::sts::{self, RoleRequest};
 use crate::error::Error;
+use crate::log::verbose;
 
 pub(crate) struct RoleProvider {
     pub(crate) source: Box<dyn Provider>,
@@ -18,26 +20,33 @@ pub(crate) struct RoleProvider {
 impl Provider for RoleProvider {
     /// The role plus who assumed it: the same role reached from two identities may be granted
     /// differently (a policy, an external id), so they do not share a cache entry.
-    fn identity(&self) -> String {
-        format!(
-            "role:{} from {}",
-            self.role.identity(),
-            self.source.identity()
-        )
+    fn identity(&self) -> Identity {
+        Identity::role(&self.role, &self.source.identity())
     }
 
     fn describe(&self) -> String {
         format!(
-            "RAM role {} ({}), assumed with {}",
+            "RAM role {} ({}), assumed at {} for {} s with {}",
             self.role.role_arn,
             self.origin,
+            self.sts_endpoint,
+            self.role.duration_seconds,
             self.source.describe()
         )
     }
 
+    /// `AssumeRole` with the source's credentials. When STS refuses them and they were kept
+    /// from an earlier run, the source gets new ones and the call is made once more.
     fn credentials(&self, client: &Client) -> Result<Credentials, Error> {
         let source = self.source.credentials(client)?;
-        sts::assume_role(client, &self.sts_endpoint, &source, &self.role)
+        match sts::assume_role(client, &self.sts_endpoint, &source, &self.role) {
+            Err(error) if refuses_credentials(&error) && self.source.forget_session() => {
+                verbose!("STS refused the kept session credentials; getting new ones");
+                let source = self.source.credentials(client)?;
+                sts::assume_role(client, &self.sts_endpoint, &source, &self.role)
+            }
+            result => result,
+        }
     }
 
     fn region(&self) -> Option<&str> {

@@ -1,7 +1,7 @@
 //! A fixed AccessKey pair, possibly with an STS token: from the environment, an aliyun CLI
 //! `AK` or `StsToken` profile, or an INI `access_key` section.
 
-use super::Provider;
+use super::{Identity, Provider};
 use crate::aliyun::Client;
 use crate::aliyun::Credentials;
 use crate::error::Error;
@@ -29,6 +29,7 @@ impl StaticProvider {
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
                     .map(Secret::new),
+                expiration: None,
             },
             origin,
             region: None,
@@ -42,8 +43,8 @@ impl StaticProvider {
 }
 
 impl Provider for StaticProvider {
-    fn identity(&self) -> String {
-        format!("access-key:{}", self.credentials.access_key_id)
+    fn identity(&self) -> Identity {
+        Identity::access_key(&self.credentials.access_key_id)
     }
 
     fn describe(&self) -> String {

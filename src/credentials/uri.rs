@@ -1,7 +1,7 @@
 //! Credentials served over HTTP by a local or corporate credential service
 //! (`ALIBABA_CLOUD_CREDENTIALS_URI`, or an aliyun CLI `CredentialsURI` profile).
 
-use super::{Provider, ecs};
+use super::{Identity, Provider, ecs};
 use crate::aliyun::Client;
 use crate::aliyun::Credentials;
 use crate::error::Error;
@@ -14,29 +14,33 @@ pub(crate) struct UriProvider {
     pub(crate) region: Option<String>,
 }
 
-impl Provider for UriProvider {
-    /// The URI without its query or user info (which may hold a token), plus a hash of all of
-    /// it. The identity is the source: an account switched behind the URI is only seen once
-    /// the cached certificate is refreshed (`--force-refresh`, `cache clear`).
-    fn identity(&self) -> String {
-        let shown = reqwest::Url::parse(&self.uri).map_or_else(
+impl UriProvider {
+    /// The URI without its query or user info, which may hold a token.
+    fn shown(&self) -> String {
+        reqwest::Url::parse(&self.uri).map_or_else(
             |_| "?".to_string(),
             |url| {
                 let port = url.port().map_or(String::new(), |p| format!(":{p}"));
                 let host = url.host_str().unwrap_or("");
                 format!("{}://{host}{port}{}", url.scheme(), url.path())
             },
-        );
-        format!(
-            "credentials-uri:{shown} #{}",
-            crate::digest::short_hash(&self.uri)
         )
+    }
+}
+
+impl Provider for UriProvider {
+    /// The URI without its query or user info (which may hold a token), plus a hash of all of
+    /// it. The identity is the source: an account switched behind the URI is only seen once
+    /// the cached certificate is refreshed (`--force-refresh`, `cache clear`).
+    fn identity(&self) -> Identity {
+        Identity::credentials_uri(&self.shown(), &self.uri)
     }
 
     fn describe(&self) -> String {
         format!(
-            "the credentials URI of {} ({})",
-            self.identity(),
+            "the credentials URI of credentials-uri:{} #{} ({})",
+            self.shown(),
+            crate::digest::short_hash(&self.uri),
             self.origin
         )
     }

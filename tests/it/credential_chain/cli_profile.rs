@@ -135,7 +135,7 @@ fn cli_oidc_profile_assumes_the_role_with_the_token_file() {
     assert_source(
         &run,
         &format!(
-            "RAM role {arn} through OIDC provider {OIDC_PROVIDER} with the token in [home]/tokens/oidc (aliyun CLI profile `oidc` (OIDC) in [home]/.aliyun/config.json)"
+            "RAM role {arn} through OIDC provider {OIDC_PROVIDER} with the token in [home]/tokens/oidc (aliyun CLI profile `oidc` (OIDC) in [home]/.aliyun/config.json), assumed at http://[fake] for 3600 s"
         ),
     );
     assert_cache_hit(&plugin, &fake, &run);

@@ -56,7 +56,7 @@ fn cli_ram_role_arn_profile_assumes_the_role_with_its_parameters() {
     assert_source(
         &run,
         &format!(
-            "RAM role {arn} (aliyun CLI profile `dev` (RamRoleArn) in [home]/.aliyun/config.json), assumed with AccessKey LTAIroleSource01 from aliyun CLI profile `dev` (RamRoleArn) in [home]/.aliyun/config.json"
+            "RAM role {arn} (aliyun CLI profile `dev` (RamRoleArn) in [home]/.aliyun/config.json), assumed at http://[fake] for 1800 s with AccessKey LTAIroleSource01 from aliyun CLI profile `dev` (RamRoleArn) in [home]/.aliyun/config.json"
         ),
     );
     assert_cache_hit(&plugin, &fake, &run);
@@ -100,36 +100,6 @@ fn cli_ram_role_arn_profile_defaults_to_an_hour_and_the_plugin_session_name() {
     );
     assert_eq!(record.param("ExternalId"), None, "{run}");
     assert_eq!(record.param("Policy"), None, "{run}");
-}
-
-#[test]
-fn cli_ram_role_arn_profile_raises_expired_seconds_below_900_to_900() {
-    let (fake, _) = cloud();
-    fake.add_access_key("LTAIshortRole01", "short-role-secret");
-    let arn = role_arn("short-role");
-    let role = fake.add_role(&arn);
-    let plugin = plugin(&fake);
-    write_cli_config(
-        &plugin,
-        "short",
-        vec![cli_profile(
-            "short",
-            "RamRoleArn",
-            json!({
-                "access_key_id": "LTAIshortRole01",
-                "access_key_secret": "short-role-secret",
-                "ram_role_arn": arn,
-                "expired_seconds": 600,
-            }),
-        )],
-    );
-
-    let run = plugin.run_ok();
-
-    // Raised to STS's minimum, never a 400 from STS.
-    assert_cn(&run, &role, "the role");
-    let record = only(&fake, ACTION_ASSUME_ROLE, &run);
-    assert_eq!(record.form_param("DurationSeconds"), Some("900"), "{run}");
 }
 
 #[test]
@@ -192,7 +162,7 @@ fn cli_chainable_ram_role_arn_profile_assumes_two_roles_in_a_row() {
     assert_source(
         &run,
         &format!(
-            "RAM role {second_arn} (aliyun CLI profile `hop2` (ChainableRamRoleArn) in [home]/.aliyun/config.json), assumed with RAM role {first_arn} (aliyun CLI profile `hop1` (ChainableRamRoleArn) in [home]/.aliyun/config.json), assumed with AccessKey LTAIchainBase01 from aliyun CLI profile `base` (AK) in [home]/.aliyun/config.json"
+            "RAM role {second_arn} (aliyun CLI profile `hop2` (ChainableRamRoleArn) in [home]/.aliyun/config.json), assumed at http://[fake] for 3600 s with RAM role {first_arn} (aliyun CLI profile `hop1` (ChainableRamRoleArn) in [home]/.aliyun/config.json), assumed at http://[fake] for 3600 s with AccessKey LTAIchainBase01 from aliyun CLI profile `base` (AK) in [home]/.aliyun/config.json"
         ),
     );
     assert_cache_hit(&plugin, &fake, &run);

@@ -92,7 +92,7 @@ fn rrsa_environment_assumes_the_role_with_the_oidc_token_unsigned() {
     assert_source(
         &run,
         &format!(
-            "RAM role {arn} through OIDC provider {OIDC_PROVIDER} with the token in [home]/var/run/secrets/tokens/oidc-token (the environment (RRSA))"
+            "RAM role {arn} through OIDC provider {OIDC_PROVIDER} with the token in [home]/var/run/secrets/tokens/oidc-token (the environment (RRSA)), assumed at http://[fake] for 3600 s"
         ),
     );
     assert_cache_hit(&plugin, &fake, &run);
@@ -140,7 +140,7 @@ fn rrsa_token_file_is_read_afresh_on_every_refresh() {
     assert_stderr(
         &refresh,
         r"
-ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/rrsa-pod-role through OIDC provider acs:ram::1234567890123456:oidc-provider/ack-rrsa-c3a1b2c3d4e5f6 with the token in [home]/var/run/secrets/tokens/oidc-token (the environment (RRSA)): AssumeRoleWithOIDC for role acs:ram::1234567890123456:role/rrsa-pod-role failed: AuthenticationFail.OIDCToken.Invalid: The OIDC token is invalid (not the one the provider issued, or expired). (HTTP 400, RequestId: [request-id #2])",
+ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/rrsa-pod-role through OIDC provider acs:ram::1234567890123456:oidc-provider/ack-rrsa-c3a1b2c3d4e5f6 with the token in [home]/var/run/secrets/tokens/oidc-token (the environment (RRSA)), assumed at http://[fake] for 3600 s: AssumeRoleWithOIDC for role acs:ram::1234567890123456:role/rrsa-pod-role failed: AuthenticationFail.OIDCToken.Invalid: The OIDC token is invalid (not the one the provider issued, or expired). (HTTP 400, RequestId: [request-id #2])",
     );
     assert_action_count(&fake, ACTION_USER_CONFIG, 1, &refresh);
 

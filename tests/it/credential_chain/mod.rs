@@ -16,13 +16,17 @@
 mod broken;
 mod cli_profile;
 mod cli_roles;
+mod cloud_sso;
 mod ecs;
 mod endpoints;
 mod env;
 mod external;
 mod ini;
+mod oauth;
+mod official_files;
 mod precedence;
 mod roles;
+mod sessions;
 mod uri;
 
 use std::fs;
@@ -314,7 +318,7 @@ fn assert_lists_what_was_tried(run: &Run, ecs: &str) {
         &format!(
             r"
 ack-credential-plugin: error: no Alibaba Cloud credentials found. Tried, in order:
-  - the environment: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY) are not set
+  - the environment: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or another spelling of them) are not set
   - RRSA: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE are not set
   - aliyun CLI config [home]/.aliyun/config.json: does not exist
   - credentials file: ~/.alibabacloud/credentials does not exist (ALIBABA_CLOUD_CREDENTIALS_FILE is not set)

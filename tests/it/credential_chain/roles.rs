@@ -29,7 +29,7 @@ fn role_arn_flag_assumes_the_role_on_top_of_environment_keys() {
     assert_source(
         &run,
         &format!(
-            "RAM role {arn} (--role-arn), assumed with AccessKey LTAIflagSource1 from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID)"
+            "RAM role {arn} (--role-arn), assumed at http://[fake] for 3600 s with AccessKey LTAIflagSource1 from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID)"
         ),
     );
     assert_cache_hit(&with_role, &fake, &run);
@@ -112,7 +112,7 @@ fn unknown_role_is_reported_with_the_sts_code_without_retry() {
     assert_stderr(
         &run,
         r"
-ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/does-not-exist (--role-arn), assumed with AccessKey LTAInoSuchRole1 from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID): AssumeRole for role acs:ram::1234567890123456:role/does-not-exist failed: EntityNotExist.Role: The role acs:ram::1234567890123456:role/does-not-exist does not exist. (HTTP 404, RequestId: [request-id #0])",
+ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/does-not-exist (--role-arn), assumed at http://[fake] for 3600 s with AccessKey LTAInoSuchRole1 from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID): AssumeRole for role acs:ram::1234567890123456:role/does-not-exist failed: EntityNotExist.Role: The role acs:ram::1234567890123456:role/does-not-exist does not exist. (HTTP 404, RequestId: [request-id #0])",
     );
     assert_action_count(&fake, ACTION_USER_CONFIG, 0, &run);
 }
@@ -177,7 +177,7 @@ fn assume_role_refused_names_the_profile_and_the_sts_error() {
     assert_error(
         &run,
         r"
-ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/locked-role (aliyun CLI profile `locked` (RamRoleArn) in [home]/.aliyun/config.json), assumed with AccessKey LTAIrefused0001 from aliyun CLI profile `locked` (RamRoleArn) in [home]/.aliyun/config.json: AssumeRole for role acs:ram::1234567890123456:role/locked-role failed: NoPermission: You are not authorized to do this action. You should be authorized by RAM. (20000000000000002 may not assume acs:ram::1234567890123456:role/locked-role) (HTTP 403, RequestId: [request-id #0])
+ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/locked-role (aliyun CLI profile `locked` (RamRoleArn) in [home]/.aliyun/config.json), assumed at http://[fake] for 3600 s with AccessKey LTAIrefused0001 from aliyun CLI profile `locked` (RamRoleArn) in [home]/.aliyun/config.json: AssumeRole for role acs:ram::1234567890123456:role/locked-role failed: NoPermission: You are not authorized to do this action. You should be authorized by RAM. (20000000000000002 may not assume acs:ram::1234567890123456:role/locked-role) (HTTP 403, RequestId: [request-id #0])
 hint: this identity may not assume the role: it needs `sts:AssumeRole` in RAM, and the role's trust policy must name it as a principal",
     );
     assert_action_count(&fake, ACTION_USER_CONFIG, 0, &run);
@@ -216,7 +216,7 @@ fn wrong_secret_in_a_role_profile_reports_the_signature_mismatch_without_the_sec
     assert_error(
         &run,
         r"
-ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/some-role (aliyun CLI profile `typo` (RamRoleArn) in [home]/.aliyun/config.json), assumed with AccessKey LTAIwrongSecret from aliyun CLI profile `typo` (RamRoleArn) in [home]/.aliyun/config.json: AssumeRole for role acs:ram::1234567890123456:role/some-role failed: SignatureDoesNotMatch: Specified signature is not matched with our calculation. (HTTP 400, RequestId: [request-id #0])
+ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/some-role (aliyun CLI profile `typo` (RamRoleArn) in [home]/.aliyun/config.json), assumed at http://[fake] for 3600 s with AccessKey LTAIwrongSecret from aliyun CLI profile `typo` (RamRoleArn) in [home]/.aliyun/config.json: AssumeRole for role acs:ram::1234567890123456:role/some-role failed: SignatureDoesNotMatch: Specified signature is not matched with our calculation. (HTTP 400, RequestId: [request-id #0])
 hint: the AccessKey secret does not belong to AccessKey ID LTAIwrongSecret: check ALIBABA_CLOUD_ACCESS_KEY_SECRET (or your profile)",
     );
 }
@@ -238,7 +238,7 @@ fn sts_answer_that_is_not_json_fails_cleanly() {
     assert_stderr(
         &run,
         r"
-ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/garbage-role (--role-arn), assumed with AccessKey LTAIgarbageSts1 from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID): AssumeRole returned an answer that cannot be used: the body is not JSON (RequestId: [request-id #0])
+ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/garbage-role (--role-arn), assumed at http://[fake] for 3600 s with AccessKey LTAIgarbageSts1 from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID): AssumeRole returned an answer that cannot be used: the body is not JSON (RequestId: [request-id #0])
 hint: try again; if it persists, report it with the RequestId",
     );
     assert_action_count(&fake, ACTION_USER_CONFIG, 0, &run);

@@ -12,7 +12,7 @@ fn no_credentials_at_all_lists_every_source_tried() {
         &run,
         r"
 ack-credential-plugin: error: no Alibaba Cloud credentials found. Tried, in order:
-  - the environment: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY) are not set
+  - the environment: ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (or another spelling of them) are not set
   - RRSA: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE are not set
   - aliyun CLI config [home]/.aliyun/config.json: does not exist
   - credentials file: ~/.alibabacloud/credentials does not exist (ALIBABA_CLOUD_CREDENTIALS_FILE is not set)
@@ -81,7 +81,7 @@ fn refused_assume_role_names_the_role_its_source_and_what_to_grant() {
     assert_stderr(
         &run,
         r"
-ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/locked-role (--role-arn), assumed with AccessKey LTAI5tFakeAccessKey0001 from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID): AssumeRole for role acs:ram::1234567890123456:role/locked-role failed: NoPermission: You are not authorized to do this action. You should be authorized by RAM. (20000000000000001 may not assume acs:ram::1234567890123456:role/locked-role) (HTTP 403, RequestId: [request-id #0])
+ack-credential-plugin: error: cannot get credentials from RAM role acs:ram::1234567890123456:role/locked-role (--role-arn), assumed at http://[fake] for 3600 s with AccessKey LTAI5tFakeAccessKey0001 from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID): AssumeRole for role acs:ram::1234567890123456:role/locked-role failed: NoPermission: You are not authorized to do this action. You should be authorized by RAM. (20000000000000001 may not assume acs:ram::1234567890123456:role/locked-role) (HTTP 403, RequestId: [request-id #0])
 hint: this identity may not assume the role: it needs `sts:AssumeRole` in RAM, and the role's trust policy must name it as a principal",
     );
 }

@@ -7,6 +7,7 @@
 //! certificate, the server's identity check, and the exec-plugin kubeconfig with a stand-in
 //! plugin (a shell script that prints a static ExecCredential).
 
+mod cli_profiles;
 mod harness;
 mod plugin;
 

@@ -20,15 +20,17 @@ pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The cache entries (`*.json`, not hidden) directly in `dir`.
+/// The cache entries (`*.json`, neither hidden nor a kept STS session, `session-*.json`)
+/// directly in `dir`.
 pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
     files_in(dir)
         .into_iter()
         .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
             p.extension().is_some_and(|e| e == "json")
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                && !name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with('.') || n.starts_with("session-"))
         })
         .collect()
 }

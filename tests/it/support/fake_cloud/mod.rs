@@ -1,8 +1,8 @@
 //! An in-process fake of the Alibaba Cloud APIs the plugin talks to, on 127.0.0.1: the Container
 //! Service (cs) API (user kubeconfigs and `DescribeClustersV1`), Service Mesh (ASM,
 //! `DescribeServiceMeshKubeconfig` and `DescribeServiceMeshes`), ACK One (adcp,
-//! `DescribeHubClusterKubeconfig`), STS, the ECS metadata service and credentials URIs, all on
-//! one listener.
+//! `DescribeHubClusterKubeconfig`), STS, the ECS metadata service, credentials URIs, the
+//! CloudSSO portal and the OAuth site of aliyun CLI profiles, all on one listener.
 //!
 //! It exists so the real binary can be run against something that behaves like the cloud: it
 //! checks every signed request's signature with its own verifiers (written from the public
@@ -32,8 +32,10 @@
 //! - `roa.rs` and `rpc.rs`: the two V2 signature verifiers, with the gateway checks and error
 //!   bodies around them.
 //! - One file per service: `cs.rs`, `sts.rs` (and `sts_assume_role.rs`), `servicemesh.rs`,
-//!   `adcp.rs`, `imds.rs`, `credentials_uri.rs`, each with its registration methods
-//!   (`impl FakeCloud`), its state and its [`Route`].
+//!   `adcp.rs`, `imds.rs`, `credentials_uri.rs`, `cloud_sso.rs` (the portal's
+//!   `/cloud-credentials`), `oauth.rs` (`/v1/token`, which rotates refresh tokens, and
+//!   `/v1/exchange`), each with its registration methods (`impl FakeCloud`), its state and its
+//!   [`Route`].
 //! - `tests/`: self-tests of the fake (signature vectors, hand-built requests); no binary runs.
 //!
 //! # Adding a service
@@ -53,12 +55,14 @@
 mod accounts;
 mod adcp;
 mod certs;
+mod cloud_sso;
 mod credentials_uri;
 mod cs;
 mod fault;
 mod http;
 mod imds;
 mod log;
+mod oauth;
 mod roa;
 mod rpc;
 mod servicemesh;
@@ -87,6 +91,7 @@ pub use self::{
         DEFAULT_FLEET_PUBLIC_SERVER, FLEET_CERT_LIFETIME, FLEET_NOT_FOUND,
     },
     certs::CERT_ORGANIZATION,
+    cloud_sso::{ACTION_CLOUD_SSO_CREDENTIALS, CloudSsoCall, CloudSsoUser},
     credentials_uri::ACTION_CREDENTIALS_URI,
     cs::{
         ACTION_DESCRIBE_CLUSTERS, ACTION_SUBACCOUNT_USER_CONFIG, ACTION_USER_CONFIG,
@@ -101,6 +106,7 @@ pub use self::{
         IMDS_TOKEN_HEADER, IMDS_TOKEN_TTL_HEADER,
     },
     log::{Issued, Outcome, RequestRecord, StsGrant},
+    oauth::{ACTION_OAUTH_EXCHANGE, ACTION_OAUTH_TOKEN, OAuthTokens, OAuthUser},
     roa::{roa_signature, roa_string_to_sign},
     rpc::{rpc_percent_encode, rpc_signature, rpc_string_to_sign},
     servicemesh::{
@@ -159,6 +165,8 @@ const ROUTES: &[Route] = &[
     sts::ROUTE,             // any other `/`
     imds::ROUTE,            // `/latest/...`
     credentials_uri::ROUTE, // `/credentials-uri/<name>`
+    cloud_sso::ROUTE,       // `/cloud-credentials`
+    oauth::ROUTE,           // `/v1/token`, `/v1/exchange`
     cs::ROUTE,              // everything else
 ];
 

@@ -13,11 +13,13 @@ use super::Service;
 use super::accounts::Accounts;
 use super::adcp::Fleets;
 use super::certs::Authority;
+use super::cloud_sso::Portal;
 use super::credentials_uri::Uris;
 use super::cs::Clusters;
 use super::fault::Fault;
 use super::imds::Imds;
 use super::log::{RequestRecord, StsGrant};
+use super::oauth::Site;
 use super::servicemesh::Meshes;
 use super::sts::Roles;
 
@@ -30,6 +32,8 @@ pub(super) struct State {
     pub fleets: Fleets,
     pub imds: Imds,
     pub uris: Uris,
+    pub cloud_sso: Portal,
+    pub oauth: Site,
     /// Every set of credentials handed out (STS, metadata service, credentials URIs).
     pub grants: Vec<StsGrant>,
     /// The private key (PEM) of every client certificate handed out, and every bearer token.

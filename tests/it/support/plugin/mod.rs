@@ -110,6 +110,17 @@ impl<'a> Plugin<'a> {
         self.args([arg.into()])
     }
 
+    /// Replaces the value after `flag` (e.g. another `--cluster-id`, same HOME and cache).
+    pub fn with_flag(mut self, flag: &str, value: &str) -> Self {
+        let at = self
+            .args
+            .iter()
+            .position(|a| a == flag)
+            .unwrap_or_else(|| panic!("no {flag} in {:?}", self.args));
+        self.args[at + 1] = value.to_string();
+        self
+    }
+
     /// Sets an environment variable.
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.env.insert(key.to_string(), value.into());

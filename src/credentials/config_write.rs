@@ -1,0 +1,237 @@
+//! Writing the aliyun CLI's config.json: only the OAuth tokens the plugin rotated, so that the
+//! CLI keeps working after the plugin refreshed them. Nothing else of the file changes meaning.
+//!
+//! The discipline is credentials-go's (the SDK the CLI is built on): an exclusive `flock` on
+//! config.json itself, the new content in a temporary file beside it (with the file's mode),
+//! then a rename over it. Unlike credentials-go, the lock is held until after the rename, the
+//! file is read again under the lock and edited as a JSON document (other profiles, fields this
+//! version does not know, `current`, `meta_path` are kept as they are), and after taking the
+//! lock the plugin checks that the file it locked is still the one at the path: a writer that
+//! renamed a new file into place meanwhile would otherwise leave two processes each holding
+//! "the" lock. A symlinked config.json is written through to its target.
+
+use std::fs::{self, File, TryLockError};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::Error;
+
+/// The whole file as a JSON document. Only the position of a mistake is reported.
+pub(crate) fn read(path: &Path) -> Result<Value, Error> {
+    let bytes = fs::read(path).map_err(|e| {
+        Error::NoCredentials(format!(
+            "cannot read the aliyun CLI config {}: {e}",
+            path.display()
+        ))
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::NoCredentials(format!(
+            "the aliyun CLI config {} is not valid: malformed JSON at line {}, column {}",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// Profile `name` of a config document.
+pub(crate) fn profile<'d>(document: &'d Value, name: &str) -> Option<&'d Value> {
+    document
+        .get("profiles")?
+        .as_array()?
+        .iter()
+        .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// The fields an OAuth refresh changes, under the CLI's names.
+pub(crate) struct TokenUpdate<'a> {
+    pub(crate) access_token: &'a str,
+    pub(crate) refresh_token: &'a str,
+    /// Unix seconds.
+    pub(crate) access_token_expire: i64,
+}
+
+/// The exclusive lock on a config.json, held until dropped.
+pub(crate) struct ConfigLock {
+    /// Held, not read: the lock goes with it.
+    _file: File,
+    /// The file itself, symlinks resolved.
+    target: PathBuf,
+}
+
+impl ConfigLock {
+    /// Lock `path` (its target, through symlinks), waiting at most `wait` for another holder.
+    pub(crate) fn acquire(path: &Path, wait: Duration) -> Result<ConfigLock, String> {
+        let deadline = Instant::now() + wait;
+        let target =
+            fs::canonicalize(path).map_err(|e| format!("cannot find {}: {e}", path.display()))?;
+        loop {
+            let file = File::open(&target)
+                .map_err(|e| format!("cannot open {}: {e}", target.display()))?;
+            let mut pause = Duration::from_millis(10);
+            loop {
+                match file.try_lock() {
+                    Ok(()) => break,
+                    Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                        std::thread::sleep(pause.min(deadline - Instant::now()));
+                        pause = (pause * 2).min(Duration::from_millis(100));
+                    }
+                    Err(TryLockError::WouldBlock) => {
+                        return Err(format!(
+                            "another process held the lock on {} for {} s",
+                            target.display(),
+                            wait.as_secs()
+                        ));
+                    }
+                    Err(TryLockError::Error(e)) => {
+                        return Err(format!("cannot lock {}: {e}", target.display()));
+                    }
+                }
+            }
+            // Still the file at the path? A writer may have renamed a new one into place.
+            let locked = file.metadata().map_err(|e| e.to_string())?;
+            let current = fs::metadata(&target)
+                .map_err(|e| format!("cannot find {}: {e}", target.display()))?;
+            if (locked.dev(), locked.ino()) == (current.dev(), current.ino()) {
+                return Ok(ConfigLock {
+                    _file: file,
+                    target,
+                });
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("{} kept being replaced", target.display()));
+            }
+        }
+    }
+
+    /// Set profile `name`'s OAuth tokens in the file as it is now, and replace it atomically,
+    /// keeping its mode and owner. Everything else in it is kept.
+    pub(crate) fn write_tokens(&self, name: &str, update: &TokenUpdate) -> Result<(), String> {
+        let mut document = read(&self.target).map_err(|e| e.to_string())?;
+        let profile = document
+            .get_mut("profiles")
+            .and_then(Value::as_array_mut)
+            .and_then(|profiles| {
+                profiles
+                    .iter_mut()
+                    .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+            })
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| format!("the profile `{name}` is no longer in it"))?;
+        profile.insert("oauth_access_token".into(), update.access_token.into());
+        profile.insert("oauth_refresh_token".into(), update.refresh_token.into());
+        profile.insert(
+            "oauth_access_token_expire".into(),
+            update.access_token_expire.into(),
+        );
+        // Tab-indented, as the CLI writes it.
+        let mut bytes = Vec::new();
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+        document
+            .serialize(&mut serde_json::Serializer::with_formatter(
+                &mut bytes, formatter,
+            ))
+            .map_err(|e| e.to_string())?;
+        crate::fsutil::replace_file(&self.target, &bytes, true)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn config() -> Value {
+        json!({
+            "current": "work",
+            "profiles": [
+                {"name": "work", "mode": "OAuth", "oauth_site_type": "CN",
+                 "oauth_access_token": "old-access", "oauth_refresh_token": "old-refresh",
+                 "oauth_access_token_expire": 1, "future_field": {"kept": [1, 2.5, null]}},
+                {"name": "other", "mode": "AK", "access_key_id": "LTAI", "access_key_secret": "s"}
+            ],
+            "meta_path": "",
+            "unknown_top": true
+        })
+    }
+
+    #[test]
+    fn only_the_tokens_change_and_the_mode_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        fs::write(&path, serde_json::to_vec_pretty(&config()).unwrap()).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        let lock = ConfigLock::acquire(&path, Duration::from_secs(1)).unwrap();
+        lock.write_tokens(
+            "work",
+            &TokenUpdate {
+                access_token: "new-access",
+                refresh_token: "new-refresh",
+                access_token_expire: 2_000_000_000,
+            },
+        )
+        .unwrap();
+        drop(lock);
+        let mut expected = config();
+        expected["profiles"][0]["oauth_access_token"] = "new-access".into();
+        expected["profiles"][0]["oauth_refresh_token"] = "new-refresh".into();
+        expected["profiles"][0]["oauth_access_token_expire"] = 2_000_000_000.into();
+        assert_eq!(read(&path).unwrap(), expected);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left");
+    }
+
+    #[test]
+    fn a_symlinked_config_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        let link = dir.path().join("config.json");
+        fs::write(&real, config().to_string()).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let lock = ConfigLock::acquire(&link, Duration::from_secs(1)).unwrap();
+        lock.write_tokens(
+            "work",
+            &TokenUpdate {
+                access_token: "a",
+                refresh_token: "r",
+                access_token_expire: 3,
+            },
+        )
+        .unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            read(&real).unwrap()["profiles"][0]["oauth_refresh_token"],
+            "r"
+        );
+    }
+
+    #[test]
+    fn a_second_locker_waits_then_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        fs::write(&path, config().to_string()).unwrap();
+        let first = ConfigLock::acquire(&path, Duration::from_secs(1)).unwrap();
+        let error = ConfigLock::acquire(&path, Duration::from_millis(50))
+            .err()
+            .unwrap();
+        assert!(error.contains("held the lock"), "{error}");
+        drop(first);
+        assert!(ConfigLock::acquire(&path, Duration::from_millis(50)).is_ok());
+    }
+}
