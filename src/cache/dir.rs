@@ -28,11 +28,11 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 pub(crate) enum Kind {
     /// `<id>-<hash>.json`: a cached credential.
     Entry,
-    /// `<id>-<hash>.lock` or `session-<hash>.lock`: a key's lock.
+    /// `<id>-<hash>.lock` or `session_<hash>.lock`: a key's lock.
     Lock,
     /// `<id>-<hash>.failed`: a short-lived note of a failed fetch.
     Note,
-    /// `session-<hash>.json`: cached STS credentials of a credential source.
+    /// `session_<hash>.json`: cached STS credentials of a credential source.
     Session,
     /// `.<own name>.<pid>.<nonce>.tmp`: a file being written, renamed over its name when done.
     Temp,
@@ -62,7 +62,7 @@ pub(crate) fn kind(name: &str) -> Option<Kind> {
         .then_some(Kind::Temp);
     }
     let (stem, extension) = name.rsplit_once('.')?;
-    if let Some(hash) = stem.strip_prefix("session-")
+    if let Some(hash) = stem.strip_prefix("session_")
         && is_hash(hash)
     {
         return match extension {
@@ -394,11 +394,11 @@ mod tests {
             (format!(".{STEM}.json.123.456.tmp"), Some(Kind::Temp)),
             (format!(".{STEM}.failed.1.2.tmp"), Some(Kind::Temp)),
             (
-                "session-0123456789abcdef.json".to_string(),
+                "session_0123456789abcdef.json".to_string(),
                 Some(Kind::Session),
             ),
             (
-                "session-0123456789abcdef.lock".to_string(),
+                "session_0123456789abcdef.lock".to_string(),
                 Some(Kind::Lock),
             ),
             (STAMP.to_string(), Some(Kind::Stamp)),
@@ -416,7 +416,7 @@ mod tests {
             (format!(".{STEM}.json.x.2.tmp"), None),
             (".package.json.1.2.tmp".to_string(), None),
             (format!(".{STEM}.json.tmp"), None),
-            ("session-xyz.json".to_string(), None),
+            ("session_xyz.json".to_string(), None),
             (".hidden".to_string(), None),
             (String::new(), None),
         ];

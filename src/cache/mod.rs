@@ -148,7 +148,7 @@ impl Cache {
     }
 
     /// The contents of one of the plugin's other files here, by name (the STS session cache's
-    /// `session-<hash>.json`), if the directory can be trusted and the file read: every problem
+    /// `session_<hash>.json`), if the directory can be trusted and the file read: every problem
     /// is `None`, as for entries. Part of the narrow API the session cache uses.
     pub(crate) fn read_file(&self, name: &str) -> Option<Vec<u8>> {
         self.open_to_read()?.read(name, MAX_ENTRY).ok()
@@ -172,7 +172,7 @@ impl Cache {
             .map_err(|e| self.error(format!("cannot delete `{name}`: {e}")))
     }
 
-    /// The names of the kept STS sessions (`session-<hash>.json`).
+    /// The names of the kept STS sessions (`session_<hash>.json`).
     pub(crate) fn session_names(&self) -> Result<Vec<String>, Error> {
         let Some(dir) = CacheDir::open(&self.dir).map_err(|detail| self.error(detail))? else {
             return Ok(Vec::new());
@@ -190,7 +190,7 @@ impl Cache {
         Ok(names)
     }
 
-    /// Take the lock file `name` (`session-<hash>.lock`), as [`Cache::lock`] takes a key's:
+    /// Take the lock file `name` (`session_<hash>.lock`), as [`Cache::lock`] takes a key's:
     /// `poll` is called between tries and what it finds ends the wait; after `timeout` the wait
     /// ends with nothing. The lock is let go, and its file removed, when dropped.
     pub(crate) fn lock_file<T>(
@@ -774,7 +774,7 @@ mod tests {
         for name in foreign {
             fs::write(cache.dir().join(name), "{}").unwrap();
         }
-        let session = "session-0123456789abcdef0123456789abcdef.json";
+        let session = "session_0123456789abcdef0123456789abcdef.json";
         CacheDir::open_for_writing(cache.dir())
             .unwrap()
             .write(session, b"{}")
@@ -806,7 +806,7 @@ mod tests {
     fn session_files_live_beside_entries_through_the_narrow_api() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path().join("cache"));
-        let name = "session-0123456789abcdef0123456789abcdef.json";
+        let name = "session_0123456789abcdef0123456789abcdef.json";
         assert!(cache.read_file(name).is_none());
         cache.write_file(name, b"{}").unwrap();
         assert_eq!(cache.read_file(name).unwrap(), b"{}");
@@ -819,11 +819,11 @@ mod tests {
         assert_eq!(cache.entries().unwrap().len(), 1, "a session is no entry");
         assert_eq!(cache.session_names().unwrap(), [name]);
         // Only the plugin's own names.
-        for bad in ["../x.json", "package.json", "session-xyz.json"] {
+        for bad in ["../x.json", "package.json", "session_xyz.json"] {
             assert!(cache.write_file(bad, b"{}").is_err(), "{bad}");
             assert!(cache.read_file(bad).is_none(), "{bad}");
         }
-        let lock = "session-0123456789abcdef0123456789abcdef.lock";
+        let lock = "session_0123456789abcdef0123456789abcdef.lock";
         let held = cache
             .lock_file(lock, Duration::from_millis(10), || None::<()>)
             .unwrap();

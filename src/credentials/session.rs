@@ -3,7 +3,7 @@
 //!
 //! Every source that yields temporary credentials with an expiry (RAM roles, chained roles,
 //! OIDC/RRSA, CloudSSO, OAuth, an External command's STS token, `--role-arn`) is wrapped in a
-//! [`Kept`]: on a miss it first looks for `session-<hash>.json` in the cache directory, keyed
+//! [`Kept`]: on a miss it first looks for `session_<hash>.json` in the cache directory, keyed
 //! by the source's full [`Identity`] (the hash names the file; the identity itself is stored and
 //! compared in full). Credentials are reused until 5 minutes before they expire, and dropped as
 //! soon as a call made with them is refused ([`Provider::forget_session`]). A cache hit never
@@ -11,7 +11,7 @@
 //!
 //! The files are written through the cache module's narrow API ([`Cache::write_file`] and its
 //! siblings: the opened cache directory's checks, 0600, atomic replace, only the plugin's own
-//! names) and listed and removed by `cache list` and `cache clear`. A `session-<hash>.lock`,
+//! names) and listed and removed by `cache list` and `cache clear`. A `session_<hash>.lock`,
 //! taken only while a session is fetched, makes concurrent misses for different clusters (k9s
 //! opening several at once) share one call: the waiters read the kept session as soon as it
 //! is written.
@@ -35,8 +35,10 @@ pub(crate) const REUSE_MARGIN: i64 = 5 * 60;
 /// The file layout; a file of another layout is ignored.
 const FORMAT: u32 = 1;
 /// Every session file's name starts with this (the cache module knows the names it may touch:
-/// `session-<hash>.json` and its `session-<hash>.lock`).
-pub(crate) const PREFIX: &str = "session-";
+/// `session_<hash>.json` and its `session_<hash>.lock`).
+/// An underscore, which no cluster, mesh or fleet id may hold, so that no entry of a target
+/// called `session` can be taken for a session file.
+pub(crate) const PREFIX: &str = "session_";
 /// The longest wait for another process fetching the same session, at most half what is
 /// left of the fetch budget.
 const MAX_LOCK_WAIT: Duration = Duration::from_secs(10);

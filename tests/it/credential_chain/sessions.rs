@@ -1,4 +1,4 @@
-//! STS sessions kept between runs (`session-<hash>.json` in the cache directory): a role
+//! STS sessions kept between runs (`session_<hash>.json` in the cache directory): a role
 //! assumed for one cluster is not assumed again for the next, kept keys that the API refuses are
 //! dropped, and the identity that keys them (and the cache entries) never lets two different
 //! sources share anything.
@@ -20,7 +20,7 @@ fn session_files(plugin: &Plugin) -> Vec<PathBuf> {
         .into_iter()
         .filter(|p| {
             let name = p.file_name().unwrap().to_string_lossy();
-            name.starts_with("session-") && name.ends_with(".json")
+            name.starts_with("session_") && name.ends_with(".json")
         })
         .collect()
 }
@@ -71,7 +71,7 @@ fn a_ram_role_arn_profile_assumes_its_role_once_for_two_clusters() {
     assert!(
         normalise(&second, &second.stderr)
             .lines()
-            .any(|l| l.starts_with("ack-credential-plugin: using the STS session kept in session-")),
+            .any(|l| l.starts_with("ack-credential-plugin: using the STS session kept in session_")),
         "-v says the session was reused\n{second}"
     );
     // Kept privately, beside the entries, never passing for one.

@@ -20,7 +20,7 @@ pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The cache entries (`*.json`, neither hidden nor a kept STS session, `session-*.json`)
+/// The cache entries (`*.json`, neither hidden nor a kept STS session, `session_*.json`)
 /// directly in `dir`.
 pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
     files_in(dir)
@@ -30,7 +30,7 @@ pub fn entry_files(dir: &Path) -> Vec<PathBuf> {
             p.extension().is_some_and(|e| e == "json")
                 && !name
                     .as_deref()
-                    .is_some_and(|n| n.starts_with('.') || n.starts_with("session-"))
+                    .is_some_and(|n| n.starts_with('.') || n.starts_with("session_"))
         })
         .collect()
 }
