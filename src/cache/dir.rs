@@ -417,6 +417,11 @@ mod tests {
             (".package.json.1.2.tmp".to_string(), None),
             (format!(".{STEM}.json.tmp"), None),
             ("session_xyz.json".to_string(), None),
+            // A cluster called `session` has entries like any other.
+            (
+                "session-0123456789abcdef0123456789abcdef.json".to_string(),
+                Some(Kind::Entry),
+            ),
             (".hidden".to_string(), None),
             (String::new(), None),
         ];
