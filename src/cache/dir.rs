@@ -12,6 +12,9 @@
 //!
 //! [`CacheDir`] is also the narrow API for other caches kept here (the STS session cache):
 //! read a named file, write a named file atomically, remove a named file.
+//!
+//! (Over 400 lines with its tests, one per name rule and handle operation: they belong beside the
+//! code.)
 
 use std::ffi::CStr;
 use std::fs::File;

@@ -11,6 +11,9 @@
 //! one-time set-up where a few seconds do not matter, the cs API throttles an account that
 //! calls it in bursts, and one at a time keeps each fetch's budget, retries and cache lock
 //! exactly those of a single `kubeconfig` (and of kubectl's own calls, which may run meanwhile).
+//!
+//! (Over 400 lines with its tests, which pin the exec args it writes and their round trip through
+//! `get-credential`'s parser: they belong beside the code.)
 
 use std::collections::HashMap;
 
