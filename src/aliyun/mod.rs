@@ -4,6 +4,7 @@
 
 mod access_key;
 pub(crate) mod adcp;
+mod answer;
 pub(crate) mod client;
 pub(crate) mod cs;
 pub(crate) mod endpoint;
