@@ -212,13 +212,11 @@ fn runs_for(args: &[String], target: &Target) -> bool {
             }
         })
     };
-    match target {
-        Target::Cluster { id, uid } => {
-            flag("cluster-id") == Some(id.as_str()) && flag("uid") == uid.as_deref()
-        }
-        Target::Mesh { id } => flag("mesh-id") == Some(id.as_str()),
-        Target::Fleet { id } => flag("fleet-id") == Some(id.as_str()),
-    }
+    let (_, target_flag) = super::kind(target);
+    let mut others = super::TARGET_FLAGS.iter().filter(|f| **f != target_flag);
+    flag(&target_flag[2..]) == Some(target.id())
+        && flag("uid") == target.uid()
+        && others.all(|f| flag(&f[2..]).is_none())
 }
 
 /// `name` on `PATH`, as a shell finds it: the first directory that has it, executable.

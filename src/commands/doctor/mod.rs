@@ -176,8 +176,10 @@ pub(crate) fn run(config: &DoctorConfig, env: &Env) -> Result<(), Error> {
         checks.push(kubeconfig::check(config, env, target, &mut findings));
         checks.push(apiserver::check(settings, target, &findings, &mut redactor));
     } else {
-        let why = "needs --cluster-id ID, --mesh-id ID or --fleet-id ID";
-        checks.push(Check::new("kubeconfig", Status::Skip, why));
+        let flags: Vec<String> = TARGET_FLAGS.iter().map(|f| format!("{f} ID")).collect();
+        let (last, rest) = flags.split_last().expect("target flags");
+        let why = format!("needs {} or {last}", rest.join(", "));
+        checks.push(Check::new("kubeconfig", Status::Skip, why.clone()));
         checks.push(Check::new("apiserver", Status::Skip, why));
     }
 
@@ -200,34 +202,42 @@ fn client(settings: &Settings) -> Client {
     Client::new(settings.api_timeout.min(CHECK_BUDGET), &settings.client)
 }
 
+/// Every flag that names a target. With [`kind`] (and `network::apis`, for its API), the
+/// places a new kind of target is added.
+const TARGET_FLAGS: [&str; 3] = ["--cluster-id", "--mesh-id", "--fleet-id"];
+
+/// What `target` is called, and the flag that names it: the one place a kind of target is
+/// spelled out for people.
+fn kind(target: &Target) -> (&'static str, &'static str) {
+    match target {
+        Target::Cluster { .. } => ("cluster", "--cluster-id"),
+        Target::Mesh { .. } => ("mesh", "--mesh-id"),
+        Target::Fleet { .. } => ("fleet", "--fleet-id"),
+    }
+}
+
 /// The flags that name `target`, as a command line takes them.
 fn target_flags(target: &Target) -> String {
-    match target {
-        Target::Cluster { id, uid: None } => format!("--cluster-id {id}"),
-        Target::Cluster { id, uid: Some(uid) } => format!("--cluster-id {id} --uid {uid}"),
-        Target::Mesh { id } => format!("--mesh-id {id}"),
-        Target::Fleet { id } => format!("--fleet-id {id}"),
+    let (_, flag) = kind(target);
+    match target.uid() {
+        Some(uid) => format!("{flag} {} --uid {uid}", target.id()),
+        None => format!("{flag} {}", target.id()),
     }
 }
 
-/// What `target` is, in words: `cluster c1`, `mesh m1`.
+/// What `target` is, in words: `cluster c1`, `cluster c1 (uid 7)`, `mesh m1`.
 fn target_name(target: &Target) -> String {
-    match target {
-        Target::Cluster { id, uid: None } => format!("cluster {id}"),
-        Target::Cluster { id, uid: Some(uid) } => format!("cluster {id} (uid {uid})"),
-        Target::Mesh { id } => format!("mesh {id}"),
-        Target::Fleet { id } => format!("fleet {id}"),
+    let (noun, _) = kind(target);
+    match target.uid() {
+        Some(uid) => format!("{noun} {} (uid {uid})", target.id()),
+        None => format!("{noun} {}", target.id()),
     }
 }
 
-/// `cache clear` for `target`.
+/// `cache clear` for `target` (every entry of it: `cache clear` takes no uid).
 fn clear_command(target: &Target) -> String {
-    let flag = match target {
-        Target::Cluster { id, .. } => format!("--cluster-id {id}"),
-        Target::Mesh { id } => format!("--mesh-id {id}"),
-        Target::Fleet { id } => format!("--fleet-id {id}"),
-    };
-    format!("ack-credential-plugin cache clear {flag}")
+    let (_, flag) = kind(target);
+    format!("ack-credential-plugin cache clear {flag} {}", target.id())
 }
 
 /// `kubeconfig ... --merge` for `target`, in backticks.
