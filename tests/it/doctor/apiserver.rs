@@ -3,8 +3,8 @@
 //! and older (no `SelfSubjectReview` at all), a mesh.
 
 use super::*;
-use crate::support::MESH;
 use crate::support::cache_files::entry_files;
+use crate::support::{FLEET, MESH};
 
 /// The certificate the fake issued last.
 fn last_certificate(fake: &FakeCloud) -> String {
@@ -189,4 +189,58 @@ fn a_mesh_without_a_context_is_checked_against_the_server_the_api_names() {
     );
     assert_eq!(fake.count_action("DescribeServiceMeshKubeconfig"), 1);
     assert!(entry_files(plugin.cache_path()).is_empty(), "{run}");
+}
+
+/// An ACK One fleet, its hub cluster behind the TLS API server: the same seven checks, with
+/// adcp as the API and `--fleet-id` in the kubeconfig and the hints.
+#[test]
+fn a_fleet_is_checked_like_a_cluster() {
+    let (fake, me, api) = cloud_and_cluster();
+    fake.add_fleet(FLEET, &api.url(), &api.url(), api.ca_pem());
+    let plugin = as_ram_user(&fake);
+    plugin
+        .clone()
+        .args(["kubeconfig", "--fleet-id", FLEET, "--merge"])
+        .run_success();
+
+    let run = doctor(&plugin, &["--fleet-id", FLEET, "-o", "json"]);
+    assert_exit(&run, 0);
+    let found = checks(&run);
+    for check in &found {
+        assert_eq!(check.status, "ok", "{run}");
+    }
+    assert!(
+        check(&found, "endpoints")
+            .detail
+            .starts_with("adcp, sts http://"),
+        "{run}"
+    );
+    assert!(
+        check(&found, "kubeconfig")
+            .detail
+            .contains(&format!(" get-credential --fleet-id {FLEET}")),
+        "{run}"
+    );
+    assert!(
+        check(&found, "apiserver").detail.contains(&format!(
+            " takes the cached certificate (CN {}, serial ",
+            me.uid
+        )),
+        "{run}"
+    );
+
+    api.revoke(&last_certificate(&fake));
+    let run = doctor(&plugin, &["--fleet-id", FLEET, "-o", "json"]);
+    assert_exit(&run, 1);
+    assert_eq!(
+        check(&checks(&run), "apiserver").hint.as_deref(),
+        Some(
+            format!(
+                "the certificate was revoked, or the cluster's CA was rotated: run \
+                 `ack-credential-plugin cache clear --fleet-id {FLEET}`, then retry (the next \
+                 call fetches a new certificate)"
+            )
+            .as_str()
+        )
+    );
 }
