@@ -57,6 +57,40 @@ fn parse(pem: &str) -> Result<Certificate, String> {
         .map_err(|e| format!("the client certificate cannot be parsed ({e})"))
 }
 
+/// Whom a certificate names, and its serial: what the API server sees of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Subject {
+    /// The subject's CN: Kubernetes takes it for the user name.
+    pub(crate) common_name: Option<String>,
+    /// The subject's O values: Kubernetes takes them for the groups.
+    pub(crate) organizations: Vec<String>,
+    /// The serial number, in hex (what a revocation names).
+    pub(crate) serial: String,
+}
+
+/// The subject and serial of the first certificate in `pem`.
+pub(crate) fn subject(pem: &str) -> Result<Subject, String> {
+    /// `id-at-commonName`, `id-at-organizationName`.
+    const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+    const O: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+    let cert = parse(pem)?;
+    let tbs = &cert.tbs_certificate;
+    let values = |oid: ObjectIdentifier| -> Vec<String> {
+        tbs.subject
+            .0
+            .iter()
+            .flat_map(|rdn| rdn.0.iter())
+            .filter(|atv| atv.oid == oid)
+            .map(|atv| String::from_utf8_lossy(atv.value.value()).into_owned())
+            .collect()
+    };
+    Ok(Subject {
+        common_name: values(CN).into_iter().next(),
+        organizations: values(O),
+        serial: crate::digest::hex(tbs.serial_number.as_bytes()),
+    })
+}
+
 fn validity_of(cert: &Certificate) -> Validity {
     let validity = &cert.tbs_certificate.validity;
     let seconds = |t: x509_cert::time::Time| {
@@ -268,6 +302,14 @@ mod tests {
     /// A self-signed certificate valid from 2024-01-01T00:00:00Z to 2024-01-01T03:00:00Z
     /// (made once with Python's cryptography package; the key was thrown away).
     const CERT: &str = include_str!("testdata/three-hours.pem");
+
+    #[test]
+    fn reads_the_subject_as_kubernetes_does() {
+        let subject = subject(include_str!("testdata/keys/rsa.crt")).unwrap();
+        assert_eq!(subject.common_name.as_deref(), Some("272345678901234567"));
+        assert_eq!(subject.organizations, ["system:users"]);
+        assert_eq!(subject.serial, "6373914b72ae7d8deef4eb44bc22b47d3b12dae2");
+    }
 
     #[test]
     fn reads_not_before_and_not_after() {

@@ -46,6 +46,8 @@ pub(crate) enum Error {
     Setup(String),
     /// stdout could not be written.
     Output(std::io::Error),
+    /// `doctor` ran, and these checks (named, comma-separated) failed; the report says why.
+    ChecksFailed(String),
 }
 
 impl Error {
@@ -113,6 +115,9 @@ impl fmt::Display for Error {
                 path.display()
             ),
             Error::Output(error) => write!(f, "cannot write to stdout: {error}"),
+            Error::ChecksFailed(names) => {
+                write!(f, "failed: {names} (the report says why, and what to do)")
+            }
         }
     }
 }

@@ -64,6 +64,12 @@ impl StatusJson {
         StatusJson(serde_json::value::to_raw_value(status).expect("a Status serialises"))
     }
 
+    /// The credential decoded, for a look at it (`doctor`): never on the hit path, which
+    /// prints the text as it is.
+    pub(crate) fn decode(&self) -> Option<Status> {
+        serde_json::from_str(self.0.get()).ok()
+    }
+
     /// The object's members, without the braces.
     fn members(&self) -> &str {
         let object = self.0.get().trim();

@@ -19,8 +19,10 @@ const LAYERS: &[(&str, u8)] = &[
     ("log", 0),
     ("secret", 0),
     ("time", 0),
-    // Alibaba Cloud: signing, the HTTP client, one file per product.
+    // Alibaba Cloud: signing, the HTTP client, one file per product; and a cluster's API
+    // server, as a client meets it.
     ("aliyun", 1),
+    ("apiserver", 1),
     // The domain: where credentials come from, the cache, kubeconfigs, the client protocol.
     ("cache", 2),
     ("credentials", 2),

@@ -15,6 +15,7 @@
 //! crate-private; docs/ARCHITECTURE.md shows the layers.
 
 mod aliyun;
+mod apiserver;
 mod cache;
 mod cert;
 mod cli;

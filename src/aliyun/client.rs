@@ -7,7 +7,7 @@
 //! one set ([`super::roots`]). Proxies are chosen as Go chooses them ([`super::proxy`]).
 
 use std::cell::OnceCell;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use chrono::Utc;
 
@@ -291,9 +291,64 @@ impl Client {
         Ok((response.status().as_u16(), body))
     }
 
+    /// The server's clock: the `Date` header of the answer to a plain, unsigned `GET` of `url`
+    /// (an error answer, which is what a bare API endpoint gives, dates itself as well as any),
+    /// with when the request left and the answer came. One attempt, within the budget.
+    pub(crate) fn server_date(&self, url: &str) -> Result<ServerDate, String> {
+        let http = self.http(url).map_err(|e| e.to_string())?;
+        let sent = SystemTime::now();
+        let mut response = http
+            .get(url)
+            .timeout(self.remaining().min(ATTEMPT_TIMEOUT))
+            .send()
+            .map_err(|e| describe_transport_error(&e))?;
+        let received = SystemTime::now();
+        let date =
+            retry::header(response.headers(), "date").ok_or("the answer has no Date header")?;
+        let date = crate::time::parse_http_date(&date)
+            .ok_or_else(|| format!("the answer's Date header {date:?} is not an HTTP date"))?;
+        // The body is not wanted; read a little of it so the connection ends cleanly.
+        let _ = read_capped(&mut response, 64 << 10);
+        Ok(ServerDate {
+            date,
+            sent,
+            received,
+        })
+    }
+
     /// What is left of the budget.
     pub(crate) fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// A server's `Date`, and when the request that got it left and its answer came.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServerDate {
+    /// Unix seconds, as the server wrote it (whole seconds, rounded down).
+    pub(crate) date: i64,
+    pub(crate) sent: SystemTime,
+    pub(crate) received: SystemTime,
+}
+
+impl ServerDate {
+    /// How far the server's clock is ahead of this machine's, in whole seconds (negative: this
+    /// machine is ahead). The server wrote its time somewhere between sending and receiving,
+    /// rounded down to the second: it is compared with the middle of that interval, half a
+    /// second on.
+    pub(crate) fn skew(&self) -> i64 {
+        let unix = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+        };
+        let middle = f64::midpoint(unix(self.sent), unix(self.received));
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_precision_loss,
+            reason = "Unix seconds fit an f64 exactly, and a skew fits an i64"
+        )]
+        let skew = (self.date as f64 + 0.5 - middle).round() as i64;
+        skew
     }
 }
 
@@ -307,6 +362,20 @@ fn nonce() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skew_is_whole_seconds_from_the_middle_of_the_exchange() {
+        let at = |secs: f64| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs);
+        let dated = |date: i64, sent: f64, received: f64| ServerDate {
+            date,
+            sent: at(sent),
+            received: at(received),
+        };
+        // The server, 742 s ahead, wrote 1742 (its 1742.3) while we went from 1000.1 to 1000.5.
+        assert_eq!(dated(1742, 1000.1, 1000.5).skew(), 742);
+        assert_eq!(dated(1000, 1000.2, 1000.4).skew(), 0);
+        assert_eq!(dated(258, 1000.1, 1000.3).skew(), -742);
+    }
 
     #[test]
     fn nonces_differ() {

@@ -10,6 +10,7 @@ pub(crate) mod cs;
 pub(crate) mod endpoint;
 pub(crate) mod error;
 mod hints;
+pub(crate) mod probe;
 mod proxy;
 mod request;
 pub(crate) mod retry;

@@ -11,6 +11,9 @@
 
 use std::path::{Path, PathBuf};
 
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
 use crate::env::Env;
 
 /// Where the distributions keep their bundle (Go's list for Linux, plus macOS's).
@@ -70,9 +73,19 @@ impl Roots {
 
     /// The certificates, parsed.
     pub(crate) fn load(&self) -> Result<Vec<reqwest::Certificate>, String> {
+        self.read(read_bundle)
+    }
+
+    /// The certificates as DER, for a TLS handshake of our own (`doctor`'s endpoint timings).
+    pub(crate) fn load_der(&self) -> Result<Vec<CertificateDer<'static>>, String> {
+        self.read(read_der)
+    }
+
+    /// The certificates of the one source, each file read by `read_file`.
+    fn read<T>(&self, read_file: fn(&Path) -> Result<Vec<T>, String>) -> Result<Vec<T>, String> {
         let source = self.source();
         let certificates = match &source {
-            Source::File(file) => read_bundle(file)?,
+            Source::File(file) => read_file(file)?,
             Source::Dirs(dirs) => {
                 let mut all = Vec::new();
                 for dir in dirs {
@@ -81,7 +94,7 @@ impl Roots {
                     };
                     for entry in listing.flatten() {
                         // A file that is not PEM (a hash link to a directory, say) is skipped.
-                        all.extend(read_bundle(&entry.path()).unwrap_or_default());
+                        all.extend(read_file(&entry.path()).unwrap_or_default());
                     }
                 }
                 all
@@ -108,6 +121,13 @@ impl Roots {
 fn read_bundle(file: &Path) -> Result<Vec<reqwest::Certificate>, String> {
     let pem = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{} is not a PEM bundle: {e}", file.display()))
+}
+
+fn read_der(file: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("{} is not a PEM bundle: {e}", file.display()))
 }
 

@@ -171,6 +171,56 @@ pub(crate) fn assume_role_with_oidc(
     parse_credentials(request.action, &answer.body, answer.request_id.as_deref())
 }
 
+/// Who a set of credentials belongs to, as STS `GetCallerIdentity` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CallerIdentity {
+    pub(crate) account_id: String,
+    /// `acs:ram::<account>:user/<name>`, `acs:ram::<account>:assumed-role/<role>/<session>`,
+    /// `acs:ram::<account>:root`.
+    pub(crate) arn: String,
+    /// `Account` (the main account), `RAMUser` or `AssumedRoleUser`.
+    pub(crate) identity_type: String,
+    pub(crate) request_id: Option<String>,
+}
+
+/// `GetCallerIdentity`, signed with `credentials`: every identity may call it, so it tells
+/// whether the credentials work at all, and whose they are.
+pub(crate) fn get_caller_identity(
+    client: &Client,
+    endpoint: &str,
+    credentials: &Credentials,
+) -> Result<CallerIdentity, Error> {
+    let request = RpcRequest {
+        action: "GetCallerIdentity",
+        version: VERSION,
+        target: "these credentials".to_string(),
+        params: Vec::new(),
+    };
+    let answer = client.rpc(endpoint, Some(credentials), &request)?;
+    parse_caller_identity(&answer.body, answer.request_id.as_deref())
+}
+
+fn parse_caller_identity(body: &[u8], request_id: Option<&str>) -> Result<CallerIdentity, Error> {
+    let bad = |detail: &str| Error::BadResponse {
+        action: "GetCallerIdentity",
+        request_id: request_id.map(str::to_string),
+        detail: detail.to_string(),
+    };
+    let body: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
+    let field = |name: &str| {
+        body.get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| bad(&format!("the body has no `{name}`")))
+    };
+    Ok(CallerIdentity {
+        account_id: field("AccountId")?,
+        arn: field("Arn")?,
+        identity_type: field("IdentityType")?,
+        request_id: request_id.map(str::to_string),
+    })
+}
+
 /// `{"Credentials": {"AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}}`.
 /// Errors never quote the body: it holds the secret.
 pub(crate) fn parse_credentials(
@@ -283,6 +333,21 @@ mod tests {
         assert!(
             error.contains("SecurityToken") && !error.contains("TOPSECRET"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn reads_the_caller_identity() {
+        let body = br#"{"RequestId":"R","AccountId":"123","UserId":"456","PrincipalId":"456","IdentityType":"RAMUser","Arn":"acs:ram::123:user/dev"}"#;
+        let identity = parse_caller_identity(body, Some("R")).unwrap();
+        assert_eq!(identity.account_id, "123");
+        assert_eq!(identity.arn, "acs:ram::123:user/dev");
+        assert_eq!(identity.identity_type, "RAMUser");
+        let error = parse_caller_identity(br#"{"AccountId":"1"}"#, None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "GetCallerIdentity returned an answer that cannot be used: the body has no `Arn`\n\
+             hint: try again; if it persists, report it with the RequestId"
         );
     }
 

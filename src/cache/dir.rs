@@ -183,6 +183,21 @@ impl CacheDir {
         Ok(dir)
     }
 
+    /// Open the directory only to look at it (`doctor`), whatever its mode: `Ok(None)` when
+    /// there is none; else the directory and its mode, if it is ours (the reason otherwise).
+    pub(crate) fn inspect(path: &Path) -> Result<Option<(CacheDir, u32)>, String> {
+        let dir = match Self::open_existing(path) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOTDIR.raw_os_error()) => {
+                return Err("it is not a directory".to_string());
+            }
+            Err(e) => return Err(format!("cannot open it: {e}")),
+        };
+        let mode = dir.check_owner()?;
+        Ok(Some((dir, mode)))
+    }
+
     /// Open the directory to remove the plugin's files from it (`cache clear`): `Ok(None)`
     /// when there is none; refused only when it is another user's.
     pub(crate) fn open_to_clear(path: &Path) -> Result<Option<CacheDir>, String> {

@@ -84,6 +84,48 @@ impl Cache {
         View { dir: &dir, key }.note()
     }
 
+    /// The directory's state, for `doctor`: looked at, never created, tightened or swept.
+    pub(crate) fn health(&self) -> Health {
+        let (dir, mode) = match CacheDir::inspect(&self.dir) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Health::Missing,
+            Err(why) => return Health::Refused(why),
+        };
+        let listing = match dir.listing() {
+            Ok(listing) => listing,
+            Err(e) => return Health::Refused(format!("cannot list it: {e}")),
+        };
+        let count = |kind: Kind| listing.own.iter().filter(|(_, k)| *k == kind).count();
+        let counts = Counts {
+            entries: count(Kind::Entry),
+            sessions: count(Kind::Session),
+            locks: count(Kind::Lock),
+            notes: count(Kind::Note),
+            foreign: listing.foreign.is_some(),
+        };
+        let open_to_others = mode & 0o077;
+        if open_to_others == 0 {
+            return Health::Private(counts);
+        }
+        let how = if mode & 0o022 == 0 {
+            "read"
+        } else {
+            "write to"
+        };
+        match listing.foreign {
+            Some(name) => Health::Refused(format!(
+                "others can {how} it (mode {:o}) and it holds files the plugin did not create \
+                 (such as `{name}`), so the plugin leaves it as it is",
+                mode & 0o777
+            )),
+            None => Health::Loose {
+                mode: mode & 0o777,
+                writable: mode & 0o022 != 0,
+                counts,
+            },
+        }
+    }
+
     /// Every entry file in the directory (by the plugin's names only), with its entry when it
     /// can be read. Nothing when there is no directory.
     pub(crate) fn entries(&self) -> Result<Vec<(String, Option<Entry>)>, Error> {
@@ -269,6 +311,36 @@ impl Cache {
             detail,
         }
     }
+}
+
+/// The cache directory as `doctor` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Health {
+    /// There is none yet: the first fetch makes it.
+    Missing,
+    /// Ours and closed to others: used as it is.
+    Private(Counts),
+    /// Ours, but others can read it (`writable`: or write to it). It holds only the plugin's
+    /// files, so the next fetch makes it private (and, if others could write, drops what is
+    /// in it); until then, if others can write, nothing in it is read.
+    Loose {
+        mode: u32,
+        writable: bool,
+        counts: Counts,
+    },
+    /// It cannot be used: the reason. Every call then fetches, without caching.
+    Refused(String),
+}
+
+/// What the directory holds, by the plugin's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) entries: usize,
+    pub(crate) sessions: usize,
+    pub(crate) locks: usize,
+    pub(crate) notes: usize,
+    /// Whether it holds a file the plugin did not make.
+    pub(crate) foreign: bool,
 }
 
 fn entry_name(key: &CacheKey) -> String {

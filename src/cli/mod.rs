@@ -91,6 +91,11 @@ pub(crate) enum Command {
     #[command(after_help = ENVIRONMENT_HELP)]
     Meshes(MeshesArgs),
 
+    /// Check what a credential depends on: the credentials and whose they are, the clock, the
+    /// endpoints, the cache, the kubeconfig, and whether the cluster accepts the certificate.
+    #[command(after_help = DOCTOR_HELP)]
+    Doctor(DoctorArgs),
+
     /// List or clear cached credentials.
     #[command(subcommand)]
     Cache(CacheCommand),
@@ -131,7 +136,20 @@ Environment:
   ACK_BACKGROUND_REFRESH 0 to wait for a refresh, as --no-background-refresh (default 1)
   KUBERNETES_EXEC_INFO   set by kubectl; its apiVersion is the one printed";
 
-/// What to get a credential for, and how: shared by `get-credential` and `kubeconfig`.
+const DOCTOR_HELP: &str = "\
+Checks, each ok, warn, fail or skip, with a detail and a hint; exit 1 when one fails:
+  credentials  the source found, and why each earlier one was skipped
+  identity     STS GetCallerIdentity: account, ARN, type
+  clock        this machine's clock against the API's (warn over 60 s, fail over 600 s)
+  endpoints    each endpoint used: DNS, connect and TLS times
+  cache        the cache directory; with a target, its entry, expiry and refresh point
+  kubeconfig   with a target: a context whose user runs this plugin for it, and that it runs
+  apiserver    with a target: whether the cluster accepts the certificate, and as whom
+Without --cluster-id, --mesh-id or --fleet-id the last two are skipped. Nothing is changed: no file is
+written, and a certificate fetched to test the API server is kept in memory only.";
+
+/// What to get a credential for, and how: shared by `get-credential`, `kubeconfig` and
+/// `doctor` (where the target is optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 #[group(skip)]
 #[command(group = ArgGroup::new("target").required(true).args(["cluster_id", "mesh_id", "fleet_id"]))]
@@ -340,7 +358,19 @@ pub(crate) struct MeshesArgs {
     pub(crate) output: OutputFormat,
 }
 
-/// How the list commands print.
+#[derive(Debug, Args)]
+#[command(mut_group("target", |group| group.required(false)))]
+pub(crate) struct DoctorArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+
+    /// Output format: one line per check, or JSON ({"checks": [{"name", "status", "detail",
+    /// "hint"}]}).
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub(crate) output: OutputFormat,
+}
+
+/// How the list commands and `doctor` print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum OutputFormat {
     Text,

@@ -5,7 +5,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::cli::{CacheCommand, Command};
-use crate::config::{self, ClustersConfig, GetCredentialConfig, KubeconfigConfig, MeshesConfig};
+use crate::config::{
+    self, ClustersConfig, DoctorConfig, GetCredentialConfig, KubeconfigConfig, MeshesConfig,
+};
 use crate::env::Env;
 use crate::error::Error;
 use crate::log::set_verbose;
@@ -13,6 +15,7 @@ use crate::log::set_verbose;
 mod cache;
 mod clusters;
 mod completions;
+mod doctor;
 mod get_credential;
 mod kubeconfig;
 mod listing;
@@ -41,6 +44,10 @@ pub(crate) fn main() -> ExitCode {
         Command::Meshes(args) => {
             set_verbose(args.caller.verbose);
             MeshesConfig::resolve(args, &env).and_then(|config| meshes::run(&config, &env))
+        }
+        Command::Doctor(args) => {
+            set_verbose(args.target.verbose);
+            DoctorConfig::resolve(args, &env).and_then(|config| doctor::run(&config, &env))
         }
         Command::Cache(CacheCommand::List(args)) => {
             config::cache_dir(args.cache_dir.as_ref(), &env).and_then(cache::list)

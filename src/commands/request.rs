@@ -57,23 +57,20 @@ impl CredentialRequest {
         env: &Env,
         fresh_sessions: bool,
     ) -> Result<Self, Error> {
-        let context = chain::Context {
-            env,
-            home: env.home(),
-            sts: &settings.sts,
-            ecs_endpoint: settings.ecs_endpoint.clone(),
-            imds_v1_disabled: settings.imds_v1_disabled,
-            dmi_dir: chain::DMI_DIR.into(),
-            session: Some(SessionStore::new(
-                settings.cache_dir.clone(),
-                !fresh_sessions,
-            )),
-        };
+        let session = SessionStore::new(settings.cache_dir.clone(), !fresh_sessions);
         let provider = chain::discover(
-            &context,
+            &chain_context(settings, env, Some(session)),
             settings.profile.as_deref(),
             settings.role_arn.as_deref(),
         )?;
+        Self::with_provider(settings, provider)
+    }
+
+    /// The request for a source already found: its endpoint and cache key.
+    pub(crate) fn with_provider(
+        settings: &Settings,
+        provider: Box<dyn Provider>,
+    ) -> Result<Self, Error> {
         let endpoint = settings.api_endpoint(provider.region())?;
         let identity = provider.identity();
         let key = CacheKey::new(&KeyInput {
@@ -91,6 +88,18 @@ impl CredentialRequest {
             key,
             cache: Cache::new(settings.cache_dir.clone()),
         })
+    }
+
+    /// Fetch a credential with `credentials` (the source's, already asked for), without the
+    /// key's lock and without storing it: `doctor`'s certificate, held in memory only. (Storing
+    /// takes a [`Miss`].)
+    pub(crate) fn fetch_in_memory(
+        &self,
+        settings: &Settings,
+        client: &Client,
+        credentials: &Credentials,
+    ) -> Result<Fetched, Error> {
+        self.fetch_with(settings, client, credentials)
     }
 
     /// The cached entry, if there is a sound one: the hit path.
@@ -328,13 +337,34 @@ impl Miss<'_> {
             .map_err(|e| e.with_source(provider.describe()))
     }
 
+    /// Ask the API for a kubeconfig and turn its user into a cache entry, within `budget`.
+    pub(crate) fn fetch(&self, settings: &Settings, budget: Duration) -> Result<Fetched, Error> {
+        let request = self.request;
+        verbose!("credentials: {}", request.provider.describe());
+        let client = Client::new(budget, &settings.client);
+        let credentials = self.credentials(&client)?;
+        match request.fetch_with(settings, &client, &credentials) {
+            // Kept session credentials that the API refuses (revoked, say) are dropped, and
+            // the call is made once more with new ones.
+            Err(error) if refuses_credentials(&error) && request.provider.forget_session() => {
+                verbose!("the API refused the kept session credentials; getting new ones");
+                let credentials = self.credentials(&client)?;
+                request.fetch_with(settings, &client, &credentials)
+            }
+            result => result,
+        }
+    }
+}
+
+impl CredentialRequest {
     /// One call of the API that issues the target's kubeconfig.
     fn issue(
+        &self,
         settings: &Settings,
-        request: &CredentialRequest,
         client: &Client,
         credentials: &Credentials,
     ) -> Result<IssuedKubeconfig, Error> {
+        let request = self;
         match &settings.target {
             Target::Cluster { id, uid } => cs::describe_user_kubeconfig(
                 client,
@@ -364,22 +394,15 @@ impl Miss<'_> {
         }
     }
 
-    /// Ask the API for a kubeconfig and turn its user into a cache entry, within `budget`.
-    pub(crate) fn fetch(&self, settings: &Settings, budget: Duration) -> Result<Fetched, Error> {
-        let request = self.request;
-        verbose!("credentials: {}", request.provider.describe());
-        let client = Client::new(budget, &settings.client);
-        let credentials = self.credentials(&client)?;
-        let issued = match Self::issue(settings, request, &client, &credentials) {
-            // Kept session credentials that the API refuses (revoked, say) are dropped, and
-            // the call is made once more with new ones.
-            Err(error) if refuses_credentials(&error) && request.provider.forget_session() => {
-                verbose!("the API refused the kept session credentials; getting new ones");
-                let credentials = self.credentials(&client)?;
-                Self::issue(settings, request, &client, &credentials)?
-            }
-            result => result?,
-        };
+    /// Ask the API for a kubeconfig with `credentials` and turn its user into a cache entry.
+    fn fetch_with(
+        &self,
+        settings: &Settings,
+        client: &Client,
+        credentials: &Credentials,
+    ) -> Result<Fetched, Error> {
+        let request = self;
+        let issued = self.issue(settings, client, credentials)?;
         let action = api_name(&settings.target);
         let bad = |detail: String| Error::BadResponse {
             action,
@@ -419,6 +442,24 @@ impl Miss<'_> {
         )
         .map_err(bad)?;
         Ok(Fetched { entry, kubeconfig })
+    }
+}
+
+/// What the credential sources need to know about their surroundings, from the settings;
+/// `session` keeps STS sessions between runs (`None`: none is read or written).
+pub(crate) fn chain_context<'a>(
+    settings: &'a Settings,
+    env: &'a Env,
+    session: Option<SessionStore>,
+) -> chain::Context<'a> {
+    chain::Context {
+        env,
+        home: env.home(),
+        sts: &settings.sts,
+        ecs_endpoint: settings.ecs_endpoint.clone(),
+        imds_v1_disabled: settings.imds_v1_disabled,
+        dmi_dir: chain::DMI_DIR.into(),
+        session,
     }
 }
 

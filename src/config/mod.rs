@@ -11,8 +11,8 @@ use crate::aliyun::endpoint;
 use crate::aliyun::sts::{self, StsEndpoint};
 use crate::aliyun::{adcp, cs, servicemesh};
 use crate::cli::{
-    ApiVersionArg, ClustersArgs, GetCredentialArgs, KubeconfigArgs, MeshesArgs, OutputFormat,
-    TargetArgs,
+    ApiVersionArg, ClustersArgs, DoctorArgs, GetCredentialArgs, KubeconfigArgs, MeshesArgs,
+    OutputFormat, TargetArgs,
 };
 use crate::env::Env;
 use crate::error::Error;
@@ -445,6 +445,37 @@ fn cs_endpoint(explicit: Option<&str>, region: Option<&str>, vpc: bool) -> Resul
     }
 }
 
+/// Everything `doctor` needs.
+#[derive(Debug)]
+pub(crate) struct DoctorConfig {
+    /// The target, if the flags name one: the target-specific checks need it.
+    pub(crate) target: Option<Target>,
+    /// The settings of the target; without one, those of a cluster whose id is not known
+    /// (its `target` is not to be used): the credentials, endpoints and cache they name are
+    /// what the checks without a target look at.
+    pub(crate) settings: Settings,
+    /// The kubeconfig files kubectl reads, in its order.
+    pub(crate) kubeconfig_files: Vec<PathBuf>,
+    pub(crate) output: OutputFormat,
+}
+
+impl DoctorConfig {
+    pub(crate) fn resolve(args: &DoctorArgs, env: &Env) -> Result<Self, Error> {
+        let target = target(&args.target)?;
+        let unknown = Target::Cluster {
+            id: String::new(),
+            uid: None,
+        };
+        let settings = Settings::resolve_for(target.clone().unwrap_or(unknown), &args.target, env)?;
+        Ok(DoctorConfig {
+            target,
+            settings,
+            kubeconfig_files: kubeconfig_files(env).unwrap_or_default(),
+            output: args.output,
+        })
+    }
+}
+
 fn api_version(arg: ApiVersionArg) -> ApiVersion {
     match arg {
         ApiVersionArg::V1 => ApiVersion::V1,
@@ -470,9 +501,10 @@ fn kubeconfig_files(env: &Env) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-impl Settings {
-    pub(crate) fn resolve(args: &TargetArgs, env: &Env) -> Result<Self, Error> {
-        let target = match (&args.cluster_id, &args.mesh_id, &args.fleet_id) {
+/// The target the flags name, validated: `None` when they name none.
+fn target(args: &TargetArgs) -> Result<Option<Target>, Error> {
+    Ok(Some(
+        match (&args.cluster_id, &args.mesh_id, &args.fleet_id) {
             (Some(id), None, None) => {
                 validate_id("--cluster-id", id)?;
                 if let Some(uid) = &args.uid {
@@ -491,12 +523,23 @@ impl Settings {
                 validate_id("--fleet-id", id)?;
                 Target::Fleet { id: id.clone() }
             }
-            _ => {
-                return Err(Error::Usage(
-                    "give exactly one of --cluster-id, --mesh-id and --fleet-id".to_string(),
-                ));
-            }
-        };
+            (None, None, None) => return Ok(None),
+            _ => return Err(one_target()),
+        },
+    ))
+}
+
+fn one_target() -> Error {
+    Error::Usage("give exactly one of --cluster-id, --mesh-id and --fleet-id".to_string())
+}
+
+impl Settings {
+    pub(crate) fn resolve(args: &TargetArgs, env: &Env) -> Result<Self, Error> {
+        let target = target(args)?.ok_or_else(one_target)?;
+        Self::resolve_for(target, args, env)
+    }
+
+    fn resolve_for(target: Target, args: &TargetArgs, env: &Env) -> Result<Self, Error> {
         let minutes = match target {
             Target::Cluster { .. } => {
                 parse_expiration(args.expiration.as_deref().unwrap_or(DEFAULT_EXPIRATION))?

@@ -56,11 +56,30 @@ pub(crate) fn discover(
     profile: Option<&str>,
     role_arn: Option<&str>,
 ) -> Result<Box<dyn Provider>, Error> {
+    discover_explained(ctx, profile, role_arn).map(|found| found.provider)
+}
+
+/// The source [`discover`] finds, and why each source before it in the chain was passed over
+/// (for `doctor`).
+pub(crate) struct Explained {
+    pub(crate) provider: Box<dyn Provider>,
+    /// One line per source passed over, in the chain's order: "the environment: ... are not
+    /// set". Empty when the first source was used, or `--profile` chose it.
+    pub(crate) skipped: Vec<String>,
+}
+
+/// [`discover`], saying why each earlier source was skipped.
+pub(crate) fn discover_explained(
+    ctx: &Context,
+    profile: Option<&str>,
+    role_arn: Option<&str>,
+) -> Result<Explained, Error> {
+    let mut skipped = Vec::new();
     let base = match profile {
         Some(name) => cli_profile::forced(ctx, name)?,
-        None => default_chain(ctx)?,
+        None => default_chain(ctx, &mut skipped)?,
     };
-    Ok(match role_arn {
+    let provider: Box<dyn Provider> = match role_arn {
         Some(arn) => session::kept(
             ctx.session.as_ref(),
             Box::new(RoleProvider {
@@ -71,7 +90,8 @@ pub(crate) fn discover(
             }),
         ),
         None => base,
-    })
+    };
+    Ok(Explained { provider, skipped })
 }
 
 /// `ALIBABA_CLOUD_DISABLE_EXTERNAL_PROCESS=1|true` forbids running a `process_command` and
@@ -88,9 +108,8 @@ pub(crate) fn check_external_allowed(ctx: &Context, origin: &str) -> Result<(), 
     }
 }
 
-fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
-    let mut tried = Vec::new();
-
+/// The default chain's source; `tried` gets a line for each source passed over on the way.
+fn default_chain(ctx: &Context, tried: &mut Vec<String>) -> Result<Box<dyn Provider>, Error> {
     if let Some(provider) = env::from_env(ctx.env)? {
         return Ok(Box::new(provider));
     }
@@ -144,7 +163,7 @@ fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
     // On an ECS instance (its firmware says so, no request needed) the instance role keeps the
     // SDKs' place, before the credentials URI.
     if ecs_enabled && on_alibaba_ecs(&ctx.dmi_dir) {
-        return Ok(Box::new(ecs(None, Some(tried))));
+        return Ok(Box::new(ecs(None, Some(tried.clone()))));
     }
 
     if let Some(uri) = ctx.env.get(URI_VAR) {
@@ -159,7 +178,7 @@ fn default_chain(ctx: &Context) -> Result<Box<dyn Provider>, Error> {
     tried.push(format!("credentials URI: {URI_VAR} is not set"));
 
     if ecs_enabled {
-        return Ok(Box::new(ecs(None, Some(tried))));
+        return Ok(Box::new(ecs(None, Some(tried.clone()))));
     }
     tried.push(format!(
         "the ECS instance RAM role: disabled by {ECS_DISABLED_VAR}=true"

@@ -72,6 +72,10 @@ impl Provider for EcsProvider {
     fn region(&self) -> Option<&str> {
         self.region.as_deref()
     }
+
+    fn endpoints(&self) -> Vec<(&'static str, String)> {
+        vec![("ECS metadata", self.endpoint.clone())]
+    }
 }
 
 impl EcsProvider {

@@ -56,4 +56,10 @@ pub(crate) trait Provider {
     fn forget_session(&self) -> bool {
         false
     }
+
+    /// The services this source calls for its credentials, as (what, base URL), for `doctor`
+    /// to time: STS for a role, the metadata service for an ECS role. None for a static key.
+    fn endpoints(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
 }

@@ -96,4 +96,8 @@ impl Provider for OidcProvider {
     fn region(&self) -> Option<&str> {
         self.region.as_deref()
     }
+
+    fn endpoints(&self) -> Vec<(&'static str, String)> {
+        vec![("sts", self.sts_endpoint.clone())]
+    }
 }

@@ -52,6 +52,12 @@ impl Provider for RoleProvider {
     fn region(&self) -> Option<&str> {
         self.source.region()
     }
+
+    fn endpoints(&self) -> Vec<(&'static str, String)> {
+        let mut endpoints = self.source.endpoints();
+        endpoints.push(("sts", self.sts_endpoint.clone()));
+        endpoints
+    }
 }
 
 /// Check that a role ARN looks like one (`acs:ram::<account>:role/<name>`) before any request.

@@ -63,4 +63,19 @@ impl Provider for UriProvider {
     fn region(&self) -> Option<&str> {
         self.region.as_deref()
     }
+
+    /// Scheme, host and port only: the path or query may carry a token.
+    fn endpoints(&self) -> Vec<(&'static str, String)> {
+        reqwest::Url::parse(&self.uri)
+            .ok()
+            .and_then(|url| {
+                let host = url.host_str()?;
+                let port = url.port().map_or(String::new(), |p| format!(":{p}"));
+                Some(vec![(
+                    "credentials URI",
+                    format!("{}://{host}{port}", url.scheme()),
+                )])
+            })
+            .unwrap_or_default()
+    }
 }

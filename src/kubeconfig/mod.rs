@@ -2,8 +2,10 @@
 //! user's credential), and the ones the `kubeconfig` command writes ([`write`]: a context whose
 //! user runs this plugin; [`files`]: merged into the user's files as kubectl would, under
 //! kubectl's [`lock`]; [`yaml`]: read and written without changing what any value means to
-//! kubectl).
+//! kubectl), and the user's files read as kubectl merges them ([`contexts`]: the contexts that
+//! run an exec plugin, for `doctor`).
 
+pub(crate) mod contexts;
 mod files;
 mod issued;
 mod lock;

@@ -26,6 +26,7 @@ mod cache_cmd;
 mod cli;
 mod credential_chain;
 mod discovery;
+mod doctor;
 mod fleet;
 mod get_credential;
 mod golden_errors;

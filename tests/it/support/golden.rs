@@ -12,6 +12,7 @@
 //! | RFC 3339 times, `2026-01-02T03:04:05Z`         | `[time]`                |
 //! | HTTP dates, `Fri, 02 Jan 2026 03:04:05 GMT`    | `[date]`                |
 //! | a source's hash, ` #` and 16 hex digits         | ` #[hash]`              |
+//! | milliseconds to a tenth, `12.3 ms`             | `[ms]`                  |
 //!
 //! When a message changes on purpose, `GOLDEN_CAPTURE=DIR cargo test` writes each actual
 //! (masked) message [`assert_stderr`] sees to `DIR/<test>@<line>` instead of comparing, ready to
@@ -24,7 +25,13 @@ use super::plugin::{BIN, Run};
 /// implied).
 #[track_caller]
 pub fn assert_stderr(run: &Run, expected: &str) {
-    let actual = normalise(run, &run.stderr);
+    assert_masked(run, "stderr", &normalise(run, &run.stderr), expected);
+}
+
+/// Asserts that `actual` (a stream of the run, already masked by [`normalise`] and whatever the
+/// test masks besides) is exactly `expected`, as [`assert_stderr`] does.
+#[track_caller]
+pub fn assert_masked(run: &Run, stream: &str, actual: &str, expected: &str) {
     let expected = expected.strip_prefix('\n').unwrap_or(expected);
     let expected = format!("{}\n", expected.trim_end_matches('\n'));
     if let Some(dir) = std::env::var_os("GOLDEN_CAPTURE") {
@@ -36,18 +43,18 @@ pub fn assert_stderr(run: &Run, expected: &str) {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             std::path::Path::new(&dir).join(format!("{name}@{line}")),
-            &actual,
+            actual,
         )
         .unwrap();
         return;
     }
     assert!(
         actual == expected,
-        "stderr is not the golden message\n\
+        "{stream} is not the golden text\n\
          ---- expected (masked)\n{expected}\
          ---- actual (masked)\n{actual}\
          ---- first difference at line {}\n{run}",
-        first_difference(&expected, &actual)
+        first_difference(&expected, actual)
     );
 }
 
@@ -91,6 +98,7 @@ pub fn normalise(run: &Run, text: &str) -> String {
     })
     .replace(&format!("{}/", tmp.trim_end_matches('/')), "[tmp]");
     out = mask_hashes(&out);
+    out = mask_millis(&out);
     out = mask_times(&out);
     out = mask_http_dates(&out);
     out
@@ -125,6 +133,35 @@ fn mask_hashes(text: &str) -> String {
             out.push_str("[hash]");
             rest = &rest[16..];
         }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A duration in milliseconds to a tenth, `12.3 ms` → `[ms]`.
+fn mask_millis(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" ms") {
+        let before = &rest[..at];
+        let digits = before
+            .bytes()
+            .rev()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
+        let number = &before[before.len() - digits..];
+        let is_millis = number.len() >= 3
+            && number.as_bytes()[number.len() - 2] == b'.'
+            && number.bytes().filter(|b| *b == b'.').count() == 1
+            && number.as_bytes()[0].is_ascii_digit();
+        if is_millis {
+            out.push_str(&before[..before.len() - digits]);
+            out.push_str("[ms]");
+        } else {
+            out.push_str(before);
+            out.push_str(" ms");
+        }
+        rest = &rest[at + " ms".len()..];
     }
     out.push_str(rest);
     out
@@ -209,6 +246,10 @@ mod tests {
         assert_eq!(
             mask_times("valid until 2026-01-02T03:04:05Z, or 2026-01-02T03:04:05.123+08:00."),
             "valid until [time], or [time]."
+        );
+        assert_eq!(
+            mask_millis("DNS 0.1 ms, connect 12.3 ms, took 5 ms, 1.23 ms"),
+            "DNS [ms], connect [ms], took 5 ms, 1.23 ms"
         );
         assert_eq!(
             mask_http_dates("Date: Fri, 02 Jan 2026 03:04:05 GMT ok"),

@@ -76,6 +76,7 @@ pub(super) fn read_request<R: Read>(reader: &mut BufReader<R>) -> Option<HttpReq
 pub(super) fn reason_phrase(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",

@@ -39,7 +39,7 @@ use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
 use http::{read_request, reason_phrase};
 use resources::respond;
-use tls::{subject_cn, tls_config};
+use tls::{client_identity, tls_config};
 
 /// Name of the one pod in namespace `default`.
 pub const POD_NAME: &str = "hello-from-fake-apiserver";
@@ -80,6 +80,9 @@ pub struct RecordedRequest {
 struct State {
     stop: AtomicBool,
     required_cn: Mutex<Option<String>>,
+    /// Serial numbers (DER bytes) of revoked certificates.
+    revoked: Mutex<Vec<Vec<u8>>>,
+    review_versions: Mutex<Vec<&'static str>>,
     requests: Mutex<Vec<RecordedRequest>>,
     handshake_failures: Mutex<Vec<String>>,
     /// Clones of every accepted socket (to shut them down on drop) and their threads.
@@ -109,6 +112,8 @@ impl ApiServer {
         let state = Arc::new(State {
             stop: AtomicBool::new(false),
             required_cn: Mutex::new(None),
+            revoked: Mutex::new(Vec::new()),
+            review_versions: Mutex::new(vec!["v1", "v1beta1"]),
             requests: Mutex::new(Vec::new()),
             handshake_failures: Mutex::new(Vec::new()),
             connections: Mutex::new(Vec::new()),
@@ -145,6 +150,18 @@ impl ApiServer {
     /// Forbidden); `None` lets in any verified client certificate (the default).
     pub fn require_cn(&self, cn: Option<&str>) {
         *lock(&self.state.required_cn) = cn.map(str::to_owned);
+    }
+
+    /// Refuses (401) every request made with this client certificate (PEM), by its serial
+    /// number, as a revoked certificate is refused.
+    pub fn revoke(&self, certificate_pem: &str) {
+        lock(&self.state.revoked).push(tls::serial_of(certificate_pem));
+    }
+
+    /// The `authentication.k8s.io` versions whose `SelfSubjectReview` is served: `["v1",
+    /// "v1beta1"]` by default, `["v1beta1"]` as Kubernetes 1.27, `[]` as older ones.
+    pub fn serve_self_subject_review(&self, versions: &[&'static str]) {
+        *lock(&self.state.review_versions) = versions.to_vec();
     }
 
     /// Every HTTP request received so far, in order.
@@ -232,12 +249,13 @@ fn serve_connection(sock: TcpStream, config: Arc<ServerConfig>, state: Arc<State
         .peer_certificates()
         .and_then(|certs| certs.first())
         .map(|c| c.as_ref().to_vec());
-    let client_cert_verified = peer_der.is_some();
-    let client_cn = peer_der.as_deref().and_then(subject_cn);
+    let client = peer_der.as_deref().map(client_identity);
+    let client_cert_verified = client.is_some();
+    let client_cn = client.as_ref().and_then(|c| c.cn.clone());
 
     let mut reader = BufReader::new(tls);
     while let Some(req) = read_request(&mut reader) {
-        let (status, body) = respond(&state, &req, client_cert_verified, client_cn.as_deref());
+        let (status, body) = respond(&state, &req, client.as_ref());
         lock(&state.requests).push(RecordedRequest {
             method: req.method.clone(),
             path: req.path.clone(),

@@ -1,7 +1,9 @@
 //! What the fake API server serves: `/version`, discovery, the pods of `default` (a `PodList`,
-//! or a `Table` when kubectl asks for one) and Kubernetes `Status` errors (401, 403, 404, 405).
+//! or a `Table` when kubectl asks for one), `SelfSubjectReview`s, and Kubernetes `Status`
+//! errors (401, 403, 404, 405).
 
 use super::http::HttpRequest;
+use super::tls::ClientIdentity;
 use super::{POD_NAME, SERVER_GIT_VERSION, State, lock};
 
 fn status_body(code: u16, reason: &str, message: &str) -> String {
@@ -17,16 +19,20 @@ fn status_body(code: u16, reason: &str, message: &str) -> String {
     .to_string()
 }
 
-/// The answer to one request: (HTTP status, JSON body).
+/// The answer to one request, made with this verified client certificate (if any): (HTTP
+/// status, JSON body).
 pub(super) fn respond(
     state: &State,
     req: &HttpRequest,
-    verified: bool,
-    client_cn: Option<&str>,
+    client: Option<&ClientIdentity>,
 ) -> (u16, String) {
-    if !verified {
+    let Some(client) = client else {
+        return (401, status_body(401, "Unauthorized", "Unauthorized"));
+    };
+    if lock(&state.revoked).contains(&client.serial) {
         return (401, status_body(401, "Unauthorized", "Unauthorized"));
     }
+    let client_cn = client.cn.as_deref();
     if let Some(required) = lock(&state.required_cn).as_deref()
         && client_cn != Some(required)
     {
@@ -38,6 +44,26 @@ pub(super) fn respond(
             req.path
         );
         return (403, status_body(403, "Forbidden", &message));
+    }
+    if let Some(version) = req
+        .path
+        .strip_prefix("/apis/authentication.k8s.io/")
+        .and_then(|rest| rest.strip_suffix("/selfsubjectreviews"))
+        && req.method == "POST"
+    {
+        if !lock(&state.review_versions).contains(&version) {
+            let message = "the server could not find the requested resource";
+            return (404, status_body(404, "NotFound", message));
+        }
+        let mut groups = client.organizations.clone();
+        groups.push("system:authenticated".to_string());
+        let review = serde_json::json!({
+            "kind": "SelfSubjectReview",
+            "apiVersion": format!("authentication.k8s.io/{version}"),
+            "metadata": {"creationTimestamp": null},
+            "status": {"userInfo": {"username": client_cn.unwrap_or(""), "groups": groups}},
+        });
+        return (201, review.to_string());
     }
     if req.method != "GET" {
         let message = format!("the server does not allow this method on {}", req.path);

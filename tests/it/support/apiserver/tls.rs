@@ -74,17 +74,44 @@ pub(super) fn tls_config(client_ca_pem: &str) -> (String, Arc<ServerConfig>) {
     (ca_cert.pem(), Arc::new(config))
 }
 
-/// Subject CN of a DER certificate.
-pub(super) fn subject_cn(der: &[u8]) -> Option<String> {
+/// What the server reads from a verified client certificate: Kubernetes takes the subject's CN
+/// for the user name and its O values for the groups; a revocation names the serial.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct ClientIdentity {
+    pub cn: Option<String>,
+    pub organizations: Vec<String>,
+    /// The serial number's bytes, as DER has them.
+    pub serial: Vec<u8>,
+}
+
+/// The identity of a DER client certificate.
+pub(super) fn client_identity(der: &[u8]) -> ClientIdentity {
     use x509_cert::der::Decode;
     use x509_cert::der::asn1::ObjectIdentifier;
     const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
-    let cert = x509_cert::Certificate::from_der(der).ok()?;
-    cert.tbs_certificate
-        .subject
-        .0
-        .iter()
-        .flat_map(|rdn| rdn.0.iter())
-        .find(|atv| atv.oid == CN)
-        .map(|atv| String::from_utf8_lossy(atv.value.value()).into_owned())
+    const O: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+    let Ok(cert) = x509_cert::Certificate::from_der(der) else {
+        return ClientIdentity::default();
+    };
+    let tbs = &cert.tbs_certificate;
+    let values = |oid| -> Vec<String> {
+        tbs.subject
+            .0
+            .iter()
+            .flat_map(|rdn| rdn.0.iter())
+            .filter(|atv| atv.oid == oid)
+            .map(|atv| String::from_utf8_lossy(atv.value.value()).into_owned())
+            .collect()
+    };
+    ClientIdentity {
+        cn: values(CN).into_iter().next(),
+        organizations: values(O),
+        serial: tbs.serial_number.as_bytes().to_vec(),
+    }
+}
+
+/// The serial number's bytes of the first certificate in `pem`.
+pub(super) fn serial_of(pem: &str) -> Vec<u8> {
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).expect("a PEM certificate");
+    client_identity(der.as_ref()).serial
 }

@@ -1,0 +1,204 @@
+//! A cluster's Kubernetes API server as a client meets it, for `doctor`: present the plugin's
+//! credential and ask whom the server takes it for, with a `SelfSubjectReview`
+//! (`authentication.k8s.io/v1`, GA in 1.28; `v1beta1` on 1.27). Any authenticated user may
+//! create one, so the answer says only whether the credential is accepted, and as whom.
+//!
+//! The server's certificate is verified against the cluster's CA from the kubeconfig (or the
+//! system's roots when it names none), as kubectl verifies it; proxies are chosen as for every
+//! other request. Nothing about the credential is ever shown: messages carry the server's words
+//! (a Kubernetes `Status` message) and the transport's.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::aliyun::client::{ClientOptions, read_capped, user_agent};
+
+/// The most a `Status` or review answer may be.
+const MAX_ANSWER: usize = 1 << 20;
+
+/// Where the API server is, and what its certificate must chain to.
+pub(crate) struct Server<'a> {
+    pub(crate) url: &'a str,
+    /// The cluster's CA (PEM); `None`: the system's roots.
+    pub(crate) authority: Option<&'a [u8]>,
+    /// `insecure-skip-tls-verify: true` in the kubeconfig.
+    pub(crate) insecure: bool,
+}
+
+/// The credential presented. Never shown.
+pub(crate) enum Presented<'a> {
+    Certificate { certificate: &'a str, key: &'a str },
+    Token(&'a str),
+}
+
+/// What the server said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Review {
+    /// It takes the credential for this user, in these groups.
+    User {
+        username: String,
+        groups: Vec<String>,
+        /// The API version that answered (`v1` or `v1beta1`).
+        version: &'static str,
+    },
+    /// It serves no `SelfSubjectReview` (Kubernetes before 1.27, or the API turned off), but
+    /// got past authentication (a refused credential gets 401 first).
+    NotServed,
+    /// It refused: 401 (not authenticated), 403 (authenticated, not allowed) or another
+    /// status, with the message of its `Status`.
+    Refused { status: u16, message: String },
+}
+
+/// Why the server could not be asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unreachable {
+    /// Nothing listens there.
+    Refused(String),
+    TimedOut(String),
+    /// Its certificate does not verify against the cluster's CA.
+    UntrustedServer(String),
+    /// It ended the handshake over the client certificate (a CA it does not know).
+    CertificateRejected(String),
+    Other(String),
+}
+
+impl Unreachable {
+    pub(crate) fn detail(&self) -> &str {
+        match self {
+            Unreachable::Refused(detail)
+            | Unreachable::TimedOut(detail)
+            | Unreachable::UntrustedServer(detail)
+            | Unreachable::CertificateRejected(detail)
+            | Unreachable::Other(detail) => detail,
+        }
+    }
+}
+
+/// Ask `server` whom it takes `presented` for: `v1`, then `v1beta1` when `v1` is not served.
+pub(crate) fn review(
+    options: &ClientOptions,
+    server: &Server,
+    presented: &Presented,
+    timeout: Duration,
+) -> Result<Review, Unreachable> {
+    let http = client(options, server, presented, timeout).map_err(Unreachable::Other)?;
+    for version in ["v1", "v1beta1"] {
+        let url = format!(
+            "{}/apis/authentication.k8s.io/{version}/selfsubjectreviews",
+            server.url.trim_end_matches('/')
+        );
+        let body = serde_json::json!({
+            "apiVersion": format!("authentication.k8s.io/{version}"),
+            "kind": "SelfSubjectReview",
+        });
+        let mut request = http
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .body(body.to_string());
+        if let Presented::Token(token) = presented {
+            request = request.bearer_auth(token);
+        }
+        let mut response = request.send().map_err(|e| unreachable(&e))?;
+        let status = response.status().as_u16();
+        let answer: Value = read_capped(&mut response, MAX_ANSWER)
+            .ok()
+            .and_then(|body| serde_json::from_slice(&body).ok())
+            .unwrap_or(Value::Null);
+        match status {
+            200 | 201 => {
+                let user = &answer["status"]["userInfo"];
+                return Ok(Review::User {
+                    username: user["username"].as_str().unwrap_or("").to_string(),
+                    groups: user["groups"]
+                        .as_array()
+                        .map(|groups| {
+                            groups
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    version,
+                });
+            }
+            404 => {}
+            _ => {
+                let message = answer["message"]
+                    .as_str()
+                    .map_or_else(|| format!("HTTP {status}"), str::to_string);
+                return Ok(Review::Refused { status, message });
+            }
+        }
+    }
+    Ok(Review::NotServed)
+}
+
+fn client(
+    options: &ClientOptions,
+    server: &Server,
+    presented: &Presented,
+    timeout: Duration,
+) -> Result<reqwest::blocking::Client, String> {
+    let proxies = options.proxies.clone();
+    let mut builder = reqwest::blocking::Client::builder()
+        .user_agent(user_agent())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .tls_built_in_root_certs(false)
+        .proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url)));
+    let roots = match server.authority {
+        Some(pem) => reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| format!("the cluster's CA in the kubeconfig is not PEM ({e})"))?,
+        None => options.roots.load()?,
+    };
+    for root in roots {
+        builder = builder.add_root_certificate(root);
+    }
+    if server.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    if let Presented::Certificate { certificate, key } = presented {
+        let identity = reqwest::Identity::from_pem(format!("{certificate}\n{key}").as_bytes())
+            // Its message could not quote the key, but say no more than needed.
+            .map_err(|_| "the cached certificate and key cannot be used for TLS".to_string())?;
+        builder = builder.identity(identity);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+}
+
+/// A transport error, by what it means here.
+fn unreachable(error: &reqwest::Error) -> Unreachable {
+    let mut detail = String::new();
+    let mut refused = false;
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            refused = true;
+        }
+        if !detail.is_empty() {
+            detail.push_str(": ");
+        }
+        detail.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if error.is_timeout() {
+        Unreachable::TimedOut(format!("no answer in time ({detail})"))
+    } else if refused || detail.contains("Connection refused") {
+        Unreachable::Refused(detail)
+    } else if detail.contains("invalid peer certificate") {
+        Unreachable::UntrustedServer(detail)
+    } else if detail.contains("received fatal alert") {
+        Unreachable::CertificateRejected(detail)
+    } else {
+        Unreachable::Other(detail)
+    }
+}

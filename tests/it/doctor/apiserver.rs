@@ -1,0 +1,246 @@
+//! The `apiserver` check against the TLS API server: whom it takes the certificate for, a
+//! revoked certificate (and `cache clear` mending it), RBAC's 403, Kubernetes 1.27 (v1beta1)
+//! and older (no `SelfSubjectReview` at all), a mesh.
+
+use super::*;
+use crate::support::cache_files::entry_files;
+use crate::support::{FLEET, MESH};
+
+/// The certificate the fake issued last.
+fn last_certificate(fake: &FakeCloud) -> String {
+    fake.requests()
+        .iter()
+        .rev()
+        .find_map(|r| r.issued.as_ref().and_then(|i| i.certificate_pem.clone()))
+        .expect("a certificate was issued")
+}
+
+#[test]
+fn a_revoked_certificate_fails_with_the_hint_to_clear_the_cache_which_mends_it() {
+    let (fake, me, api) = cloud_and_cluster();
+    let plugin = as_ram_user(&fake);
+    set_up_kubeconfig(&plugin);
+    api.revoke(&last_certificate(&fake));
+
+    let run = doctor(&plugin, &["--cluster-id", CLUSTER]);
+    assert_exit(&run, 1);
+    assert_report(
+        &run,
+        &me,
+        r"
+ok   credentials  AccessKey LTAI5tFakeAccessKey0001 from the environment (ALIBABA_CLOUD_ACCESS_KEY_ID)
+ok   identity     RAMUser acs:ram::1234567890123456:user/[uid] in account 1234567890123456 (AccessKey LTAI5tFakeAccessKey0001)
+ok   clock        this machine's clock agrees with the API's, to the second (Date of http://[fake])
+ok   endpoints    cs, sts http://[fake]: DNS [ms], connect [ms], no TLS (http)
+ok   cache        [home]/cache: private to you; 1 cached certificate
+                  cluster c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a (as access-key:LTAI5tFakeAccessKey0001): cached, valid until [time], refresh due at [time]
+ok   kubeconfig   context `c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a` (the current one) in [home]/.kube/config runs [bin] get-credential --cluster-id c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a
+                  [bin] --version: ack-credential-plugin [version]
+fail apiserver    https://127.0.0.1:[port] refuses the cached certificate (CN [uid], serial [serial]): HTTP 401: Unauthorized
+                  hint: the certificate was revoked, or the cluster's CA was rotated: run `ack-credential-plugin cache clear --cluster-id c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a`, then retry (the next call fetches a new certificate)
+",
+    );
+
+    plugin
+        .clone()
+        .args(["cache", "clear", "--cluster-id", CLUSTER])
+        .run_success();
+    let run = doctor(&plugin, &["--cluster-id", CLUSTER, "-o", "json"]);
+    assert_exit(&run, 0);
+    let found = checks(&run);
+    let apiserver = check(&found, "apiserver");
+    assert!(
+        apiserver.detail.contains(
+            " takes a certificate fetched for this check (none is cached; it is not stored) "
+        ),
+        "{run}"
+    );
+    assert!(
+        entry_files(plugin.cache_path()).is_empty(),
+        "doctor stored the certificate it fetched\n{run}"
+    );
+}
+
+/// Authenticated, not allowed: the certificate works, so a warning with the RBAC hint.
+#[test]
+fn a_forbidden_user_is_a_warning_about_rbac() {
+    let (fake, me, api) = cloud_and_cluster();
+    let plugin = as_ram_user(&fake);
+    set_up_kubeconfig(&plugin);
+    api.require_cn(Some("someone-else"));
+
+    let run = doctor(&plugin, &["--cluster-id", CLUSTER, "-o", "json"]);
+    assert_exit(&run, 0);
+    let found = checks(&run);
+    let apiserver = check(&found, "apiserver");
+    assert_eq!(apiserver.status, "warn", "{run}");
+    assert!(
+        apiserver.detail.contains(&format!(
+            " as user \"{}\", but does not let it ask who it is: HTTP 403: ",
+            me.uid
+        )),
+        "{run}"
+    );
+    assert_eq!(
+        apiserver.hint.as_deref(),
+        Some(
+            format!(
+                "the certificate works; what it may do is up to the cluster's RBAC: grant user \
+                 \"{}\" a role (ACK console: Authorizations; or a ClusterRoleBinding naming the \
+                 user)",
+                me.uid
+            )
+            .as_str()
+        )
+    );
+}
+
+#[test]
+fn kubernetes_1_27_is_asked_in_v1beta1_and_older_ones_are_read_from_the_certificate() {
+    let (fake, me, api) = cloud_and_cluster();
+    let plugin = as_ram_user(&fake);
+    set_up_kubeconfig(&plugin);
+
+    api.serve_self_subject_review(&["v1beta1"]);
+    let run = doctor(&plugin, &["--cluster-id", CLUSTER, "-o", "json"]);
+    assert_exit(&run, 0);
+    let detail = check(&checks(&run), "apiserver").detail.clone();
+    assert!(
+        detail.ends_with(&format!(
+            " for user \"{}\" in groups system:users, system:authenticated (SelfSubjectReview \
+             v1beta1)",
+            me.uid
+        )),
+        "{run}"
+    );
+
+    api.serve_self_subject_review(&[]);
+    let run = doctor(&plugin, &["--cluster-id", CLUSTER, "-o", "json"]);
+    assert_exit(&run, 0);
+    let detail = check(&checks(&run), "apiserver").detail.clone();
+    assert!(
+        detail.ends_with(&format!(
+            "; it serves no SelfSubjectReview (Kubernetes before 1.27), and the certificate \
+             names user \"{}\" in groups system:users",
+            me.uid
+        )),
+        "{run}"
+    );
+    let posts: Vec<String> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.path)
+        .collect();
+    assert!(
+        posts.ends_with(&[
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews".to_string(),
+            "/apis/authentication.k8s.io/v1beta1/selfsubjectreviews".to_string(),
+        ]),
+        "{posts:?}"
+    );
+}
+
+/// A mesh, with no kubeconfig context for it: the kubeconfig check fails, and the API server
+/// check asks the server the API's kubeconfig names, with a certificate fetched in memory.
+#[test]
+fn a_mesh_without_a_context_is_checked_against_the_server_the_api_names() {
+    let (fake, _me, api) = cloud_and_cluster();
+    fake.add_mesh(MESH, &api.url(), &api.url(), api.ca_pem());
+    let plugin = as_ram_user(&fake);
+
+    let run = doctor(&plugin, &["--mesh-id", MESH, "-o", "json"]);
+    assert_exit(&run, 1);
+    let found = checks(&run);
+    let statuses: Vec<(&str, &str)> = found
+        .iter()
+        .map(|c| (c.name.as_str(), c.status.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("credentials", "ok"),
+            ("identity", "ok"),
+            ("clock", "ok"),
+            ("endpoints", "ok"),
+            ("cache", "ok"),
+            ("kubeconfig", "fail"),
+            ("apiserver", "ok"),
+        ],
+        "{run}"
+    );
+    assert_eq!(
+        check(&found, "kubeconfig").hint.as_deref(),
+        Some(
+            format!(
+                "write one: `ack-credential-plugin kubeconfig --mesh-id {MESH} --merge` (with \
+                 --set-current-context to make it current)"
+            )
+            .as_str()
+        )
+    );
+    let apiserver = check(&found, "apiserver");
+    assert!(
+        apiserver.detail.ends_with(
+            "\nno kubeconfig context names the server (see kubeconfig): asked the one the API's \
+             kubeconfig names"
+        ),
+        "{run}"
+    );
+    assert_eq!(fake.count_action("DescribeServiceMeshKubeconfig"), 1);
+    assert!(entry_files(plugin.cache_path()).is_empty(), "{run}");
+}
+
+/// An ACK One fleet, its hub cluster behind the TLS API server: the same seven checks, with
+/// adcp as the API and `--fleet-id` in the kubeconfig and the hints.
+#[test]
+fn a_fleet_is_checked_like_a_cluster() {
+    let (fake, me, api) = cloud_and_cluster();
+    fake.add_fleet(FLEET, &api.url(), &api.url(), api.ca_pem());
+    let plugin = as_ram_user(&fake);
+    plugin
+        .clone()
+        .args(["kubeconfig", "--fleet-id", FLEET, "--merge"])
+        .run_success();
+
+    let run = doctor(&plugin, &["--fleet-id", FLEET, "-o", "json"]);
+    assert_exit(&run, 0);
+    let found = checks(&run);
+    for check in &found {
+        assert_eq!(check.status, "ok", "{run}");
+    }
+    assert!(
+        check(&found, "endpoints")
+            .detail
+            .starts_with("adcp, sts http://"),
+        "{run}"
+    );
+    assert!(
+        check(&found, "kubeconfig")
+            .detail
+            .contains(&format!(" get-credential --fleet-id {FLEET}")),
+        "{run}"
+    );
+    assert!(
+        check(&found, "apiserver").detail.contains(&format!(
+            " takes the cached certificate (CN {}, serial ",
+            me.uid
+        )),
+        "{run}"
+    );
+
+    api.revoke(&last_certificate(&fake));
+    let run = doctor(&plugin, &["--fleet-id", FLEET, "-o", "json"]);
+    assert_exit(&run, 1);
+    assert_eq!(
+        check(&checks(&run), "apiserver").hint.as_deref(),
+        Some(
+            format!(
+                "the certificate was revoked, or the cluster's CA was rotated: run \
+                 `ack-credential-plugin cache clear --fleet-id {FLEET}`, then retry (the next \
+                 call fetches a new certificate)"
+            )
+            .as_str()
+        )
+    );
+}
