@@ -690,9 +690,16 @@ fn a_lock_that_stays_fails_the_merge_with_a_clear_message() {
 /// While a merge holds the lock kubectl cannot write (it fails rather than waits), and after
 /// it kubectl's own write goes through: the two never interleave. Here kubectl writes
 /// concurrently with ten merges; every write either lands or fails cleanly with kubectl's lock
-/// error, and every merge lands.
+/// error, every merge succeeds, and no merge ever loses a context kubectl wrote.
+///
+/// The other direction is kubectl's to keep, and it does not: `kubectl config set-context`
+/// reads the kubeconfig before client-go's `ModifyConfig` takes the lock, and under the lock
+/// deletes every context that is in the file but not in what it read first. A context our
+/// merge adds in that gap is removed by kubectl (two kubectls lose each other's the same way).
+/// So this asserts what the plugin guarantees; `ten_parallel_merges_keep_all_ten_contexts`
+/// covers merges among themselves.
 #[test]
-fn kubectl_writes_and_merges_never_lose_each_other() {
+fn merges_never_lose_what_kubectl_writes_beside_them() {
     let fake = cloud();
     let ids: Vec<String> = (0..10).map(|i| format!("c{i:032x}")).collect();
     for id in &ids {
@@ -740,7 +747,7 @@ fn kubectl_writes_and_merges_never_lose_each_other() {
     }
     let view = config_view(bin, &home, &list).unwrap();
     let contexts = by_name(&view, "contexts");
-    for name in ids.iter().chain(&kubectl_landed) {
+    for name in &kubectl_landed {
         assert!(contexts.contains_key(name), "{name} lost: {view}");
     }
 }
