@@ -3,11 +3,12 @@
 //!
 //! The source is the system's, found as Go's `crypto/x509` finds it (so the plugin trusts what
 //! kubectl and the aliyun CLI trust, a TLS-inspecting proxy's CA included): `SSL_CERT_FILE`
-//! when set, else the first of the distributions' bundle files that exists. Unlike Go, the
-//! certificate directories (`SSL_CERT_DIR`, `/etc/ssl/certs`) are read only when there is no
-//! bundle file: on every distribution the bundle already holds what the directory holds, and
-//! reading 150 files cost half of a miss. There are no compiled-in roots: a machine without a
-//! bundle gets an error that says so.
+//! when set, else the first of the distributions' bundle files that exists, and the
+//! directories `SSL_CERT_DIR` names, when it is set, beside it. Unlike Go, the system's
+//! certificate directories (`/etc/ssl/certs`, ...) are read only when there is no bundle file:
+//! on every distribution the bundle already holds what those directories hold, and reading 150
+//! files cost half of a miss. There are no compiled-in roots: a machine without a bundle gets
+//! an error that says so.
 
 use std::path::{Path, PathBuf};
 
@@ -39,13 +40,13 @@ pub(crate) struct Roots {
     dirs: Option<Vec<PathBuf>>,
 }
 
-/// The one place the roots come from.
+/// Where the roots come from: a bundle file, and directories of PEM files.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Source {
-    /// A PEM bundle: `SSL_CERT_FILE`, or the system's.
-    File(PathBuf),
-    /// Directories of PEM files: `SSL_CERT_DIR`, or the system's.
-    Dirs(Vec<PathBuf>),
+struct Sources {
+    /// `SSL_CERT_FILE`, else the system's bundle.
+    file: Option<PathBuf>,
+    /// `SSL_CERT_DIR`, else the system's directories when there is no bundle.
+    dirs: Vec<PathBuf>,
 }
 
 impl Roots {
@@ -58,17 +59,20 @@ impl Roots {
         }
     }
 
-    fn source(&self) -> Source {
-        if let Some(file) = &self.file {
-            return Source::File(file.clone());
-        }
-        if let Some(dirs) = &self.dirs {
-            return Source::Dirs(dirs.clone());
-        }
-        match BUNDLE_FILES.iter().map(Path::new).find(|p| p.is_file()) {
-            Some(file) => Source::File(file.into()),
-            None => Source::Dirs(CERT_DIRS.iter().map(PathBuf::from).collect()),
-        }
+    fn sources(&self) -> Sources {
+        let file = self.file.clone().or_else(|| {
+            BUNDLE_FILES
+                .iter()
+                .map(Path::new)
+                .find(|p| p.is_file())
+                .map(Path::to_path_buf)
+        });
+        let dirs = match (&self.dirs, &file) {
+            (Some(dirs), _) => dirs.clone(),
+            (None, None) => CERT_DIRS.iter().map(PathBuf::from).collect(),
+            (None, Some(_)) => Vec::new(),
+        };
+        Sources { file, dirs }
     }
 
     /// The certificates, parsed.
@@ -81,34 +85,30 @@ impl Roots {
         self.read(read_der)
     }
 
-    /// The certificates of the one source, each file read by `read_file`.
+    /// The certificates of the bundle and the directories, each file read by `read_file`.
     fn read<T>(&self, read_file: fn(&Path) -> Result<Vec<T>, String>) -> Result<Vec<T>, String> {
-        let source = self.source();
-        let certificates = match &source {
-            Source::File(file) => read_file(file)?,
-            Source::Dirs(dirs) => {
-                let mut all = Vec::new();
-                for dir in dirs {
-                    let Ok(listing) = std::fs::read_dir(dir) else {
-                        continue;
-                    };
-                    for entry in listing.flatten() {
-                        // A file that is not PEM (a hash link to a directory, say) is skipped.
-                        all.extend(read_file(&entry.path()).unwrap_or_default());
-                    }
-                }
-                all
-            }
+        let sources = self.sources();
+        let mut certificates = match &sources.file {
+            Some(file) => read_file(file)?,
+            None => Vec::new(),
         };
-        if certificates.is_empty() {
-            let place = match &source {
-                Source::File(file) => file.display().to_string(),
-                Source::Dirs(dirs) => dirs
-                    .iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+        for dir in &sources.dirs {
+            let Ok(listing) = std::fs::read_dir(dir) else {
+                continue;
             };
+            for entry in listing.flatten() {
+                // A file that is not PEM (a hash link to a directory, say) is skipped.
+                certificates.extend(read_file(&entry.path()).unwrap_or_default());
+            }
+        }
+        if certificates.is_empty() {
+            let place = sources
+                .file
+                .iter()
+                .chain(&sources.dirs)
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
             return Err(format!(
                 "no trusted root certificates found in {place}: install the system's CA \
                  certificates (ca-certificates) or point SSL_CERT_FILE at a PEM bundle"
@@ -136,42 +136,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ssl_cert_file_then_dir_then_the_system_bundle() {
-        let source = |pairs: &[(&str, &str)]| {
-            Roots::from_env(&Env::from_pairs(pairs.iter().copied())).source()
+    fn ssl_cert_file_or_the_system_bundle_and_ssl_cert_dir_beside_it() {
+        let sources = |pairs: &[(&str, &str)]| {
+            Roots::from_env(&Env::from_pairs(pairs.iter().copied())).sources()
         };
         assert_eq!(
-            source(&[("SSL_CERT_FILE", "/x.pem"), ("SSL_CERT_DIR", "/d")]),
-            Source::File("/x.pem".into())
+            sources(&[("SSL_CERT_FILE", "/x.pem"), ("SSL_CERT_DIR", "/d")]),
+            Sources {
+                file: Some("/x.pem".into()),
+                dirs: vec!["/d".into()]
+            }
         );
         assert_eq!(
-            source(&[("SSL_CERT_DIR", "/d:/e")]),
-            Source::Dirs(vec!["/d".into(), "/e".into()])
+            sources(&[("SSL_CERT_FILE", "/x.pem")]),
+            Sources {
+                file: Some("/x.pem".into()),
+                dirs: Vec::new()
+            }
         );
-        match source(&[]) {
-            Source::File(file) => assert!(BUNDLE_FILES.contains(&file.to_str().unwrap())),
-            Source::Dirs(dirs) => assert_eq!(dirs.len(), CERT_DIRS.len()),
+        let system = sources(&[]);
+        match &system.file {
+            Some(file) => {
+                assert!(BUNDLE_FILES.contains(&file.to_str().unwrap()));
+                assert!(system.dirs.is_empty(), "the bundle alone");
+            }
+            None => assert_eq!(system.dirs.len(), CERT_DIRS.len()),
         }
+        let with_dir = sources(&[("SSL_CERT_DIR", "/d:/e")]);
+        assert_eq!(with_dir.file, system.file, "the bundle stays");
+        assert_eq!(
+            with_dir.dirs,
+            vec![PathBuf::from("/d"), PathBuf::from("/e")]
+        );
     }
 
     #[test]
     fn an_empty_source_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let roots = Roots {
-            file: None,
-            dirs: Some(vec![dir.path().into()]),
-        };
-        let error = roots.load().unwrap_err();
-        assert!(
-            error.starts_with("no trusted root certificates found in "),
-            "{error}"
-        );
         let file = dir.path().join("empty.pem");
         std::fs::write(&file, "").unwrap();
         let roots = Roots {
-            file: Some(file),
-            dirs: None,
+            file: Some(file.clone()),
+            dirs: Some(vec![dir.path().join("none")]),
         };
-        assert!(roots.load().is_err());
+        let error = roots.load().unwrap_err();
+        assert_eq!(
+            error,
+            format!(
+                "no trusted root certificates found in {}, {}: install the system's CA \
+                 certificates (ca-certificates) or point SSL_CERT_FILE at a PEM bundle",
+                file.display(),
+                dir.path().join("none").display()
+            )
+        );
     }
 }

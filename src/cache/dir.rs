@@ -61,7 +61,10 @@ pub(crate) fn kind(name: &str) -> Option<Kind> {
             |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
         return (digits(pid)
             && digits(nonce)
-            && matches!(kind(target), Some(Kind::Entry | Kind::Note | Kind::Session)))
+            && matches!(
+                kind(target),
+                Some(Kind::Entry | Kind::Note | Kind::Session | Kind::Stamp)
+            ))
         .then_some(Kind::Temp);
     }
     let (stem, extension) = name.rsplit_once('.')?;
@@ -90,8 +93,10 @@ pub(crate) fn kind(name: &str) -> Option<Kind> {
 }
 
 /// Lower-case hex of 16 to 64 digits, as the plugin's hashes are written.
+/// Exactly what the plugin writes: 32 lower-case hex digits (16 bytes of SHA-256), so that a
+/// file of someone else's that merely looks alike is not taken for one of ours.
 fn is_hash(text: &str) -> bool {
-    (16..=64).contains(&text.len()) && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The cache directory, open.
@@ -412,14 +417,19 @@ mod tests {
             (format!(".{STEM}.json.123.456.tmp"), Some(Kind::Temp)),
             (format!(".{STEM}.failed.1.2.tmp"), Some(Kind::Temp)),
             (
-                "session_0123456789abcdef.json".to_string(),
+                "session_0123456789abcdef0123456789abcdef.json".to_string(),
                 Some(Kind::Session),
             ),
             (
-                "session_0123456789abcdef.lock".to_string(),
+                "session_0123456789abcdef0123456789abcdef.lock".to_string(),
                 Some(Kind::Lock),
             ),
             (STAMP.to_string(), Some(Kind::Stamp)),
+            (format!(".{STAMP}.7.8.tmp"), Some(Kind::Temp)),
+            // Alike but not ours: another length of hash.
+            ("chunk-0123456789abcdef.json".to_string(), None),
+            ("report-0123456789abcdef0123.failed".to_string(), None),
+            ("session_0123456789abcdef.json".to_string(), None),
             ("package.json".to_string(), None),
             ("notes.json".to_string(), None),
             ("c1-foo.json".to_string(), None),

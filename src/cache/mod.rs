@@ -163,8 +163,16 @@ impl Cache {
         let mut removed = Cleared::default();
         for (name, kind) in &listing.own {
             let remove = match kind {
-                Kind::Entry => select(read_entry(&dir, name).ok().map(|e| e.key).as_deref()),
-                Kind::Note => select(read_note(&dir, name).ok().map(|n| n.key).as_deref()),
+                // An entry that cannot be read goes with everything only when it is empty (a
+                // write cut short): anything else of that name is left as it is.
+                Kind::Entry => match read_entry(&dir, name) {
+                    Ok(entry) => select(Some(&entry.key)),
+                    Err(_) => everything && dir.read(name, 1).is_ok_and(|b| b.is_empty()),
+                },
+                Kind::Note => match read_note(&dir, name) {
+                    Ok(note) => select(Some(&note.key)),
+                    Err(_) => everything && dir.read(name, 1).is_ok_and(|b| b.is_empty()),
+                },
                 Kind::Temp => everything && is_stale(&dir, name),
                 // Cached STS credentials of a credential source: cached credentials too.
                 Kind::Session => everything,

@@ -288,7 +288,16 @@ fn clear_removes_only_the_plugins_entries() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(dir.path().join("cache"));
     store(&cache, &key(), &entry(&key()));
-    let foreign = ["package.json", "notes.json", "c1-foo.json"];
+    // Names alike to the plugin's (another hash length, or its own shape with content that is
+    // no entry of its) are someone else's.
+    let foreign = [
+        "package.json",
+        "notes.json",
+        "c1-foo.json",
+        "chunk-0123456789abcdef.json",
+        "report-0123456789abcdef0123.failed",
+        "c9-0123456789abcdef0123456789abcdef.json",
+    ];
     for name in foreign {
         fs::write(cache.dir().join(name), "{}").unwrap();
     }
@@ -297,7 +306,9 @@ fn clear_removes_only_the_plugins_entries() {
         .unwrap()
         .write(session, b"{}")
         .unwrap();
-    assert_eq!(cache.entries().unwrap().len(), 1);
+    let listed = cache.entries().unwrap();
+    assert_eq!(listed.len(), 2, "the look-alike is listed, as unreadable");
+    assert_eq!(listed.iter().filter(|(_, e)| e.is_some()).count(), 1);
     assert_eq!(
         cache.clear(|_| true).unwrap(),
         Cleared {
@@ -315,7 +326,7 @@ fn clear_removes_only_the_plugins_entries() {
         "the sweep stamp stays"
     );
     assert!(cache.load(&key()).is_none());
-    for foreign in ["package.json", "notes.json", "c1-foo.json"] {
+    for foreign in foreign {
         assert!(cache.dir().join(foreign).exists(), "{foreign}");
     }
 }

@@ -11,7 +11,6 @@
 //! clap answers the same; and whatever clap accepts, this parser accepts too unless a clap-only
 //! form is in it. `kubeconfig`'s exec args round-trip through it (tested there).
 
-use std::collections::HashSet;
 use std::ffi::OsString;
 
 use super::{ApiVersionArg, GetCredentialArgs};
@@ -50,7 +49,9 @@ pub(crate) const CLAP_ONLY: &[&str] = &["help"];
 
 pub(crate) fn parse_get_credential(args: &[OsString]) -> Option<GetCredentialArgs> {
     let mut parsed = GetCredentialArgs::default();
-    let mut seen = HashSet::new();
+    // A list, not a set: a handful of names, and a `HashSet` seeds its hasher from the OS
+    // (a `getrandom` call on every kubectl call).
+    let mut seen: Vec<&str> = Vec::with_capacity(8);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let arg = arg.to_str()?.strip_prefix("--")?;
@@ -58,9 +59,10 @@ pub(crate) fn parse_get_credential(args: &[OsString]) -> Option<GetCredentialArg
             Some((name, value)) => (name, Some(value)),
             None => (arg, None),
         };
-        if !seen.insert(name) {
+        if seen.contains(&name) {
             return None;
         }
+        seen.push(name);
         if SWITCHES.contains(&name) {
             if inline.is_some() {
                 return None;

@@ -17,6 +17,7 @@ use crate::cli::{
 use crate::env::Env;
 use crate::error::Error;
 use crate::exec_credential::ApiVersion;
+use crate::log::verbose;
 use values::{parse_expiration, seconds, validate_id, validate_uid};
 
 /// What a credential is for.
@@ -352,13 +353,29 @@ impl MeshesConfig {
 impl Access {
     /// Resolve and validate the flags and the variables behind them.
     pub(crate) fn resolve(flags: AccessFlags, env: &Env) -> Result<Self, Error> {
-        let region = flags
-            .region
-            .or_else(|| REGION_VARS.iter().find_map(|var| env.get(var)));
-        let fallback_region = FALLBACK_REGION_VARS.iter().find_map(|var| env.get(var));
-        for region in [region, fallback_region].into_iter().flatten() {
-            endpoint::validate_region(region).map_err(Error::Usage)?;
+        let region = flags.region.map(|r| ("--region", r)).or_else(|| {
+            REGION_VARS
+                .iter()
+                .find_map(|var| env.get(var).map(|r| (*var, r)))
+        });
+        if let Some((source, region)) = region {
+            endpoint::validate_region(region)
+                .map_err(|why| Error::Usage(format!("{source}: {why}")))?;
         }
+        let region = region.map(|(_, region)| region);
+        // `REGION` and `REGION_ID` are common names other tools set for their own ends (AWS's
+        // tooling, say): one that is not a region id is passed over, not an error on every
+        // kubectl call.
+        let fallback_region = FALLBACK_REGION_VARS.iter().find_map(|var| {
+            let value = env.get(var)?;
+            match endpoint::validate_region(value) {
+                Ok(()) => Some(value),
+                Err(_) => {
+                    verbose!("ignoring {var}={value:?}: not a region id");
+                    None
+                }
+            }
+        });
         let vpc_endpoints = ENDPOINT_TYPE_VARS
             .iter()
             .find_map(|var| env.get(var))
@@ -655,6 +672,34 @@ mod tests {
         }
         let default = Settings::resolve(&args(&[]), &Env::from_pairs([("HOME", "/h")])).unwrap();
         assert_eq!(default.ecs_endpoint, "http://100.100.100.200");
+    }
+
+    /// A generic `REGION` that is no region id (another tool's) is passed over; the plugin's
+    /// own region variables and `--region` are errors that name where the value came from.
+    #[test]
+    fn region_values_are_checked_where_they_count() {
+        let env = Env::from_pairs([("HOME", "/h"), ("REGION", "EU"), ("REGION_ID", "us-east-1")]);
+        let resolved = Settings::resolve(&args(&[]), &env).unwrap();
+        assert_eq!(resolved.fallback_region.as_deref(), Some("us-east-1"));
+        let env = Env::from_pairs([("HOME", "/h"), ("REGION", "EU")]);
+        assert_eq!(
+            Settings::resolve(&args(&[]), &env).unwrap().fallback_region,
+            None
+        );
+        let env = Env::from_pairs([("HOME", "/h"), ("ALIBABA_CLOUD_REGION_ID", "EU")]);
+        let error = Settings::resolve(&args(&[]), &env).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "ALIBABA_CLOUD_REGION_ID: region \"EU\" is not a valid region id (e.g. cn-hangzhou)"
+        );
+        let env = Env::from_pairs([("HOME", "/h")]);
+        let error = Settings::resolve(&args(&["--region", "EU"]), &env)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "--region: region \"EU\" is not a valid region id (e.g. cn-hangzhou)"
+        );
     }
 
     #[test]
