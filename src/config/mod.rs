@@ -368,12 +368,11 @@ impl Access {
         // kubectl call.
         let fallback_region = FALLBACK_REGION_VARS.iter().find_map(|var| {
             let value = env.get(var)?;
-            match endpoint::validate_region(value) {
-                Ok(()) => Some(value),
-                Err(_) => {
-                    verbose!("ignoring {var}={value:?}: not a region id");
-                    None
-                }
+            if endpoint::validate_region(value).is_ok() {
+                Some(value)
+            } else {
+                verbose!("ignoring {var}={value:?}: not a region id");
+                None
             }
         });
         let vpc_endpoints = ENDPOINT_TYPE_VARS
