@@ -54,6 +54,10 @@ pub(crate) fn start(request: &CredentialRequest, route: &str) {
     let Some(lock) = guard.hand_over() else {
         return;
     };
+    // A second descriptor of the same open file holds the lock too: if the refresher cannot be
+    // started, the lock is taken back through it and let go as a miss lets go of it (its file
+    // removed first).
+    let kept = lock.try_clone();
     let spawned = std::env::current_exe().and_then(|exe| {
         Command::new(exe)
             .args(std::env::args_os().skip(1))
@@ -66,7 +70,12 @@ pub(crate) fn start(request: &CredentialRequest, route: &str) {
     // Not waited for: when this process exits the refresher is handed to init.
     match spawned {
         Ok(child) => verbose!("refreshing in the background (process {})", child.id()),
-        Err(e) => verbose!("could not start the background refresh: {e}"),
+        Err(e) => {
+            verbose!("could not start the background refresh: {e}");
+            if let Ok(kept) = kept {
+                drop(request.adopt(kept));
+            }
+        }
     }
 }
 
@@ -76,11 +85,22 @@ pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> 
     let lock = detach().map_err(|e| Error::Setup(format!("cannot detach: {e}")))?;
     let settings = &config.settings;
     // A background refresh may use kept STS sessions: it is no `--force-refresh`.
-    let request = CredentialRequest::resolve(settings, env, false)?;
+    let request = match CredentialRequest::resolve(settings, env, false) {
+        Ok(request) => request,
+        Err(error) => {
+            // The caller resolved the same arguments a moment ago; if a file changed meanwhile,
+            // still leave no lock file behind.
+            remove_lock_file(&lock);
+            return Err(error);
+        }
+    };
     let Some(miss) = request.adopt(lock) else {
         verbose!("not started with the key's lock: nothing to do");
         return Ok(());
     };
+    // The way this fetch goes, taken before it (an OAuth fetch rewrites config.json, which the
+    // route covers): a failure is noted along the route callers compute before theirs.
+    let route = request.route(settings, env);
     let now = crate::time::now();
     let cached = miss.reload();
     if cached.as_ref().is_some_and(|entry| entry.is_fresh(now)) {
@@ -91,10 +111,25 @@ pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> 
         Ok(fetched) => miss.store(&fetched.entry),
         Err(error) => {
             let kept = cached.filter(|entry| entry.is_usable(crate::time::now()));
-            miss.record_failure(&error, request.route(settings, env), kept.as_ref(), true);
+            miss.record_failure(&error, route, kept.as_ref(), true);
         }
     }
     Ok(())
+}
+
+/// Remove the lock file `lock` holds, by the name it has now, if that name still leads to it:
+/// what a miss's guard does when it lets go, for a refresher that cannot get as far as one.
+fn remove_lock_file(lock: &File) {
+    use std::os::fd::AsRawFd;
+    let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", lock.as_raw_fd())) else {
+        return;
+    };
+    let (Ok(held), Ok(named)) = (rustix::fs::fstat(lock), rustix::fs::lstat(&path)) else {
+        return;
+    };
+    if (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino) {
+        let _ = std::fs::remove_file(&path);
+    }
 }
 
 /// Leave kubectl's session, and swap stdin (the key's lock, handed down) for `/dev/null`,
@@ -105,4 +140,28 @@ fn detach() -> std::io::Result<File> {
     let lock = rustix::io::fcntl_dupfd_cloexec(std::io::stdin(), 3)?;
     rustix::stdio::dup2_stdin(File::open("/dev/null")?)?;
     Ok(File::from(lock))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refresher that cannot resolve its request removes the lock file it holds, and only
+    /// that file: not one that has taken its name since.
+    #[test]
+    fn an_orphaned_lock_file_is_removed_only_while_its_name_leads_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c1-0123456789abcdef0123456789abcdef.lock");
+        std::fs::write(&path, "").unwrap();
+        let held = File::open(&path).unwrap();
+        remove_lock_file(&held);
+        assert!(!path.exists());
+
+        std::fs::write(&path, "").unwrap();
+        let held = File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, "another").unwrap();
+        remove_lock_file(&held);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "another");
+    }
 }

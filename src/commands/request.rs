@@ -467,8 +467,15 @@ pub(crate) fn chain_context<'a>(
 /// the credential chain's, the plugin's, proxies and trust roots.
 const ROUTE_VARIABLES: &[&str] = &[
     "ALIBABA_CLOUD_",
+    "ALIBABACLOUD_",
     "ALICLOUD_",
     "ACK_",
+    // The aliyun CLI's bare spellings, read after the others.
+    "ACCESS_KEY_ID",
+    "ACCESS_KEY_SECRET",
+    "SECURITY_TOKEN",
+    "REGION",
+    "ENDPOINT_TYPE",
     "HTTPS_PROXY",
     "https_proxy",
     "HTTP_PROXY",

@@ -11,7 +11,7 @@ pub(crate) fn seconds(env: &Env, name: &str) -> Result<Option<Duration>, Error> 
         .map(|text| match text.trim().parse::<f64>() {
             Ok(secs) if secs > 0.0 && secs <= 3600.0 => Ok(Duration::from_secs_f64(secs)),
             _ => Err(Error::Usage(format!(
-                "{name}={text:?} is not a number of seconds between 0 and 3600"
+                "{name}={text:?} is not a number of seconds above 0 and at most 3600"
             ))),
         })
         .transpose()

@@ -162,11 +162,23 @@ mod tests {
         })
     }
 
+    /// The file as the aliyun CLI writes it: tab-indented, keys in its order.
+    fn cli_text(value: &Value) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+        value
+            .serialize(&mut serde_json::Serializer::with_formatter(
+                &mut bytes, formatter,
+            ))
+            .unwrap();
+        bytes
+    }
+
     #[test]
     fn only_the_tokens_change_and_the_mode_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
-        fs::write(&path, serde_json::to_vec_pretty(&config()).unwrap()).unwrap();
+        fs::write(&path, cli_text(&config())).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
         let lock = ConfigLock::acquire(&path, Duration::from_secs(1)).unwrap();
         lock.write_tokens(
@@ -184,6 +196,34 @@ mod tests {
         expected["profiles"][0]["oauth_refresh_token"] = "new-refresh".into();
         expected["profiles"][0]["oauth_access_token_expire"] = 2_000_000_000.into();
         assert_eq!(read(&path).unwrap(), expected);
+        // Byte for byte: every other value, and every key's place, as it was.
+        assert_eq!(
+            String::from_utf8(fs::read(&path).unwrap()).unwrap(),
+            String::from_utf8(cli_text(&expected)).unwrap()
+        );
+        // Keys in the CLI's order, not sorted, stay in that order.
+        let text = "{\n\t\"profiles\": [\n\t\t{\n\t\t\t\"name\": \"work\",\n\t\t\t\
+                    \"oauth_refresh_token\": \"r0\",\n\t\t\t\"mode\": \"OAuth\"\n\t\t}\n\t],\n\t\
+                    \"current\": \"work\"\n}";
+        fs::write(&path, text).unwrap();
+        let lock = ConfigLock::acquire(&path, Duration::from_secs(1)).unwrap();
+        lock.write_tokens(
+            "work",
+            &TokenUpdate {
+                access_token: "a1",
+                refresh_token: "r1",
+                access_token_expire: 7,
+            },
+        )
+        .unwrap();
+        drop(lock);
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "{\n\t\"profiles\": [\n\t\t{\n\t\t\t\"name\": \"work\",\n\t\t\t\
+             \"oauth_refresh_token\": \"r1\",\n\t\t\t\"mode\": \"OAuth\",\n\t\t\t\
+             \"oauth_access_token\": \"a1\",\n\t\t\t\"oauth_access_token_expire\": 7\n\t\t}\n\t],\n\t\
+             \"current\": \"work\"\n}"
+        );
         assert_eq!(
             fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o640

@@ -56,8 +56,10 @@ pub(crate) enum Current<'a> {
 /// changed file once, and sets the current context as `current` says.
 ///
 /// # Errors
-/// A message naming the file that could not be locked, read, understood or written. Nothing is
-/// written then.
+/// A message naming the file that could not be locked, read, understood or written. Every file
+/// is read and the new contents of each worked out before the first is written, so a file that
+/// cannot be locked, read or understood leaves all of them as they were; a write that fails
+/// (a full disk, say) after another file of the list was replaced leaves that one replaced.
 pub(crate) fn merge(
     paths: &[PathBuf],
     new: &[NewContext],
