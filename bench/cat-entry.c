@@ -1,6 +1,7 @@
-/* The floor a cache hit is measured against: a static C program that does the least a hit must
- * do, reading the cache entry file and writing it to stdout. bench/run.sh builds it with the
- * same libc as the plugin (musl-gcc -static when the plugin is a musl build, else gcc -static).
+/* What a cache hit is measured against: a static C program that does the least a hit must do,
+ * reading the cache entry file and writing it to stdout. bench/run.sh builds it twice: with
+ * `gcc -static` (glibc, Debian's C toolchain; the issue-10 target, hit <= 1.05x it) and, when
+ * musl-gcc is installed, with `musl-gcc -static` (the floor: reported, not a target).
  *
  *   cat-entry FILE
  */

@@ -121,7 +121,7 @@ mkfifo "$work/in" "$work/out"
 fake_pid=$!
 exec 3>"$work/in" 4<"$work/out"
 read -r -t 30 endpoint <&4 || die "the fake did not start: $(cat "$work/fake.err")"
-fake_cmd() { echo "$*" >&3; read -r -t 30 line <&4 || die "the fake did not answer"; echo "$line"; }
+fake_cmd() { local answer; echo "$*" >&3; read -r -t 30 answer <&4 || die "the fake did not answer"; echo "$answer"; }
 field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" <<<"$2"; }
 requests() { field requests "$(fake_cmd)"; }
 
@@ -159,8 +159,10 @@ if wants hit; then
     say "hit: seeding the cache"
     rm -rf "$cache"; seed
     before="$(requests)"
-    "${run_env[@]}" strace -f -qq -o "$work/strace" -e trace=socket,connect,execve $hit_cmd >/dev/null
+    "${run_env[@]}" strace -f -qq -o "$work/strace" -e trace=socket,connect,execve,getrandom $hit_cmd >/dev/null
     grep -Eq '(socket|connect)\(' "$work/strace" && die "a cache hit touched the network"
+    # A seeded hash map (std's RandomState, or serde_json's preserve_order) on the hit path.
+    grep -q 'getrandom(' "$work/strace" && die "a cache hit asked the kernel for random bytes"
     [[ "$(requests)" == "$before" ]] || die "a cache hit made a request"
     entry="$(ls "$cache"/*.json | head -1)"
     names=(true ack-credential-plugin cat-entry); cmds=(/bin/true "$hit_cmd" "$OUT_DIR/cat-entry $entry")
@@ -311,11 +313,13 @@ if wants outage; then
     fake_cmd ok >/dev/null
     elapsed="$(sed -n 's/elapsed_ms=\([0-9.]*\).*/\1/p' <<<"$line")"
     failures="$(field failures "$line")"
-    distinct="$(cat "$work"/outage/err.* | sed 's/RequestId: [^)]*/RequestId: */' | sort -u | wc -l)"
+    sed 's/RequestId: [^)]*/RequestId: */' "$work"/outage/err.* | sort | uniq -c >"$work/outage/distinct"
+    distinct="$(wc -l <"$work/outage/distinct")"
     report "outage (20 cold processes, every request answered 503, ACK_API_TIMEOUT=$OUTAGE_BUDGET_S)"
     report "$(printf '  %-40s %8s ms, %s of 20 failed, %s API calls, %s distinct stderr lines' 'all done after' "$elapsed" "$failures" "$calls" "$distinct")"
     ok=$(( failures == 20 && calls <= 5 ))
     [[ "$(le "$elapsed" $(( (OUTAGE_BUDGET_S + 2) * 1000 )))" == 1 ]] || ok=0
+    while read -r n text; do report "$(printf '    %2s x  %s' "$n" "$text")"; done <"$work/outage/distinct"
     verdict "$ok" "outage: all 20 fail within the budget + 2 s, one fetch's calls (<= 5) (target)"
     report ""
 fi

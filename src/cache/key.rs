@@ -128,7 +128,7 @@ mod tests {
     fn the_canonical_form_is_pinned() {
         assert_eq!(
             CacheKey::new(&base()).canonical,
-            r#"["ack-credential-plugin/cache-key/v2","DescribeClusterUserKubeconfig","c1",null,false,180,"https://cs.aliyuncs.com",{"type":"access-key","id":"LTAI1"}]"#
+            r#"["ack-credential-plugin/cache-key/v2","DescribeClusterUserKubeconfig","c1",null,false,180,"https://cs.aliyuncs.com",{"id":"LTAI1","type":"access-key"}]"#
         );
     }
 

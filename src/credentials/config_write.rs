@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use serde::de::{Deserialize, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -109,23 +110,29 @@ impl ConfigLock {
     }
 
     /// Set profile `name`'s OAuth tokens in the file as it is now, and replace it atomically,
-    /// keeping its mode and owner. Everything else in it is kept.
+    /// keeping its mode and owner. Everything else in it is kept, every key in its place.
     pub(crate) fn write_tokens(&self, name: &str, update: &TokenUpdate) -> Result<(), String> {
-        let mut document = read(&self.target).map_err(|e| e.to_string())?;
+        let bytes = fs::read(&self.target)
+            .map_err(|e| format!("cannot read {}: {e}", self.target.display()))?;
+        let mut document: Ordered = serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "{} is not valid: malformed JSON at line {}, column {}",
+                self.target.display(),
+                e.line(),
+                e.column()
+            )
+        })?;
         let profile = document
-            .get_mut("profiles")
-            .and_then(Value::as_array_mut)
-            .and_then(|profiles| {
-                profiles
-                    .iter_mut()
-                    .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+            .field_mut("profiles")
+            .and_then(|profiles| match profiles {
+                Ordered::Array(items) => items.iter_mut().find(|p| p.names(name)),
+                _ => None,
             })
-            .and_then(Value::as_object_mut)
             .ok_or_else(|| format!("the profile `{name}` is no longer in it"))?;
-        profile.insert("oauth_access_token".into(), update.access_token.into());
-        profile.insert("oauth_refresh_token".into(), update.refresh_token.into());
-        profile.insert(
-            "oauth_access_token_expire".into(),
+        profile.set("oauth_access_token", update.access_token.into());
+        profile.set("oauth_refresh_token", update.refresh_token.into());
+        profile.set(
+            "oauth_access_token_expire",
             update.access_token_expire.into(),
         );
         // Tab-indented, as the CLI writes it.
@@ -139,6 +146,125 @@ impl ConfigLock {
         crate::fsutil::replace_file(&self.target, &bytes, true)
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+}
+
+/// A JSON document whose objects keep their keys in the file's order, so that a write-back
+/// moves nothing. `serde_json`'s `Value` sorts keys unless its `preserve_order` feature is on, and
+/// that feature is off on purpose: it seeds a hash map from `getrandom`, and the cache keys'
+/// identities are JSON objects built on every cache hit.
+enum Ordered {
+    /// Anything but an array or an object, as `serde_json` reads it.
+    Scalar(Value),
+    Array(Vec<Ordered>),
+    Object(Vec<(String, Ordered)>),
+}
+
+impl Ordered {
+    /// The value of key `name`, if this is an object that has it.
+    fn field_mut(&mut self, name: &str) -> Option<&mut Ordered> {
+        match self {
+            Ordered::Object(fields) => fields
+                .iter_mut()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a profile called `name`.
+    fn names(&self, name: &str) -> bool {
+        let Ordered::Object(fields) = self else {
+            return false;
+        };
+        fields.iter().any(|(key, value)| {
+            key == "name" && matches!(value, Ordered::Scalar(Value::String(n)) if n == name)
+        })
+    }
+
+    /// Set key `name` of an object: in its place if it is there, else at the end.
+    fn set(&mut self, name: &str, value: Value) {
+        if let Some(slot) = self.field_mut(name) {
+            *slot = Ordered::Scalar(value);
+        } else if let Ordered::Object(fields) = self {
+            fields.push((name.to_string(), Ordered::Scalar(value)));
+        }
+    }
+}
+
+impl Serialize for Ordered {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Ordered::Scalar(value) => value.serialize(serializer),
+            Ordered::Array(items) => serializer.collect_seq(items),
+            Ordered::Object(fields) => {
+                serializer.collect_map(fields.iter().map(|(key, value)| (key, value)))
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(OrderedVisitor)
+    }
+}
+
+struct OrderedVisitor;
+
+impl<'de> Visitor<'de> for OrderedVisitor {
+    type Value = Ordered;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Ordered, E> {
+        Ok(Ordered::Scalar(v.into()))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Ordered, E> {
+        Ok(Ordered::Scalar(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Ordered, E> {
+        Ok(Ordered::Scalar(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Ordered, E> {
+        Ok(Ordered::Scalar(v.into()))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Ordered, E> {
+        Ok(Ordered::Scalar(v.into()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Ordered, E> {
+        Ok(Ordered::Scalar(v.into()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Ordered, E> {
+        Ok(Ordered::Scalar(Value::Null))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Ordered, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Ordered::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
+        let mut fields: Vec<(String, Ordered)> = Vec::new();
+        while let Some((key, value)) = map.next_entry::<String, Ordered>()? {
+            // A repeated key: the last one wins, in the first one's place, as serde_json reads it.
+            match fields.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = value,
+                None => fields.push((key, value)),
+            }
+        }
+        Ok(Ordered::Object(fields))
     }
 }
 

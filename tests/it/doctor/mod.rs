@@ -120,7 +120,7 @@ fn checks(run: &Run) -> Vec<Checked> {
         .iter()
         .map(|check| {
             let fields: Vec<&String> = check.as_object().expect("a check").keys().collect();
-            assert_eq!(fields, ["name", "status", "detail", "hint"], "{run}");
+            assert_eq!(fields, ["detail", "hint", "name", "status"], "{run}");
             let text = |name: &str| check[name].as_str().expect(name).to_string();
             assert!(
                 check["hint"].is_null() || check["hint"].is_string(),
