@@ -130,6 +130,19 @@ impl Call<'_> {
     }
 }
 
+/// The list under `key` in a listing's JSON body: absent or null is an empty list; anything
+/// else that is not a list is an error that says so (without quoting the body).
+pub(crate) fn list_in<'a>(
+    body: &'a serde_json::Value,
+    key: &str,
+) -> Result<&'a [serde_json::Value], String> {
+    match body.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(&[]),
+        Some(serde_json::Value::Array(list)) => Ok(list),
+        Some(_) => Err(format!("its `{key}` is not a list")),
+    }
+}
+
 /// How an answer over the size cap is described.
 const TOO_LONG: &str = "the answer is longer than";
 

@@ -226,11 +226,7 @@ pub(crate) fn parse_clusters_page(
     };
     let body: Value =
         serde_json::from_slice(body).map_err(|_| bad("the body is not JSON".into()))?;
-    let list = match body.get("clusters") {
-        None | Some(Value::Null) => &Vec::new(),
-        Some(Value::Array(list)) => list,
-        Some(_) => return Err(bad("its `clusters` is not a list".into())),
-    };
+    let list = super::answer::list_in(&body, "clusters").map_err(bad)?;
     let mut clusters = Vec::with_capacity(list.len());
     for item in list {
         let text = |name: &str| {

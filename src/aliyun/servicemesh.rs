@@ -96,11 +96,7 @@ pub(crate) fn parse_meshes(
     };
     let body: Value =
         serde_json::from_slice(body).map_err(|_| bad("the body is not JSON".into()))?;
-    let list = match body.get("ServiceMeshes") {
-        None | Some(Value::Null) => &Vec::new(),
-        Some(Value::Array(list)) => list,
-        Some(_) => return Err(bad("its `ServiceMeshes` is not a list".into())),
-    };
+    let list = super::answer::list_in(&body, "ServiceMeshes").map_err(bad)?;
     let mut meshes = Vec::with_capacity(list.len());
     for item in list {
         let info = item.get("ServiceMeshInfo").unwrap_or(&Value::Null);

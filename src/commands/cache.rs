@@ -22,23 +22,14 @@ pub(crate) fn list(dir: PathBuf) -> Result<(), Error> {
         .map(|(name, entry)| row(name, entry.as_ref(), now))
         .chain(sessions.iter().map(|name| session_row(&cache, name, now)))
         .collect();
-    let header = ["KIND", "ID", "UID", "IDENTITY", "EXPIRES", "STATE"].map(String::from);
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:width$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
+    let cells: Vec<[&str; 6]> = rows
+        .iter()
+        .map(|row| row.each_ref().map(String::as_str))
+        .collect();
+    let out = super::listing::table(
+        ["KIND", "ID", "UID", "IDENTITY", "EXPIRES", "STATE"],
+        &cells,
+    );
     super::print(&out)
 }
 
