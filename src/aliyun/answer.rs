@@ -8,7 +8,6 @@ use std::time::Instant;
 use reqwest::blocking::Response;
 
 use super::access_key::Credentials;
-use super::client::{Answer, MAX_BODY};
 use super::error::{self, ErrorBody};
 use super::hints;
 use super::retry::{self, Attempt, header};
@@ -141,6 +140,16 @@ pub(crate) fn list_in<'a>(
         Some(serde_json::Value::Array(list)) => Ok(list),
         Some(_) => Err(format!("its `{key}` is not a list")),
     }
+}
+
+/// The longest API answer read: a kubeconfig is a few KiB. Longer ones are refused while
+/// reading, never read whole.
+pub(crate) const MAX_BODY: usize = 1 << 20;
+
+/// A successful answer.
+pub(crate) struct Answer {
+    pub(crate) body: Vec<u8>,
+    pub(crate) request_id: Option<String>,
 }
 
 /// How an answer over the size cap is described.

@@ -13,7 +13,7 @@ use chrono::Utc;
 
 use super::access_key::Credentials;
 pub(crate) use super::answer::read_capped;
-use super::answer::{Call, describe_transport_error};
+use super::answer::{Answer, Call, MAX_BODY, describe_transport_error};
 use super::proxy::Proxies;
 use super::request::{RoaRequest, RpcRequest, Scheme, Signed, Stamp};
 use super::retry;
@@ -26,9 +26,6 @@ use crate::log::verbose;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one attempt may take in all, when the overall budget leaves that much.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest API answer read: a kubeconfig is a few KiB. Longer ones are refused while
-/// reading, never read whole.
-pub(crate) const MAX_BODY: usize = 1 << 20;
 
 /// `ack-credential-plugin/<version> (<os>; <arch>)`.
 pub(crate) fn user_agent() -> String {
@@ -97,12 +94,6 @@ pub(crate) struct Client {
     /// cs call, say) shares one budget, so that a process waiting on the lock knows how long
     /// the holder can take.
     deadline: Instant,
-}
-
-/// A successful answer.
-pub(crate) struct Answer {
-    pub(crate) body: Vec<u8>,
-    pub(crate) request_id: Option<String>,
 }
 
 impl Client {

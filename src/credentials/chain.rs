@@ -8,47 +8,21 @@
 //! Elsewhere (a container that hides the firmware, say) it is the last resort, after the URI;
 //! when it fails its error lists everything tried before it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+pub(crate) use super::context::{
+    Context, DMI_DIR, NO_CREDENTIALS_HINT, Step, check_external_allowed,
+};
 use super::ecs::EcsProvider;
 use super::role::RoleProvider;
-use super::session::{self, SessionStore};
+use super::session;
 use super::uri::{URI_VAR, UriProvider};
 use super::{Provider, cli_profile, env, ini, oidc};
-use crate::aliyun::sts::{ProfileSts, RoleRequest, StsEndpoint};
-use crate::env::Env;
+use crate::aliyun::sts::{ProfileSts, RoleRequest};
 use crate::error::Error;
 
 pub(crate) const ECS_ROLE_VAR: &str = "ALIBABA_CLOUD_ECS_METADATA";
 pub(crate) const ECS_DISABLED_VAR: &str = "ALIBABA_CLOUD_ECS_METADATA_DISABLED";
-/// The aliyun CLI's switch (`1` or `true`) against running `process_command`s and fetching
-/// credentials URIs.
-pub(crate) const DISABLE_EXTERNAL_VAR: &str = "ALIBABA_CLOUD_DISABLE_EXTERNAL_PROCESS";
-
-pub(crate) const NO_CREDENTIALS_HINT: &str = "hint: export ALIBABA_CLOUD_ACCESS_KEY_ID and \
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET, run `aliyun configure`, or use --profile; the identity \
-    needs cs:DescribeClusterUserKubeconfig on the cluster";
-
-/// What the sources need to know about their surroundings.
-pub(crate) struct Context<'a> {
-    pub(crate) env: &'a Env,
-    pub(crate) home: Option<PathBuf>,
-    pub(crate) sts: &'a StsEndpoint,
-    /// The ECS metadata service's base URL.
-    pub(crate) ecs_endpoint: String,
-    pub(crate) imds_v1_disabled: bool,
-    /// Where the firmware's DMI strings are ([`DMI_DIR`]; a test points it elsewhere).
-    pub(crate) dmi_dir: PathBuf,
-    /// Where STS sessions are kept between runs; `None` keeps none.
-    pub(crate) session: Option<SessionStore>,
-}
-
-/// One step of the chain: a source to use, or why this step has none.
-pub(crate) enum Step {
-    Use(Box<dyn Provider>),
-    Skip(String),
-}
-
 /// Find the credential source: the profile `--profile` names, else the default chain; with
 /// `--role-arn`, that role assumed on top.
 pub(crate) fn discover(
@@ -92,20 +66,6 @@ pub(crate) fn discover_explained(
         None => base,
     };
     Ok(Explained { provider, skipped })
-}
-
-/// `ALIBABA_CLOUD_DISABLE_EXTERNAL_PROCESS=1|true` forbids running a `process_command` and
-/// fetching a credentials URI, as in the aliyun CLI: an error naming the source that asked.
-pub(crate) fn check_external_allowed(ctx: &Context, origin: &str) -> Result<(), Error> {
-    match ctx.env.get(DISABLE_EXTERNAL_VAR) {
-        Some(value) if value == "1" || value.eq_ignore_ascii_case("true") => {
-            Err(Error::NoCredentials(format!(
-                "{origin} would run a command or fetch a credentials URI, which \
-                 {DISABLE_EXTERNAL_VAR}={value} forbids"
-            )))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// The default chain's source; `tried` gets a line for each source passed over on the way.
@@ -197,13 +157,12 @@ pub(crate) fn on_alibaba_ecs(dmi_dir: &Path) -> bool {
         || read("sys_vendor").trim() == "Alibaba Cloud"
 }
 
-/// Where Linux shows the firmware's DMI strings.
-pub(crate) const DMI_DIR: &str = "/sys/class/dmi/id";
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aliyun::sts::StsEndpoint;
     use crate::credentials::ecs;
+    use crate::env::Env;
 
     fn chosen(env: &[(&str, &str)], dmi: &[(&str, &str)]) -> Result<String, String> {
         chosen_identity(env, dmi)

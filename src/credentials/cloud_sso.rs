@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::cli_profile::Profile;
+use super::cli_profile::file::Profile;
 use super::{Identity, Provider};
 use crate::aliyun::error::ErrorBody;
 use crate::aliyun::{Client, Credentials, endpoint};

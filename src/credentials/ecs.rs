@@ -60,7 +60,7 @@ impl Provider for EcsProvider {
                  metadata service at {}: {why}\n{}",
                 tried.join("\n  - "),
                 self.endpoint,
-                super::chain::NO_CREDENTIALS_HINT
+                super::context::NO_CREDENTIALS_HINT
             )),
             None => Error::NoCredentials(format!(
                 "cannot get credentials from {}: {why}",

@@ -18,7 +18,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::Provider;
-use super::chain::{self, Context, Step};
+use super::context::{self, Context, Step};
 use super::ecs::EcsProvider;
 use super::external::ExternalProvider;
 use super::oidc::OidcProvider;
@@ -65,7 +65,7 @@ pub(crate) fn provider(ctx: &Context, path: &Path) -> Result<Step, Error> {
     };
     let name = ctx
         .env
-        .get(super::cli_profile::PROFILE_VAR)
+        .get(super::cli_profile::file::PROFILE_VAR)
         .unwrap_or("default");
     let sections = parse(&text).map_err(|e| {
         Error::NoCredentials(format!(
@@ -155,7 +155,7 @@ fn section_provider<'s>(
             region: None,
         })),
         "credentials_uri" => {
-            chain::check_external_allowed(ctx, &origin)?;
+            context::check_external_allowed(ctx, &origin)?;
             Box::new(UriProvider {
                 uri: need("credentials_uri")?.to_string(),
                 origin,
@@ -163,7 +163,7 @@ fn section_provider<'s>(
             })
         }
         "external" => {
-            chain::check_external_allowed(ctx, &origin)?;
+            context::check_external_allowed(ctx, &origin)?;
             let command = need("process_command")?;
             kept(Box::new(ExternalProvider::new(command, origin, None)?))
         }

@@ -12,6 +12,7 @@ pub(crate) mod chain;
 pub(crate) mod cli_profile;
 pub(crate) mod cloud_sso;
 pub(crate) mod config_write;
+pub(crate) mod context;
 pub(crate) mod ecs;
 pub(crate) mod env;
 pub(crate) mod external;

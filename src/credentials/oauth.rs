@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::chain::Context;
-use super::cli_profile::Profile;
+use super::cli_profile::file::Profile;
 use super::config_write::{self, ConfigLock, TokenUpdate};
+use super::context::Context;
 use super::{Identity, Provider};
 use crate::aliyun::error::ErrorBody;
 use crate::aliyun::{Client, Credentials, endpoint};

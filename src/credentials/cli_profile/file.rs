@@ -5,9 +5,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::FILE_VAR;
-use crate::credentials::chain::Context;
+use crate::credentials::context::Context;
 use crate::error::Error;
+
+/// The variable that names the config file instead of `~/.aliyun/config.json`.
+pub(crate) const FILE_VAR: &str = "ALIBABA_CLOUD_CONFIG_FILE";
+/// The variable the SDKs read for the profile (and the INI section).
+pub(crate) const PROFILE_VAR: &str = "ALIBABA_CLOUD_PROFILE";
 
 #[derive(Default, Deserialize)]
 #[serde(default)]

@@ -13,13 +13,13 @@
 //! versions, hand-written files) is inferred from the fields filled in, exactly as the CLI does
 //! ([`mode`]).
 
-mod file;
+pub(crate) mod file;
 
 use std::path::{Path, PathBuf};
 
 use super::Provider;
-use super::chain::{self, Context, Step};
 use super::cloud_sso::CloudSsoProvider;
+use super::context::{self, Context, Step};
 use super::ecs::EcsProvider;
 use super::external::ExternalProvider;
 use super::oauth::OAuthProvider;
@@ -31,9 +31,6 @@ use super::uri::UriProvider;
 use crate::aliyun::sts::{self, ProfileSts, RoleRequest};
 use crate::error::Error;
 
-pub(crate) const FILE_VAR: &str = "ALIBABA_CLOUD_CONFIG_FILE";
-/// The variable the SDKs read for the profile (and the INI section).
-pub(crate) const PROFILE_VAR: &str = "ALIBABA_CLOUD_PROFILE";
 /// The variables the aliyun CLI reads for the profile, in its order.
 pub(crate) const PROFILE_VARS: [&str; 3] =
     ["ALIBABACLOUD_PROFILE", PROFILE_VAR, "ALICLOUD_PROFILE"];
@@ -45,7 +42,9 @@ pub(crate) const IGNORE_VARS: [&str; 2] = [
     "ALIBABACLOUD_IGNORE_PROFILE",
 ];
 
-pub(crate) use file::{ConfigFile, Profile, load, mode, non_empty, parse, path};
+pub(crate) use file::{
+    ConfigFile, FILE_VAR, PROFILE_VAR, Profile, load, mode, non_empty, parse, path,
+};
 
 /// The variable, if any, that turns this step off.
 fn disabled_by(ctx: &Context) -> Option<String> {
@@ -167,7 +166,7 @@ fn build(
         }
         "OIDC" => this.oidc()?,
         "CredentialsURI" => {
-            chain::check_external_allowed(ctx, &this.origin)?;
+            context::check_external_allowed(ctx, &this.origin)?;
             this.need("credentials_uri", &profile.credentials_uri)?;
             Box::new(UriProvider {
                 uri: profile.credentials_uri.trim().to_string(),
@@ -176,7 +175,7 @@ fn build(
             })
         }
         "External" => {
-            chain::check_external_allowed(ctx, &this.origin)?;
+            context::check_external_allowed(ctx, &this.origin)?;
             this.need("process_command", &profile.process_command)?;
             let command = ExternalProvider::new(
                 &profile.process_command,
