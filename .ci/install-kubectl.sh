@@ -136,7 +136,11 @@ fi
 
 # One kubectl.1.NN per minor version beside the real binary of the kubectl on PATH (where the
 # tests look for them: tests/it/support/kubectl.rs).
-real_dir=$(dirname "$(readlink -f "$(command -v kubectl)")")
+kubectl_path=$(command -v kubectl) || {
+    log "no kubectl on PATH to put the versioned ones beside (is $install_dir on PATH?)"
+    exit 1
+}
+real_dir=$(dirname "$(readlink -f "$kubectl_path")")
 for minor in ${KUBECTL_MINORS:-27 28 29 30 31 32 33}; do
     target="$real_dir/kubectl.1.$minor"
     if [ -x "$target" ]; then

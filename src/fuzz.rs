@@ -282,7 +282,7 @@ proptest! {
     fn aliyun_cli_config(bytes in input(format!(
         r#"{{"current":"default","profiles":[{{"name":"default","mode":"AK","access_key_id":"LTAI1","access_key_secret":"{SECRET}","expired_seconds":0,"region_id":"cn-hangzhou"}}]}}"#
     ))) {
-        if let Err(e) = crate::credentials::cli_profile::parse(&bytes, std::path::Path::new("config.json")) {
+        if let Err(e) = crate::credentials::cli_profile::file::parse(&bytes, std::path::Path::new("config.json")) {
             clean(&e.to_string())?;
         }
     }

@@ -115,7 +115,7 @@ pub fn adcp_answer(body: &[u8]) -> Result<String, String> {
 /// # Errors
 /// When it is not the CLI's JSON.
 pub fn cli_config(bytes: &[u8]) -> Result<(), String> {
-    crate::credentials::cli_profile::parse(bytes, std::path::Path::new("config.json"))
+    crate::credentials::cli_profile::file::parse(bytes, std::path::Path::new("config.json"))
         .map(|_| ())
         .map_err(|e| e.to_string())
 }

@@ -1,7 +1,7 @@
 //! `clusters`: the ACK clusters the caller can see, every page of `DescribeClustersV1`, as a
 //! table or as JSON.
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::listing;
 use crate::cli::OutputFormat;
@@ -13,20 +13,18 @@ pub(crate) fn run(config: &ClustersConfig, env: &Env) -> Result<(), Error> {
     let clusters = listing::clusters(&config.access, env, config.region.as_deref())?;
     match config.output {
         OutputFormat::Json => {
-            let list: Vec<serde_json::Value> = clusters
+            let clusters: Vec<Cluster> = clusters
                 .iter()
-                .map(|c| {
-                    json!({
-                        "id": c.id,
-                        "name": c.name,
-                        "region": c.region,
-                        "type": c.cluster_type,
-                        "state": c.state,
-                        "version": c.version,
-                    })
+                .map(|c| Cluster {
+                    id: &c.id,
+                    name: &c.name,
+                    region: &c.region,
+                    kind: &c.cluster_type,
+                    state: &c.state,
+                    version: &c.version,
                 })
                 .collect();
-            super::print_json(&json!({ "clusters": list }))
+            super::print_json(&Listing { clusters })
         }
         OutputFormat::Text if clusters.is_empty() => {
             eprintln!(
@@ -58,4 +56,21 @@ pub(crate) fn run(config: &ClustersConfig, env: &Env) -> Result<(), Error> {
             ))
         }
     }
+}
+
+/// `-o json`: `{"clusters": [...]}`, fields in README's order.
+#[derive(Serialize)]
+struct Listing<'a> {
+    clusters: Vec<Cluster<'a>>,
+}
+
+#[derive(Serialize)]
+struct Cluster<'a> {
+    id: &'a str,
+    name: &'a str,
+    region: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    state: &'a str,
+    version: &'a str,
 }

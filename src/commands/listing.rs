@@ -7,7 +7,7 @@ use crate::aliyun::cs::{self, ClusterSummary};
 use crate::aliyun::servicemesh::{self, MeshSummary};
 use crate::aliyun::{Client, Credentials};
 use crate::config::Access;
-use crate::credentials::chain;
+use crate::credentials::{chain, context};
 use crate::env::Env;
 use crate::error::Error;
 use crate::log::verbose;
@@ -22,13 +22,13 @@ struct Caller {
 
 impl Caller {
     fn new(access: &Access, env: &Env) -> Result<Caller, Error> {
-        let context = chain::Context {
+        let context = context::Context {
             env,
             home: env.home(),
             sts: &access.sts,
             ecs_endpoint: access.ecs_endpoint.clone(),
             imds_v1_disabled: access.imds_v1_disabled,
-            dmi_dir: chain::DMI_DIR.into(),
+            dmi_dir: context::DMI_DIR.into(),
             // The list commands name no cache directory: no STS session is kept for them.
             session: None,
         };

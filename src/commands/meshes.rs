@@ -1,7 +1,7 @@
 //! `meshes`: the ASM service meshes the caller can see (`DescribeServiceMeshes`), as a table or
 //! as JSON.
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::listing;
 use crate::cli::OutputFormat;
@@ -13,20 +13,18 @@ pub(crate) fn run(config: &MeshesConfig, env: &Env) -> Result<(), Error> {
     let meshes = listing::meshes(&config.access, env)?;
     match config.output {
         OutputFormat::Json => {
-            let list: Vec<serde_json::Value> = meshes
+            let meshes: Vec<Mesh> = meshes
                 .iter()
-                .map(|m| {
-                    json!({
-                        "id": m.id,
-                        "name": m.name,
-                        "region": m.region,
-                        "state": m.state,
-                        "version": m.version,
-                        "edition": m.edition,
-                    })
+                .map(|m| Mesh {
+                    id: &m.id,
+                    name: &m.name,
+                    region: &m.region,
+                    state: &m.state,
+                    version: &m.version,
+                    edition: &m.edition,
                 })
                 .collect();
-            super::print_json(&json!({ "meshes": list }))
+            super::print_json(&Listing { meshes })
         }
         OutputFormat::Text if meshes.is_empty() => {
             eprintln!("no meshes for this identity");
@@ -52,4 +50,20 @@ pub(crate) fn run(config: &MeshesConfig, env: &Env) -> Result<(), Error> {
             ))
         }
     }
+}
+
+/// `-o json`: `{"meshes": [...]}`, fields in README's order.
+#[derive(Serialize)]
+struct Listing<'a> {
+    meshes: Vec<Mesh<'a>>,
+}
+
+#[derive(Serialize)]
+struct Mesh<'a> {
+    id: &'a str,
+    name: &'a str,
+    region: &'a str,
+    state: &'a str,
+    version: &'a str,
+    edition: &'a str,
 }

@@ -75,7 +75,7 @@ pub(crate) fn main() -> ExitCode {
 }
 
 /// Write a JSON document to stdout, indented as `kubectl -o json` indents, with a newline.
-fn print_json(value: &serde_json::Value) -> Result<(), Error> {
+fn print_json(value: &impl serde::Serialize) -> Result<(), Error> {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
     print(&text)

@@ -41,7 +41,7 @@ pub(crate) const STS_ENDPOINT_VAR: &str = "ALIBABA_CLOUD_STS_ENDPOINT";
 
 /// Who calls the APIs and where, without a target: what the list commands need, and what
 /// `kubeconfig --cluster-name` and `--all` list with before they have a cluster. Resolved and
-/// validated as [`Settings`] resolves the same flags and variables.
+/// validated as [`super::Settings`] resolves the same flags and variables.
 #[derive(Debug)]
 pub(crate) struct Access {
     /// `--cs-endpoint` or `ACK_CS_ENDPOINT`, validated.

@@ -126,7 +126,7 @@ impl GetCredentialConfig {
 }
 
 /// The target the flags name, validated: `None` when they name none.
-pub(super) fn target(args: &TargetArgs) -> Result<Option<Target>, Error> {
+fn target(args: &TargetArgs) -> Result<Option<Target>, Error> {
     Ok(Some(
         match (&args.cluster_id, &args.mesh_id, &args.fleet_id) {
             (Some(id), None, None) => {
@@ -163,7 +163,7 @@ impl Settings {
         Self::resolve_for(target, args, env)
     }
 
-    pub(super) fn resolve_for(target: Target, args: &TargetArgs, env: &Env) -> Result<Self, Error> {
+    fn resolve_for(target: Target, args: &TargetArgs, env: &Env) -> Result<Self, Error> {
         let minutes = match target {
             Target::Cluster { .. } => {
                 parse_expiration(args.expiration.as_deref().unwrap_or(DEFAULT_EXPIRATION))?
@@ -222,7 +222,7 @@ impl Settings {
 
 /// A variable that turns something on or off: `1`, `true`, `yes`, `on` or `0`, `false`, `no`,
 /// `off` (any case); `None` when unset.
-pub(super) fn switch(env: &Env, name: &str) -> Result<Option<bool>, Error> {
+fn switch(env: &Env, name: &str) -> Result<Option<bool>, Error> {
     let Some(value) = env.get(name) else {
         return Ok(None);
     };

@@ -223,10 +223,11 @@ pub(super) fn mode_inference() -> Vec<Check> {
     let fixture = load("cli-config/mode-inference.json");
     let mut checks = Vec::new();
     for (index, case) in fixture["cases"].as_array().unwrap().iter().enumerate() {
-        let profile: cli_profile::Profile = serde_json::from_value(case["fields"].clone()).unwrap();
+        let profile: cli_profile::file::Profile =
+            serde_json::from_value(case["fields"].clone()).unwrap();
         let expected = case["expected_mode"].as_str().unwrap();
         let expected = (!expected.starts_with('(')).then_some(expected);
-        let ours = cli_profile::mode(&profile);
+        let ours = cli_profile::file::mode(&profile);
         let result = if ours == expected {
             Ok(())
         } else {

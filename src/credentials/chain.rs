@@ -10,9 +10,7 @@
 
 use std::path::Path;
 
-pub(crate) use super::context::{
-    Context, DMI_DIR, NO_CREDENTIALS_HINT, Step, check_external_allowed,
-};
+use super::context::{Context, NO_CREDENTIALS_HINT, Step, check_external_allowed};
 use super::ecs::EcsProvider;
 use super::role::RoleProvider;
 use super::session;

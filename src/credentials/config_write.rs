@@ -400,4 +400,66 @@ mod tests {
         drop(first);
         assert!(ConfigLock::acquire(&path, Duration::from_millis(50)).is_ok());
     }
+
+    /// Writes `text` as config.json, sets profile `work`'s tokens, and returns the file after.
+    fn written_back(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        fs::write(&path, text).unwrap();
+        let lock = ConfigLock::acquire(&path, Duration::from_secs(1)).unwrap();
+        lock.write_tokens(
+            "work",
+            &TokenUpdate {
+                access_token: "a1",
+                refresh_token: "r1",
+                access_token_expire: 7,
+            },
+        )
+        .unwrap();
+        drop(lock);
+        fs::read_to_string(&path).unwrap()
+    }
+
+    #[test]
+    fn every_other_value_and_key_comes_back_as_it_was() {
+        // Unsorted keys at every depth, the edges of the integers, a fraction, unicode and
+        // escapes, fields this version does not know, another profile: all as the CLI writes.
+        let before = "{\n\t\"zeta\": {\n\t\t\"b\": [\n\t\t\t1,\n\t\t\t{\n\t\t\t\t\"y\": null,\n\t\t\t\t\
+                      \"x\": true\n\t\t\t}\n\t\t],\n\t\t\"a\": -9223372036854775808\n\t},\n\t\
+                      \"profiles\": [\n\t\t{\n\t\t\t\"name\": \"other\",\n\t\t\t\
+                      \"oauth_access_token\": \"keep\"\n\t\t},\n\t\t{\n\t\t\t\"name\": \"work\",\n\t\t\t\
+                      \"oauth_access_token_expire\": 1,\n\t\t\t\"big\": 18446744073709551615,\n\t\t\t\
+                      \"ratio\": 1.5,\n\t\t\t\"label\": \"名前 \\\"quoted\\\" \\u001b\",\n\t\t\t\
+                      \"oauth_access_token\": \"a0\",\n\t\t\t\"mode\": \"OAuth\",\n\t\t\t\
+                      \"oauth_refresh_token\": \"r0\"\n\t\t}\n\t],\n\t\"current\": \"work\"\n}";
+        let expected = before
+            .replace(
+                "\"oauth_access_token_expire\": 1,",
+                "\"oauth_access_token_expire\": 7,",
+            )
+            .replace(
+                "\"oauth_access_token\": \"a0\"",
+                "\"oauth_access_token\": \"a1\"",
+            )
+            .replace(
+                "\"oauth_refresh_token\": \"r0\"",
+                "\"oauth_refresh_token\": \"r1\"",
+            );
+        assert_ne!(before, expected);
+        assert_eq!(written_back(before), expected);
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value_in_its_first_place() {
+        // As serde_json reads it, and Go's encoding/json (the CLI) too: the last value wins.
+        let after = written_back(
+            r#"{"profiles": [{"name": "work", "mode": "A", "region_id": "x", "mode": "OAuth"}]}"#,
+        );
+        assert_eq!(
+            after,
+            "{\n\t\"profiles\": [\n\t\t{\n\t\t\t\"name\": \"work\",\n\t\t\t\"mode\": \"OAuth\",\n\t\t\t\
+             \"region_id\": \"x\",\n\t\t\t\"oauth_access_token\": \"a1\",\n\t\t\t\
+             \"oauth_refresh_token\": \"r1\",\n\t\t\t\"oauth_access_token_expire\": 7\n\t\t}\n\t]\n}"
+        );
+    }
 }

@@ -12,7 +12,7 @@ use crate::error::Error;
 
 /// The aliyun CLI's switch (`1` or `true`) against running `process_command`s and fetching
 /// credentials URIs.
-pub(crate) const DISABLE_EXTERNAL_VAR: &str = "ALIBABA_CLOUD_DISABLE_EXTERNAL_PROCESS";
+const DISABLE_EXTERNAL_VAR: &str = "ALIBABA_CLOUD_DISABLE_EXTERNAL_PROCESS";
 
 pub(crate) const NO_CREDENTIALS_HINT: &str = "hint: export ALIBABA_CLOUD_ACCESS_KEY_ID and \
     ALIBABA_CLOUD_ACCESS_KEY_SECRET, run `aliyun configure`, or use --profile; the identity \

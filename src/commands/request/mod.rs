@@ -16,7 +16,7 @@ use crate::cache::{self, Cache, CacheKey, Entry, KeyInput, Note};
 use crate::cert;
 use crate::config::{Settings, Target};
 use crate::credentials::session::SessionStore;
-use crate::credentials::{Provider, chain};
+use crate::credentials::{Provider, chain, context};
 use crate::env::Env;
 use crate::error::Error;
 use crate::kubeconfig::Kubeconfig;
@@ -332,14 +332,14 @@ pub(crate) fn chain_context<'a>(
     settings: &'a Settings,
     env: &'a Env,
     session: Option<SessionStore>,
-) -> chain::Context<'a> {
-    chain::Context {
+) -> context::Context<'a> {
+    context::Context {
         env,
         home: env.home(),
         sts: &settings.sts,
         ecs_endpoint: settings.ecs_endpoint.clone(),
         imds_v1_disabled: settings.imds_v1_disabled,
-        dmi_dir: chain::DMI_DIR.into(),
+        dmi_dir: context::DMI_DIR.into(),
         session,
     }
 }

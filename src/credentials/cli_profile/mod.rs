@@ -42,9 +42,7 @@ pub(crate) const IGNORE_VARS: [&str; 2] = [
     "ALIBABACLOUD_IGNORE_PROFILE",
 ];
 
-pub(crate) use file::{
-    ConfigFile, FILE_VAR, PROFILE_VAR, Profile, load, mode, non_empty, parse, path,
-};
+use file::{ConfigFile, FILE_VAR, PROFILE_VAR, Profile, load, mode, non_empty, path};
 
 /// The variable, if any, that turns this step off.
 fn disabled_by(ctx: &Context) -> Option<String> {

@@ -84,6 +84,12 @@ fn clusters_json_has_the_documented_fields() {
     fake.add_listed_cluster(PROD, "prod", "cn-beijing", "updating");
     let run = clusters(&fake, &["-o", "json"]).run_success();
     assert!(run.stdout.ends_with("}\n"), "{run}");
+    // The fields in README's order (the first occurrence of each is in the first cluster).
+    let places: Vec<usize> = ["id", "name", "region", "type", "state", "version"]
+        .iter()
+        .map(|field| run.stdout.find(&format!("\"{field}\":")).expect(field))
+        .collect();
+    assert!(places.is_sorted(), "fields out of README's order\n{run}");
     let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         value,

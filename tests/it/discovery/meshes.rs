@@ -48,6 +48,11 @@ fn meshes_json_with_v2_signatures() {
     let run = meshes(&fake, &["--output", "json"])
         .env("ACK_SIGNATURE_VERSION", "v2")
         .run_success();
+    let places: Vec<usize> = ["id", "name", "region", "state", "version", "edition"]
+        .iter()
+        .map(|field| run.stdout.find(&format!("\"{field}\":")).expect(field))
+        .collect();
+    assert!(places.is_sorted(), "fields out of README's order\n{run}");
     let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         value,
