@@ -73,6 +73,34 @@ impl Section {
             Section::Contexts => "context",
         }
     }
+
+    /// The keys of an entry's body (`cluster:`, `context:`) that the plugin decides when it
+    /// writes an entry again; `None`: all of them (the user entry is the plugin's `exec` alone,
+    /// and a `token` or client certificate left beside it would be a second way to log in).
+    ///
+    /// Every other key is the user's and stays where it was: a context's `namespace` (set with
+    /// `kubectl config set-context --current --namespace`), a cluster's `proxy-url`,
+    /// `tls-server-name` or `disable-compression`, `extensions`. Running `kubeconfig --merge`
+    /// again (after a CA rotation, or for `--api-version`) must not undo them, as kubectl's own
+    /// `config set-cluster`/`set-context` would not. A CA file or `insecure-skip-tls-verify`
+    /// goes: the API's CA data replaces the first, and kubectl refuses the second beside it.
+    fn owned_keys(self) -> Option<&'static [&'static str]> {
+        match self {
+            Section::Clusters => Some(&[
+                "server",
+                "certificate-authority-data",
+                "certificate-authority",
+                "insecure-skip-tls-verify",
+            ]),
+            Section::Contexts => Some(&["cluster", "user"]),
+            Section::Users => None,
+        }
+    }
+
+    /// The key of an entry's body (`cluster`).
+    fn body_key(self) -> &'static str {
+        self.singular()
+    }
 }
 
 /// A context to write: its cluster, user and context entries, all called `name`.
@@ -140,13 +168,36 @@ impl NewContext {
         let Some(Node::Sequence(list, _)) = document.get_mut(key) else {
             return Err(format!("its `{key}` is not a list"));
         };
-        let entry = self.entry(section).clone();
+        let entry = self.entry(section);
         match list.iter().position(|e| name_of(e) == Some(&self.name)) {
-            Some(at) => list[at] = entry,
-            None => list.push(entry),
+            Some(at) => list[at] = rewritten(&list[at], entry, section),
+            None => list.push(entry.clone()),
         }
         Ok(())
     }
+}
+
+/// `new` in place of `old` (both entries called the same): the body keys the plugin decides
+/// from `new`, every other key of `old`'s body where it was ([`Section::owned_keys`]).
+fn rewritten(old: &Node, new: &Node, section: Section) -> Node {
+    let key = section.body_key();
+    let (Some(owned), Some(old_body @ Node::Mapping(..)), Some(new_body @ Node::Mapping(fresh, _))) =
+        (section.owned_keys(), old.get(key), new.get(key))
+    else {
+        return new.clone();
+    };
+    let mut body = old_body.clone();
+    for owned in owned.iter().filter(|owned| new_body.get(owned).is_none()) {
+        body.remove(owned);
+    }
+    for (name, value) in fresh {
+        if let Some(name) = name.text() {
+            body.set(name, value.clone());
+        }
+    }
+    let mut entry = new.clone();
+    entry.set(key, body);
+    entry
 }
 
 /// A kubeconfig of its own holding `contexts` (each with its cluster and user), with no current
@@ -346,5 +397,49 @@ mod tests {
             from_nulls.starts_with("users:\n- name: c1\n"),
             "{from_nulls}"
         );
+    }
+
+    /// Written again, an entry keeps what the user added to it (a namespace, a proxy, the name
+    /// to verify, extensions) where it was; what the plugin decides is replaced, and the keys it
+    /// decides but no longer writes (a CA file, the insecure flag) go. The user entry is the
+    /// plugin's alone: an old token does not stay beside the exec.
+    #[test]
+    fn an_entry_written_again_keeps_the_users_own_keys() {
+        let existing = "apiVersion: v1\nkind: Config\nclusters:\n- name: c1\n  cluster:\n    \
+                        proxy-url: http://proxy:3128\n    server: https://old:6443\n    \
+                        certificate-authority: /old/ca.pem\n    insecure-skip-tls-verify: true\n    \
+                        tls-server-name: kubernetes\n    extensions:\n    - name: x\n      \
+                        extension: {flag: yes}\ncontexts:\n- name: c1\n  context:\n    \
+                        namespace: \"no\"\n    cluster: old\n    user: old\nusers:\n- name: c1\n  \
+                        user:\n    token: stale\n";
+        let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
+        let args = exec_user_args();
+        let exec = ExecUser {
+            command: Path::new("/bin/p"),
+            args: &args,
+            api_version: ApiVersion::V1,
+        };
+        let new = NewContext::new("c1", config.current_cluster().unwrap(), &exec);
+        let merged = merge(existing, &new, false).unwrap();
+        let users_from = merged.find("users:\n").unwrap();
+        assert_eq!(
+            &merged[..users_from],
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c1\n  cluster:\n    \
+                 proxy-url: http://proxy:3128\n    server: https://1.2.3.4:6443\n    \
+                 tls-server-name: kubernetes\n    extensions:\n    - name: x\n      \
+                 extension:\n        flag: yes\n    certificate-authority-data: {ca}\n\
+                 contexts:\n- name: c1\n  context:\n    namespace: \"no\"\n    cluster: c1\n    \
+                 user: c1\n",
+                ca = b64("ca")
+            )
+        );
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&merged).unwrap();
+        let user = &value["users"][0]["user"];
+        assert!(
+            user.get("token").is_none() && user.get("exec").is_some(),
+            "{merged}"
+        );
+        assert_eq!(merge(&merged, &new, false).unwrap(), merged);
     }
 }

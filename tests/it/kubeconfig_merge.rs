@@ -108,10 +108,21 @@ fn by_name(view: &Value, section: &str) -> BTreeMap<String, Value> {
         .unwrap_or_default()
 }
 
+/// `entry[body][field]`, or null when the entry, its body or the field is missing.
+fn added_field(entry: &Value, body: &str, field: &str) -> Value {
+    entry
+        .get(body)
+        .and_then(|b| b.get(field))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
 /// What a merge of context `name` must leave, as kubectl sees it: every old entry exactly as it
-/// was (but those called `name`, which are replaced), the new cluster (server `server`), context
+/// was (but those called `name`, which are rewritten), the new cluster (server `server`), context
 /// and user (running the plugin with `args`, `api_version`), the current context as it was (or
-/// `name` when there was none), and everything else (preferences, extensions) unchanged.
+/// `name` when there was none), and everything else (preferences, extensions) unchanged. A
+/// rewritten cluster or context keeps the user's own fields (extensions, a namespace); a
+/// rewritten user is the plugin's `exec` alone.
 fn check_merged(
     before: &Value,
     after: &Value,
@@ -130,7 +141,8 @@ fn check_merged(
     for section in ["clusters", "users", "contexts"] {
         let mut old = by_name(before, section);
         let mut new = by_name(after, section);
-        old.remove(name);
+        let was = old.remove(name).unwrap_or(Value::Null);
+        let kept = |body: &str, field: &str| added_field(&was, body, field);
         let added = new
             .remove(name)
             .ok_or_else(|| format!("no {section} entry {name:?}\n{}", show()))?;
@@ -138,11 +150,15 @@ fn check_merged(
             return Err(format!("the other {section} entries changed\n{}", show()));
         }
         let ok = match section {
-            "clusters" => added["cluster"]["server"] == server,
+            "clusters" => {
+                added["cluster"]["server"] == server
+                    && added_field(&added, "cluster", "extensions") == kept("cluster", "extensions")
+            }
             "contexts" => {
                 added["context"]["cluster"] == name
                     && added["context"]["user"] == name
-                    && added["context"].get("namespace").is_none()
+                    && added_field(&added, "context", "namespace") == kept("context", "namespace")
+                    && added_field(&added, "context", "extensions") == kept("context", "extensions")
             }
             _ => {
                 let exec = &added["user"]["exec"];
@@ -272,6 +288,60 @@ fn a_namespace_no_survives_a_merge_under_every_kubectl() {
         }
         Ok(())
     });
+}
+
+/// What a user set with kubectl on the plugin's own context and cluster (a namespace, a proxy,
+/// the name to verify the server as) survives `kubeconfig --merge` run again, here to switch to
+/// `--api-version v1beta1`; the entries' other fields are the new ones.
+#[test]
+fn merging_again_keeps_what_the_user_set_with_kubectl() {
+    let fake = cloud();
+    let p = plugin(&fake);
+    let config = p.home().join(".kube/config");
+    let list = config.to_string_lossy().into_owned();
+    let home = p.home().join("kubectl-home");
+    fs::create_dir_all(&home).unwrap();
+    let bin = one_kubectl();
+    succeed(merge(&p, &list, &[]));
+    for args in [
+        &[
+            "config",
+            "set-context",
+            "--current",
+            "--namespace",
+            "team-a",
+        ][..],
+        &[
+            "config",
+            "set",
+            &format!("clusters.{CLUSTER}.proxy-url"),
+            "http://127.0.0.1:3128",
+        ],
+        &[
+            "config",
+            "set",
+            &format!("clusters.{CLUSTER}.tls-server-name"),
+            "kubernetes",
+        ],
+    ] {
+        let out = kubectl_with_list(bin, &home, &list, args);
+        assert!(out.success(), "{out}");
+    }
+    let before = config_view(bin, &home, &list).unwrap();
+
+    let run = succeed(merge(&p, &list, &["--api-version", "v1beta1"]));
+    let after = config_view(bin, &home, &list).unwrap();
+    check_merged(&before, &after, CLUSTER, SERVER, &ARGS, V1BETA1).unwrap_or_else(|e| {
+        panic!(
+            "{e}
+{run}"
+        )
+    });
+    let context = &by_name(&after, "contexts")[CLUSTER]["context"];
+    assert_eq!(context["namespace"], "team-a", "{run}");
+    let cluster = &by_name(&after, "clusters")[CLUSTER]["cluster"];
+    assert_eq!(cluster["proxy-url"], "http://127.0.0.1:3128", "{run}");
+    assert_eq!(cluster["tls-server-name"], "kubernetes", "{run}");
 }
 
 /// `--context on`: every entry named `on`, which kubectl must read as the string.
@@ -887,6 +957,29 @@ mod random {
         (prop::sample::select(WORDS), 0u8..3).prop_map(|(w, style)| styled(w, style))
     }
 
+    /// The JSON key kubectl makes of a mapping key written `key` (in [`styled`]'s forms): a
+    /// plain `yes`, `on` and `true` are all the boolean true to its YAML 1.1 reader, and so all
+    /// `"true"` in `kubectl config view -o json`. Two keys of one mapping that come out the same
+    /// are one key to kubectl, and which value it shows depends on Go's map order (random), so
+    /// a generated mapping has at most one key of each.
+    fn json_key(key: &str) -> String {
+        if key.starts_with(['\'', '"']) {
+            return key[1..key.len() - 1].to_string();
+        }
+        match key {
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+                "true"
+            }
+            "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False"
+            | "FALSE" => "false",
+            "~" | "null" | "Null" | "NULL" | "" => "null",
+            "1_000" | "1e3" => "1000",
+            "0x1f" => "31",
+            other => other,
+        }
+        .to_string()
+    }
+
     /// An extension value: scalars of every type and style, nested a little.
     fn value() -> impl Strategy<Value = String> {
         let scalar = prop_oneof![
@@ -904,7 +997,7 @@ mod random {
                     let mut seen = std::collections::HashSet::new();
                     let entries: Vec<String> = v
                         .into_iter()
-                        .filter(|(k, _)| seen.insert(k.clone()))
+                        .filter(|(k, _)| seen.insert(json_key(k)))
                         .map(|(k, v)| format!("{k}: {v}"))
                         .collect();
                     format!("{{{}}}", entries.join(", "))

@@ -110,6 +110,13 @@ impl Node {
         }
     }
 
+    /// Removes `key` from a mapping. No-op on anything else.
+    pub(crate) fn remove(&mut self, key: &str) {
+        if let Node::Mapping(entries, _) = self {
+            entries.retain(|(k, _)| k.text() != Some(key));
+        }
+    }
+
     /// Sets `key` in a mapping: in place when it is there, else at the end. No-op on anything
     /// but a mapping.
     pub(crate) fn set(&mut self, key: &str, value: Node) {
