@@ -4,12 +4,19 @@
 //! create one, so the answer says only whether the credential is accepted, and as whom.
 //!
 //! The server's certificate is verified against the cluster's CA from the kubeconfig (or the
-//! system's roots when it names none), as kubectl verifies it; proxies are chosen as for every
-//! other request. Nothing about the credential is ever shown: messages carry the server's words
-//! (a Kubernetes `Status` message) and the transport's.
+//! system's roots when it names none), for its `tls-server-name` when it has one, as kubectl
+//! verifies it; the proxy is the cluster's `proxy-url`, else chosen as for every other
+//! request. Nothing about the credential is ever shown: messages carry the server's words (a
+//! Kubernetes `Status` message) and the transport's.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use serde_json::Value;
 
 use crate::aliyun::client::{ClientOptions, read_capped, user_agent};
@@ -24,6 +31,12 @@ pub(crate) struct Server<'a> {
     pub(crate) authority: Option<&'a [u8]>,
     /// `insecure-skip-tls-verify: true` in the kubeconfig.
     pub(crate) insecure: bool,
+    /// `tls-server-name`: the name the server's certificate must be valid for, in place of the
+    /// URL's host ([`ForName`]).
+    pub(crate) tls_server_name: Option<&'a str>,
+    /// `proxy-url`, an `http://` or `https://` proxy: every request to this server goes through
+    /// it, in place of the environment's proxies (loopback too, as client-go does).
+    pub(crate) proxy_url: Option<&'a str>,
 }
 
 /// The credential presented. Never shown.
@@ -142,15 +155,35 @@ fn client(
     presented: &Presented,
     timeout: Duration,
 ) -> Result<reqwest::blocking::Client, String> {
-    let proxies = options.proxies.clone();
     let mut builder = reqwest::blocking::Client::builder()
         .user_agent(user_agent())
         .timeout(timeout)
         .connect_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .tls_built_in_root_certs(false)
-        .proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url)));
+        .tls_built_in_root_certs(false);
+    builder = if let Some(url) = server.proxy_url {
+        // The URL is not quoted: it may hold a user and password.
+        builder.proxy(
+            reqwest::Proxy::all(url)
+                .map_err(|_| "the kubeconfig's proxy-url is not a proxy URL".to_string())?,
+        )
+    } else {
+        let proxies = options.proxies.clone();
+        builder.proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url)))
+    };
+    if let (Some(name), false) = (server.tls_server_name, server.insecure) {
+        let roots = match server.authority {
+            Some(pem) => CertificateDer::pem_slice_iter(pem)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("the cluster's CA in the kubeconfig is not PEM ({e})"))?,
+            None => options.roots.load_der()?,
+        };
+        return builder
+            .use_preconfigured_tls(tls_for_name(name, roots, presented)?)
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"));
+    }
     let roots = match server.authority {
         Some(pem) => reqwest::Certificate::from_pem_bundle(pem)
             .map_err(|e| format!("the cluster's CA in the kubeconfig is not PEM ({e})"))?,
@@ -165,12 +198,98 @@ fn client(
     if let Presented::Certificate { certificate, key } = presented {
         let identity = reqwest::Identity::from_pem(format!("{certificate}\n{key}").as_bytes())
             // Its message could not quote the key, but say no more than needed.
-            .map_err(|_| "the cached certificate and key cannot be used for TLS".to_string())?;
+            .map_err(|_| UNUSABLE_CERTIFICATE.to_string())?;
         builder = builder.identity(identity);
     }
     builder
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+}
+
+const UNUSABLE_CERTIFICATE: &str = "the cached certificate and key cannot be used for TLS";
+
+/// The TLS set-up reqwest would make (the roots, the client certificate), but verifying the
+/// server's certificate for `name`, the kubeconfig's `tls-server-name`: reqwest has no such
+/// setting, so this is rustls's own configuration, handed to it whole.
+fn tls_for_name(
+    name: &str,
+    roots: Vec<CertificateDer<'static>>,
+    presented: &Presented,
+) -> Result<ClientConfig, String> {
+    let name = ServerName::try_from(name.to_string())
+        .map_err(|_| format!("tls-server-name `{name}` is neither a host name nor an address"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut store = RootCertStore::empty();
+    // A certificate the store cannot take is skipped, as reqwest's own loading does.
+    let _ = store.add_parsable_certificates(roots);
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(store), Arc::clone(&provider))
+        .build()
+        .map_err(|e| format!("the cluster's CA cannot verify anything ({e})"))?;
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(ForName { inner, name }));
+    match presented {
+        Presented::Certificate { certificate, key } => {
+            let chain = CertificateDer::pem_slice_iter(certificate.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| UNUSABLE_CERTIFICATE.to_string())?;
+            let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
+                .map_err(|_| UNUSABLE_CERTIFICATE.to_string())?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|_| UNUSABLE_CERTIFICATE.to_string())
+        }
+        Presented::Token(_) => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// Verifies the server's certificate as rustls does, but for `name` whatever host the URL
+/// names: what client-go does with a cluster's `tls-server-name` (for a server reached by an
+/// address or a tunnel whose certificate names something else). client-go also sends that
+/// name as SNI; here the URL's host is sent (none for an address), as reqwest takes SNI from
+/// the URL: a server that picks its certificate by SNI may answer with another one.
+#[derive(Debug)]
+struct ForName {
+    inner: Arc<WebPkiServerVerifier>,
+    name: ServerName<'static>,
+}
+
+impl ServerCertVerifier for ForName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _url_host: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 /// A transport error, by what it means here.

@@ -54,6 +54,11 @@ pub(crate) struct ClusterEntry {
     /// The CA the server's certificate is verified against; `None`: the system's roots.
     pub(crate) authority: Option<Authority>,
     pub(crate) insecure_skip_tls_verify: bool,
+    /// `tls-server-name`: the name the server's certificate is verified for, in place of the
+    /// server URL's host.
+    pub(crate) tls_server_name: Option<String>,
+    /// `proxy-url`: the proxy to this cluster, in place of the environment's.
+    pub(crate) proxy_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,6 +222,8 @@ fn cluster_entry(name: &str, file: &Path, entry: &Node) -> ClusterEntry {
         authority,
         insecure_skip_tls_verify: text("insecure-skip-tls-verify")
             .is_some_and(|v| matches!(v, "true" | "True" | "TRUE" | "yes" | "on" | "y")),
+        tls_server_name: text("tls-server-name").map(str::to_string),
+        proxy_url: text("proxy-url").map(str::to_string),
     }
 }
 
@@ -269,6 +276,8 @@ clusters:
     server: https://127.0.0.2:6443
     certificate-authority-data: LS0tLS1CRUdJTg==
     insecure-skip-tls-verify: true
+    tls-server-name: kubernetes
+    proxy-url: socks5://127.0.0.1:1080
 ";
 
     #[test]
@@ -311,6 +320,12 @@ clusters:
             Some(Authority::Data(b"-----BEGIN".to_vec()))
         );
         assert!(cluster.insecure_skip_tls_verify);
+        assert_eq!(cluster.tls_server_name.as_deref(), Some("kubernetes"));
+        assert_eq!(
+            cluster.proxy_url.as_deref(),
+            Some("socks5://127.0.0.1:1080")
+        );
+        assert_eq!(ack.cluster.as_ref().unwrap().tls_server_name, None);
     }
 
     #[test]

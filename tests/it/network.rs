@@ -7,13 +7,13 @@
 //! whose answers never end or are too long.
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::sync::Arc;
 
 use crate::support::fake_cloud::FakeCloud;
 use crate::support::plugin::{BIN, Plugin};
+use crate::support::proxy::{read_head, recording_proxy, serve};
 
 const CLUSTER: &str = "c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a";
 const KEY_ID: &str = "LTAI5tNetworkKey0001";
@@ -32,52 +32,6 @@ fn get_credential(fake: &FakeCloud) -> Plugin<'_> {
         "--cluster-id",
         CLUSTER,
     ])
-}
-
-/// Everything that reached a server, one entry per connection.
-#[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<String>>>);
-
-impl Seen {
-    fn connections(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
-/// Start a server on 127.0.0.1 that hands each connection to `serve` on a thread of its own.
-fn serve(serve: impl Fn(TcpStream) + Send + Sync + 'static) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let serve = Arc::new(serve);
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let serve = Arc::clone(&serve);
-            thread::spawn(move || serve(stream));
-        }
-    });
-    format!("127.0.0.1:{}", addr.port())
-}
-
-/// The request head (up to the blank line), as text.
-fn read_head(stream: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-        head.push(byte[0]);
-    }
-    String::from_utf8_lossy(&head).into_owned()
-}
-
-/// A proxy that records each connection's request head and answers 502 to all of them.
-fn recording_proxy() -> (String, Seen) {
-    let seen = Seen::default();
-    let record = seen.clone();
-    let addr = serve(move |mut stream| {
-        let head = read_head(&mut stream);
-        record.0.lock().unwrap().push(head);
-        let _ = stream.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
-    });
-    (format!("http://{addr}"), seen)
 }
 
 #[test]

@@ -57,14 +57,15 @@ fn review(
         fetched = Some(new);
         (credential, Origin::Fetched)
     };
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     let cluster = findings.context.as_ref().and_then(|c| c.cluster.as_ref());
     let server = if let Some(cluster) = cluster {
         from_context(cluster)?
     } else {
         notes.push(
             "no kubeconfig context names the server (see kubeconfig): asked the one the API's \
-             kubeconfig names",
+             kubeconfig names"
+                .into(),
         );
         let fetched = match fetched {
             Some(fetched) => fetched,
@@ -80,9 +81,7 @@ fn review(
         )
         .hint(format!("write it again: {}", super::merge_command(target))));
     }
-    if server.insecure {
-        notes.push("the kubeconfig turns off verification of the server's certificate");
-    }
+    notes.extend(how_reached(&server)?);
     let presented = match (
         &credential.client_certificate_data,
         &credential.client_key_data,
@@ -104,17 +103,89 @@ fn review(
             url: &server.url,
             authority: server.authority.as_deref(),
             insecure: server.insecure,
+            tls_server_name: server.tls_server_name.as_deref(),
+            proxy_url: server.proxy_url.as_deref(),
         },
         &presented,
         CHECK_BUDGET,
     );
+    let wrong_name = matches!(&answer, Err(Unreachable::UntrustedServer(detail))
+        if detail.contains("not valid for name"));
     let shown = shown(&credential, &origin);
     let mut check = judge(answer, &server.url, &shown, &origin, &credential, target);
+    if let (true, Some(name), Some(cluster)) = (wrong_name, &server.tls_server_name, cluster) {
+        check = check.hint(format!(
+            "the server's certificate is not for `{name}`, the tls-server-name of cluster `{0}` \
+             in the kubeconfig: correct it (`kubectl config set clusters.{0}.tls-server-name \
+             NAME`) or remove it (`kubectl config unset clusters.{0}.tls-server-name`)",
+            cluster.name
+        ));
+    }
     for note in notes {
         check.detail.push('\n');
-        check.detail.push_str(note);
+        check.detail.push_str(&note);
     }
     Ok(check)
+}
+
+/// What the kubeconfig changes about how the server is reached, as notes for the detail; a
+/// skip when it is through a proxy doctor does not speak.
+fn how_reached(reached: &Found) -> Result<Vec<String>, Check> {
+    let mut found = Vec::new();
+    if reached.insecure {
+        found.push("the kubeconfig turns off verification of the server's certificate".into());
+    } else if let Some(name) = &reached.tls_server_name {
+        found.push(format!(
+            "its certificate verified for `{name}`, the kubeconfig's tls-server-name"
+        ));
+    }
+    if let Some(proxy) = &reached.proxy_url {
+        // client-go takes these three schemes and refuses the kubeconfig for any other.
+        match proxy.split_once("://").map(|(scheme, _)| scheme) {
+            Some("http" | "https") => {}
+            Some("socks5") => {
+                return Err(Check::new(
+                    NAME,
+                    Status::Skip,
+                    format!(
+                        "the kubeconfig reaches {} through a SOCKS proxy (its proxy-url), which \
+                         doctor does not speak; kubectl does",
+                        reached.url
+                    ),
+                )
+                .hint("ask the server with kubectl itself: `kubectl auth whoami`"));
+            }
+            _ => {
+                return Err(Check::new(
+                    NAME,
+                    Status::Fail,
+                    format!(
+                        "the kubeconfig's proxy-url for {} is not an http, https or socks5 URL: \
+                         kubectl refuses it too",
+                        reached.url
+                    ),
+                ));
+            }
+        }
+        found.push(format!(
+            "through the kubeconfig's proxy-url ({})",
+            proxy_address(proxy)
+        ));
+    }
+    Ok(found)
+}
+
+/// `http://host:port` of a proxy URL: never its user or password.
+fn proxy_address(proxy: &str) -> String {
+    match reqwest::Url::parse(proxy) {
+        Ok(url) => format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.host_str().unwrap_or(""),
+            url.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        Err(_) => "not a URL".to_string(),
+    }
 }
 
 /// The API server to ask, and what its certificate must chain to.
@@ -122,6 +193,8 @@ struct Found {
     url: String,
     authority: Option<Vec<u8>>,
     insecure: bool,
+    tls_server_name: Option<String>,
+    proxy_url: Option<String>,
 }
 
 /// The server of the kubeconfig context's cluster, as kubectl would use it.
@@ -146,6 +219,8 @@ fn from_context(cluster: &ClusterEntry) -> Result<Found, Check> {
         url: cluster.server.clone(),
         authority,
         insecure: cluster.insecure_skip_tls_verify,
+        tls_server_name: cluster.tls_server_name.clone(),
+        proxy_url: cluster.proxy_url.clone(),
     })
 }
 
@@ -162,6 +237,8 @@ fn from_api(fetched: &Fetched) -> Result<Found, Check> {
             .as_deref()
             .and_then(|data| BASE64.decode(data.trim()).ok()),
         insecure: false,
+        tls_server_name: None,
+        proxy_url: None,
     })
 }
 

@@ -1,9 +1,12 @@
 //! The `apiserver` check against the TLS API server: whom it takes the certificate for, a
 //! revoked certificate (and `cache clear` mending it), RBAC's 403, Kubernetes 1.27 (v1beta1)
-//! and older (no `SelfSubjectReview` at all), a mesh.
+//! and older (no `SelfSubjectReview` at all), a mesh, a fleet, and a cluster entry's
+//! `tls-server-name` and `proxy-url` (set with real kubectl).
 
 use super::*;
 use crate::support::cache_files::entry_files;
+use crate::support::kubectl::{self, kubectls};
+use crate::support::proxy::tunnelling_proxy;
 use crate::support::{FLEET, MESH};
 
 /// The certificate the fake issued last.
@@ -242,5 +245,139 @@ fn a_fleet_is_checked_like_a_cluster() {
             )
             .as_str()
         )
+    );
+}
+
+/// `kubectl config set clusters.CLUSTER.FIELD VALUE` (`unset` without a value) on the plugin's
+/// kubeconfig, with a real kubectl.
+fn set_cluster_field(plugin: &Plugin, field: &str, value: Option<&str>) {
+    let kubectl = &kubectls().last().expect("a kubectl").path;
+    let key = format!("clusters.{CLUSTER}.{field}");
+    let mut args = vec![
+        "config",
+        if value.is_some() { "set" } else { "unset" },
+        &key,
+    ];
+    args.extend(value);
+    let config = plugin.home().join(".kube/config");
+    let out = kubectl::run(kubectl, &plugin.home().join("kubectl-home"), &config, &args);
+    assert!(out.success(), "{out}");
+}
+
+/// A server whose certificate names `apiserver.internal` alone, reached at 127.0.0.1: refused
+/// as kubectl refuses it, until the cluster's `tls-server-name` says that name; a wrong name
+/// gets a hint about the setting, not about the CA.
+#[test]
+fn the_server_is_verified_for_the_clusters_tls_server_name() {
+    let fake = FakeCloud::start();
+    fake.add_access_key(KEY_ID, KEY_SECRET);
+    let api = ApiServer::start_named(&fake.client_ca_pem(), &["apiserver.internal"]);
+    fake.add_cluster(CLUSTER, &api.url(), &api.url(), api.ca_pem());
+    let plugin = as_ram_user(&fake);
+    set_up_kubeconfig(&plugin);
+
+    let run = doctor(&plugin, &["--cluster-id", CLUSTER, "-o", "json"]);
+    assert_exit(&run, 1);
+    let apiserver = check(&checks(&run), "apiserver").clone();
+    assert_eq!(apiserver.status, "fail", "{run}");
+    assert!(apiserver.detail.contains("not valid for name"), "{run}");
+    assert!(
+        apiserver
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.starts_with("the kubeconfig's CA for this cluster does not match")),
+        "{run}"
+    );
+
+    set_cluster_field(&plugin, "tls-server-name", Some("apiserver.internal"));
+    let run = doctor(&plugin, &["--cluster-id", CLUSTER, "-o", "json"]);
+    assert_exit(&run, 0);
+    let apiserver = check(&checks(&run), "apiserver").clone();
+    assert_eq!(apiserver.status, "ok", "{run}");
+    assert!(
+        apiserver
+            .detail
+            .contains(" takes the cached certificate (CN ")
+            && apiserver.detail.ends_with(
+                "\nits certificate verified for `apiserver.internal`, the kubeconfig's \
+                 tls-server-name"
+            ),
+        "{run}"
+    );
+
+    set_cluster_field(&plugin, "tls-server-name", Some("other.internal"));
+    let run = doctor(&plugin, &["--cluster-id", CLUSTER, "-o", "json"]);
+    assert_exit(&run, 1);
+    assert_eq!(
+        check(&checks(&run), "apiserver").hint.as_deref(),
+        Some(
+            format!(
+                "the server's certificate is not for `other.internal`, the tls-server-name of \
+                 cluster `{CLUSTER}` in the kubeconfig: correct it (`kubectl config set \
+                 clusters.{CLUSTER}.tls-server-name NAME`) or remove it (`kubectl config unset \
+                 clusters.{CLUSTER}.tls-server-name`)"
+            )
+            .as_str()
+        ),
+        "{run}"
+    );
+}
+
+/// A cluster entry's `proxy-url` carries the check: the proxy is asked for a tunnel to the
+/// server (loopback included, as client-go does), and the detail names it without its
+/// password. A SOCKS proxy, which kubectl speaks and doctor does not, is a skip that says so.
+#[test]
+fn the_check_goes_through_the_clusters_proxy_url() {
+    let (fake, _me, api) = cloud_and_cluster();
+    let plugin = as_ram_user(&fake);
+    set_up_kubeconfig(&plugin);
+    let (proxy, seen) = tunnelling_proxy();
+    let with_password = proxy.replace("http://", "http://me:proxy-password@");
+    set_cluster_field(&plugin, "proxy-url", Some(&with_password));
+
+    let run = doctor(&plugin, &["--cluster-id", CLUSTER, "-o", "json"]);
+    assert_exit(&run, 0);
+    let apiserver = check(&checks(&run), "apiserver").clone();
+    assert_eq!(apiserver.status, "ok", "{run}");
+    assert!(
+        apiserver
+            .detail
+            .ends_with(&format!("\nthrough the kubeconfig's proxy-url ({proxy})")),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("proxy-password"), "{run}");
+    let tunnels: Vec<String> = seen
+        .connections()
+        .iter()
+        .filter_map(|head| head.lines().next().map(str::to_string))
+        .collect();
+    assert!(
+        !tunnels.is_empty()
+            && tunnels
+                .iter()
+                .all(|line| line == &format!("CONNECT {} HTTP/1.1", api.addr())),
+        "{tunnels:?}\n{run}"
+    );
+
+    set_cluster_field(&plugin, "proxy-url", Some("socks5://127.0.0.1:1"));
+    let run = doctor(&plugin, &["--cluster-id", CLUSTER, "-o", "json"]);
+    assert_exit(&run, 0);
+    let apiserver = check(&checks(&run), "apiserver").clone();
+    assert_eq!(
+        (apiserver.status.as_str(), apiserver.hint.as_deref()),
+        (
+            "skip",
+            Some("ask the server with kubectl itself: `kubectl auth whoami`")
+        ),
+        "{run}"
+    );
+    assert_eq!(
+        apiserver.detail,
+        format!(
+            "the kubeconfig reaches {} through a SOCKS proxy (its proxy-url), which doctor does \
+             not speak; kubectl does",
+            api.url()
+        ),
+        "{run}"
     );
 }

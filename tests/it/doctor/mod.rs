@@ -94,7 +94,7 @@ fn assert_report(run: &Run, me: &Principal, expected: &str) {
 }
 
 /// One check of `-o json`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Checked {
     name: String,
     status: String,

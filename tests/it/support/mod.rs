@@ -10,6 +10,7 @@
 //!   API server they talk to;
 //! - [`exec_credential`], [`cache_files`], [`wait`], [`rng`]: parsing what the binary printed,
 //!   reading and editing its cache, waiting for a condition, reproducible randomness;
+//! - [`proxy`]: proxies of the tests' own (one that refuses and records, one that tunnels);
 //! - the common fixture below: a fake cloud with one cluster and one RAM user's access key.
 
 pub mod apiserver;
@@ -22,6 +23,7 @@ pub mod fake_cloud;
 pub mod golden;
 pub mod kubectl;
 pub mod plugin;
+pub mod proxy;
 pub mod rng;
 pub mod secrets;
 pub mod test_ca;

@@ -106,7 +106,13 @@ impl ApiServer {
     /// Starts the server; client certificates must chain to a CA in `client_ca_pem` (one or more
     /// PEM certificates).
     pub fn start(client_ca_pem: &str) -> ApiServer {
-        let (ca_pem, config) = tls_config(client_ca_pem);
+        ApiServer::start_named(client_ca_pem, &["127.0.0.1", "localhost"])
+    }
+
+    /// As [`ApiServer::start`], but its certificate names `names` alone: reached at
+    /// `127.0.0.1`, it verifies only for a client told one of them (`tls-server-name`).
+    pub fn start_named(client_ca_pem: &str, names: &[&str]) -> ApiServer {
+        let (ca_pem, config) = tls_config(client_ca_pem, names);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local_addr");
         let state = Arc::new(State {

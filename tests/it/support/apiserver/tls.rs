@@ -1,6 +1,6 @@
-//! The fake API server's TLS: its own server CA and certificate for `127.0.0.1` and `localhost`,
-//! client certificates verified against the CA the test gives, and the subject CN of a client
-//! certificate.
+//! The fake API server's TLS: its own server CA and certificate (for `127.0.0.1` and
+//! `localhost`, unless a test names others), client certificates verified against the CA the
+//! test gives, and the subject CN of a client certificate.
 
 use std::sync::Arc;
 
@@ -9,8 +9,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 
-/// Makes the server CA and certificate, and the rustls config. Returns (server CA PEM, config).
-pub(super) fn tls_config(client_ca_pem: &str) -> (String, Arc<ServerConfig>) {
+/// Makes the server CA and a certificate for `names` (host names or addresses), and the rustls
+/// config. Returns (server CA PEM, config).
+pub(super) fn tls_config(client_ca_pem: &str, names: &[&str]) -> (String, Arc<ServerConfig>) {
     use rcgen::{
         BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
         IsCa, KeyPair, KeyUsagePurpose,
@@ -31,8 +32,8 @@ pub(super) fn tls_config(client_ca_pem: &str) -> (String, Arc<ServerConfig>) {
     let ca_cert = ca_params.self_signed(&ca_key).expect("self-sign server CA");
 
     let key = KeyPair::generate().expect("generate server key");
-    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .expect("server cert params");
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let mut params = CertificateParams::new(names).expect("server cert params");
     params.distinguished_name = DistinguishedName::new();
     params
         .distinguished_name
