@@ -95,8 +95,8 @@ pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> 
     let now = crate::time::now();
     let fallback = cached.filter(|entry| !config.force_refresh && entry.is_usable(now));
     let budget = match fallback {
-        Some(_) => settings.api_timeout.min(REFRESH_BUDGET),
-        None => settings.api_timeout,
+        Some(_) => settings.access.api_timeout.min(REFRESH_BUDGET),
+        None => settings.access.api_timeout,
     };
     match miss.fetch(settings, budget) {
         Ok(fetched) => {

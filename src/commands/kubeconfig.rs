@@ -67,7 +67,7 @@ fn fetch_context(
     let request = CredentialRequest::resolve(settings, env, false)?;
     let fetched = {
         let miss = request.lock(settings);
-        let fetched = miss.fetch(settings, settings.api_timeout)?;
+        let fetched = miss.fetch(settings, settings.access.api_timeout)?;
         miss.store(&fetched.entry);
         fetched
     };

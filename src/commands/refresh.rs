@@ -107,7 +107,7 @@ pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> 
         verbose!("already refreshed");
         return Ok(());
     }
-    match miss.fetch(settings, settings.api_timeout) {
+    match miss.fetch(settings, settings.access.api_timeout) {
         Ok(fetched) => miss.store(&fetched.entry),
         Err(error) => {
             let kept = cached.filter(|entry| entry.is_usable(crate::time::now()));

@@ -8,8 +8,6 @@ pub(crate) mod values;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::aliyun::client::ClientOptions;
-use crate::aliyun::sts::StsEndpoint;
 use crate::aliyun::{adcp, servicemesh};
 use crate::cli::{GetCredentialArgs, TargetArgs};
 use crate::env::Env;
@@ -50,8 +48,9 @@ impl Target {
     }
 }
 
-/// What decides a credential and how to fetch it, validated: shared by `get-credential` and
-/// `kubeconfig`.
+/// What decides a credential and how to fetch it, validated: shared by `get-credential`,
+/// `kubeconfig` and `doctor`. The target and the cache are its own; who calls the APIs and
+/// where is [`Access`], as for the commands that have no target (`clusters`, `meshes`).
 #[derive(Debug)]
 pub(crate) struct Settings {
     pub(crate) target: Target,
@@ -60,31 +59,8 @@ pub(crate) struct Settings {
     /// parameter).
     pub(crate) minutes: u32,
     pub(crate) cache_dir: PathBuf,
-    /// `--cs-endpoint` or `ACK_CS_ENDPOINT`, validated, without a trailing slash.
-    pub(crate) cs_endpoint: Option<String>,
-    /// `--asm-endpoint` or `ACK_ASM_ENDPOINT`, validated.
-    pub(crate) asm_endpoint: Option<String>,
-    /// `--adcp-endpoint` or `ACK_ADCP_ENDPOINT`, validated.
-    pub(crate) adcp_endpoint: Option<String>,
-    /// `--region`, else the first of [`access::REGION_VARS`] that is set.
-    pub(crate) region: Option<String>,
-    /// The first of [`access::FALLBACK_REGION_VARS`]: used when neither the above nor the credential
-    /// source's profile names a region.
-    pub(crate) fallback_region: Option<String>,
-    /// `ALIBABA_CLOUD_ENDPOINT_TYPE` (or another spelling) is `vpc`: the VPC endpoints.
-    pub(crate) vpc_endpoints: bool,
-    /// `--profile`.
-    pub(crate) profile: Option<String>,
-    /// `--role-arn`, validated.
-    pub(crate) role_arn: Option<String>,
-    pub(crate) sts: StsEndpoint,
-    /// Proxies, TLS roots and the signature scheme, as the environment says.
-    pub(crate) client: ClientOptions,
-    /// The ECS metadata service's base URL.
-    pub(crate) ecs_endpoint: String,
-    pub(crate) imds_v1_disabled: bool,
-    /// The most one fetch may take, every API call and retry included.
-    pub(crate) api_timeout: Duration,
+    /// Who calls the APIs and where: credentials, endpoints, region, proxies, the budget.
+    pub(crate) access: Access,
     /// The most we wait for another process that is fetching the same credential.
     pub(crate) lock_timeout: Duration,
 }
@@ -176,21 +152,9 @@ impl Settings {
             private_ip: args.private_ip,
             minutes,
             cache_dir: cache_dir(args.cache_dir.as_ref(), env)?,
-            cs_endpoint: access.cs_endpoint,
-            asm_endpoint: access.asm_endpoint,
-            adcp_endpoint: access.adcp_endpoint,
-            region: access.region,
-            fallback_region: access.fallback_region,
-            vpc_endpoints: access.vpc_endpoints,
-            profile: access.profile,
-            role_arn: access.role_arn,
-            sts: access.sts,
-            client: access.client,
-            ecs_endpoint: access.ecs_endpoint,
-            imds_v1_disabled: access.imds_v1_disabled,
-            api_timeout: access.api_timeout,
             lock_timeout: seconds(env, "ACK_LOCK_TIMEOUT")?
                 .unwrap_or(access.api_timeout + LOCK_MARGIN),
+            access,
         })
     }
 
@@ -200,19 +164,23 @@ impl Settings {
     /// servicemesh API; for a fleet the adcp API of its region (there is no central one).
     pub(crate) fn api_endpoint(&self, source_region: Option<&str>) -> Result<String, Error> {
         let region = self
+            .access
             .region
             .as_deref()
             .or(source_region)
-            .or(self.fallback_region.as_deref());
+            .or(self.access.fallback_region.as_deref());
         match self.target {
             Target::Mesh { .. } => Ok(self
+                .access
                 .asm_endpoint
                 .clone()
                 .unwrap_or_else(|| servicemesh::DEFAULT_ENDPOINT.to_string())),
-            Target::Cluster { .. } => {
-                access::cs_endpoint(self.cs_endpoint.as_deref(), region, self.vpc_endpoints)
-            }
-            Target::Fleet { .. } => match &self.adcp_endpoint {
+            Target::Cluster { .. } => access::cs_endpoint(
+                self.access.cs_endpoint.as_deref(),
+                region,
+                self.access.vpc_endpoints,
+            ),
+            Target::Fleet { .. } => match &self.access.adcp_endpoint {
                 Some(endpoint) => Ok(endpoint.clone()),
                 None => adcp::endpoint(region),
             },

@@ -7,7 +7,7 @@ use super::*;
 fn metadata_endpoint_must_be_a_base_url() {
     let with = |value: &str| {
         let env = Env::from_pairs([("HOME", "/h"), ("ACK_ECS_METADATA_ENDPOINT", value)]);
-        Settings::resolve(&args(&[]), &env).map(|s| s.ecs_endpoint)
+        Settings::resolve(&args(&[]), &env).map(|s| s.access.ecs_endpoint)
     };
     assert_eq!(with("http://127.0.0.1:9/").unwrap(), "http://127.0.0.1:9");
     assert_eq!(
@@ -18,7 +18,7 @@ fn metadata_endpoint_must_be_a_base_url() {
         assert_eq!(with(bad).unwrap_err().exit_code(), 2, "{bad}");
     }
     let default = Settings::resolve(&args(&[]), &Env::from_pairs([("HOME", "/h")])).unwrap();
-    assert_eq!(default.ecs_endpoint, "http://100.100.100.200");
+    assert_eq!(default.access.ecs_endpoint, "http://100.100.100.200");
 }
 
 /// A generic `REGION` that is no region id (another tool's) is passed over; the plugin's
@@ -27,10 +27,16 @@ fn metadata_endpoint_must_be_a_base_url() {
 fn region_values_are_checked_where_they_count() {
     let env = Env::from_pairs([("HOME", "/h"), ("REGION", "EU"), ("REGION_ID", "us-east-1")]);
     let resolved = Settings::resolve(&args(&[]), &env).unwrap();
-    assert_eq!(resolved.fallback_region.as_deref(), Some("us-east-1"));
+    assert_eq!(
+        resolved.access.fallback_region.as_deref(),
+        Some("us-east-1")
+    );
     let env = Env::from_pairs([("HOME", "/h"), ("REGION", "EU")]);
     assert_eq!(
-        Settings::resolve(&args(&[]), &env).unwrap().fallback_region,
+        Settings::resolve(&args(&[]), &env)
+            .unwrap()
+            .access
+            .fallback_region,
         None
     );
     let env = Env::from_pairs([("HOME", "/h"), ("ALIBABA_CLOUD_REGION_ID", "EU")]);

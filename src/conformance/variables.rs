@@ -39,6 +39,7 @@ pub(super) fn env_var(var: &str) -> Result<(), String> {
     let settings = |world: &World| world.settings().map_err(|e| e.to_string());
     let sts = |world: &World| -> Result<String, String> {
         settings(world)?
+            .access
             .sts
             .resolve(ProfileSts::default())
             .map_err(|e| e.to_string())
@@ -120,8 +121,10 @@ pub(super) fn env_var(var: &str) -> Result<(), String> {
             )
         }
         "ALIBABA_CLOUD_IMDSV1_DISABLED" | "ALIBABA_CLOUD_ECS_IMDSV2_ENABLE" => {
-            let off = settings(&World::new())?.imds_v1_disabled;
-            let on = settings(&World::new().var(var, "true"))?.imds_v1_disabled;
+            let off = settings(&World::new())?.access.imds_v1_disabled;
+            let on = settings(&World::new().var(var, "true"))?
+                .access
+                .imds_v1_disabled;
             if !off && on {
                 Ok(())
             } else {
@@ -190,7 +193,7 @@ pub(super) fn env_var(var: &str) -> Result<(), String> {
         "HTTPS_PROXY" | "HTTP_PROXY" | "NO_PROXY" => {
             let proxy = |world: &World, url: &str| -> Result<Option<String>, String> {
                 let url = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
-                Ok(settings(world)?.client.proxies.for_url(&url))
+                Ok(settings(world)?.access.client.proxies.for_url(&url))
             };
             let world = World::new()
                 .var("HTTPS_PROXY", "http://secure.proxy:3128")

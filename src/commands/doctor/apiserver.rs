@@ -98,7 +98,7 @@ fn review(
         }
     };
     let answer = apiserver::review(
-        &settings.client,
+        &settings.access.client,
         &Server {
             url: &server.url,
             authority: server.authority.as_deref(),

@@ -126,8 +126,8 @@ pub(crate) fn run(config: &DoctorConfig, env: &Env) -> Result<(), Error> {
     let found = chain::discover_explained(
         // No session store: doctor neither reads nor writes kept STS sessions.
         &chain_context(settings, env, None),
-        settings.profile.as_deref(),
-        settings.role_arn.as_deref(),
+        settings.access.profile.as_deref(),
+        settings.access.role_arn.as_deref(),
     );
     checks.push(source::credentials(&found));
     let provider = found.ok().map(|found| found.provider);
@@ -199,7 +199,10 @@ pub(crate) fn run(config: &DoctorConfig, env: &Env) -> Result<(), Error> {
 
 /// A client for one check's calls.
 fn client(settings: &Settings) -> Client {
-    Client::new(settings.api_timeout.min(CHECK_BUDGET), &settings.client)
+    Client::new(
+        settings.access.api_timeout.min(CHECK_BUDGET),
+        &settings.access.client,
+    )
 }
 
 /// Every flag that names a target. With [`kind`] (and `network::apis`, for its API), the

@@ -42,12 +42,13 @@ pub(super) fn apis(
     }
     if target.is_none() {
         let mesh = settings
+            .access
             .asm_endpoint
             .clone()
             .unwrap_or_else(|| servicemesh::DEFAULT_ENDPOINT.to_string());
         apis.push(("servicemesh", mesh));
     }
-    if let Ok(sts) = settings.sts.resolve(ProfileSts::default()) {
+    if let Ok(sts) = settings.access.sts.resolve(ProfileSts::default()) {
         apis.push(("sts", sts));
     }
     apis
@@ -101,7 +102,7 @@ pub(super) fn endpoints(
     apis: &[(&'static str, String)],
     source: Vec<(&'static str, String)>,
 ) -> (Check, Vec<String>) {
-    let prober = Prober::new(&settings.client);
+    let prober = Prober::new(&settings.access.client);
     let mut lines = Vec::new();
     // The failures by kind, each with the names of the endpoints that failed so.
     let mut failed: Vec<(FailureKind, Vec<&'static str>, Option<String>)> = Vec::new();

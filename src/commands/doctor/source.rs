@@ -47,7 +47,7 @@ pub(super) fn identity(
             return (Check::from_error("identity", Status::Fail, &error), None);
         }
     };
-    let endpoint = match settings.sts.resolve(ProfileSts::default()) {
+    let endpoint = match settings.access.sts.resolve(ProfileSts::default()) {
         Ok(endpoint) => endpoint,
         Err(error) => return (Check::from_error("identity", Status::Fail, &error), None),
     };

@@ -118,7 +118,7 @@ impl Miss<'_> {
     pub(crate) fn fetch(&self, settings: &Settings, budget: Duration) -> Result<Fetched, Error> {
         let request = self.request;
         verbose!("credentials: {}", request.provider.describe());
-        let client = Client::new(budget, &settings.client);
+        let client = Client::new(budget, &settings.access.client);
         let credentials = self.credentials(&client)?;
         match request.fetch_with(settings, &client, &credentials) {
             // Kept session credentials that the API refuses (revoked, say) are dropped, and

@@ -61,8 +61,8 @@ impl CredentialRequest {
         let session = SessionStore::new(settings.cache_dir.clone(), !fresh_sessions);
         let provider = chain::discover(
             &chain_context(settings, env, Some(session)),
-            settings.profile.as_deref(),
-            settings.role_arn.as_deref(),
+            settings.access.profile.as_deref(),
+            settings.access.role_arn.as_deref(),
         )?;
         Self::with_provider(settings, provider)
     }
@@ -124,9 +124,9 @@ impl CredentialRequest {
         let mut text = format!(
             "{}\n{:?}\n{}\n{}",
             self.provider.describe(),
-            settings.sts,
-            settings.ecs_endpoint,
-            settings.api_timeout.as_millis()
+            settings.access.sts,
+            settings.access.ecs_endpoint,
+            settings.access.api_timeout.as_millis()
         );
         for (name, value) in env.with_prefixes(ROUTE_VARIABLES) {
             let _ = write!(text, "\n{name}={value}");
@@ -336,9 +336,9 @@ pub(crate) fn chain_context<'a>(
     context::Context {
         env,
         home: env.home(),
-        sts: &settings.sts,
-        ecs_endpoint: settings.ecs_endpoint.clone(),
-        imds_v1_disabled: settings.imds_v1_disabled,
+        sts: &settings.access.sts,
+        ecs_endpoint: settings.access.ecs_endpoint.clone(),
+        imds_v1_disabled: settings.access.imds_v1_disabled,
         dmi_dir: context::DMI_DIR.into(),
         session,
     }
