@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::support::fake_cloud::FakeCloud;
 use crate::support::plugin::{BIN, Plugin};
-use crate::support::proxy::{read_head, recording_proxy, serve};
+use crate::support::proxy::{read_head, recording_proxy, serve, server_tls};
 
 const CLUSTER: &str = "c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a";
 const KEY_ID: &str = "LTAI5tNetworkKey0001";
@@ -98,31 +98,7 @@ fn a_remote_endpoint_goes_through_https_proxy_unless_no_proxy_names_it() {
 /// A TLS server with its own CA in front of the fake cloud: each request is read whole,
 /// passed on over plain TCP, and the fake's answer (it closes after one) passed back.
 fn tls_front(fake_addr: String) -> (String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    use rustls::pki_types::PrivateKeyDer;
-
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "network-test-ca");
-    let ca = ca.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&key, &ca, &ca_key)
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone()],
-            PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .unwrap();
-    let config = Arc::new(config);
+    let (config, ca_pem) = server_tls(&["127.0.0.1"]);
     let addr = serve(move |stream| {
         let Ok(connection) = rustls::ServerConnection::new(Arc::clone(&config)) else {
             return;
@@ -162,7 +138,7 @@ fn tls_front(fake_addr: String) -> (String, String) {
         let _ = tls.flush();
         let _ = tls.sock.shutdown(Shutdown::Write);
     });
-    (format!("https://{addr}"), ca.pem())
+    (format!("https://{addr}"), ca_pem)
 }
 
 #[test]

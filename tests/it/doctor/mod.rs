@@ -7,10 +7,12 @@
 //! - `failures.rs`: no credentials, a wrong secret, clock skew, a refused endpoint, a cache
 //!   directory with bad permissions, a kubeconfig that runs a missing binary;
 //! - `apiserver.rs`: a revoked certificate (and `cache clear` mending it), RBAC's 403,
-//!   Kubernetes 1.27 and older;
+//!   Kubernetes 1.27 and older, a mesh, a fleet, `tls-server-name` and `proxy-url`;
+//! - `endpoints.rs`: a remote endpoint probed through a proxy's tunnel;
 //! - `read_only.rs`: doctor changes nothing, and prints no secret, token or key.
 
 mod apiserver;
+mod endpoints;
 mod failures;
 mod read_only;
 

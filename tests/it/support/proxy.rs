@@ -1,6 +1,7 @@
 //! Small servers of the tests' own on 127.0.0.1, for what goes through a proxy: [`serve`] runs
 //! one, a [`recording_proxy`] refuses everything and remembers what reached it, and a
-//! [`tunnelling_proxy`] answers `CONNECT` as a real proxy does and passes the bytes on.
+//! [`tunnelling_proxy`] answers `CONNECT` as a real proxy does and passes the bytes on, and a
+//! [`tls_server`] completes TLS handshakes for names of the test's choosing.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -61,6 +62,12 @@ pub fn recording_proxy() -> (String, Seen) {
 /// A proxy that records each request head and opens the tunnel a `CONNECT host:port` asks for
 /// (anything else gets 405); returns its `http://` URL.
 pub fn tunnelling_proxy() -> (String, Seen) {
+    tunnelling_proxy_to(None)
+}
+
+/// As [`tunnelling_proxy`], but with `upstream` (`127.0.0.1:PORT`) every tunnel leads there,
+/// whatever host it asks for: a remote endpoint's name, with nothing leaving loopback.
+pub fn tunnelling_proxy_to(upstream: Option<String>) -> (String, Seen) {
     let seen = Seen::default();
     let record = seen.clone();
     let addr = serve(move |mut client| {
@@ -71,7 +78,7 @@ pub fn tunnelling_proxy() -> (String, Seen) {
             .next()
             .and_then(|line| line.strip_prefix("CONNECT "))
             .and_then(|rest| rest.split_whitespace().next())
-            .map(str::to_string);
+            .map(|asked| upstream.clone().unwrap_or_else(|| asked.to_string()));
         let Some(upstream) = target.and_then(|t| TcpStream::connect(t).ok()) else {
             let _ =
                 client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
@@ -95,4 +102,54 @@ pub fn tunnelling_proxy() -> (String, Seen) {
         let _ = forth.join();
     });
     (format!("http://{addr}"), seen)
+}
+
+/// A TLS server configuration with a certificate for `names` (host names or addresses) from a
+/// CA of its own, asking no client certificate; and the CA's PEM.
+pub fn server_tls(names: &[&str]) -> (Arc<rustls::ServerConfig>, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    use rustls::pki_types::PrivateKeyDer;
+
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "test-server-ca");
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let leaf = CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    (Arc::new(config), ca.pem())
+}
+
+/// A server that completes a TLS handshake with a certificate for `names` ([`server_tls`]),
+/// then closes; returns `127.0.0.1:PORT` and the CA's PEM.
+pub fn tls_server(names: &[&str]) -> (String, String) {
+    let (config, ca_pem) = server_tls(names);
+    let addr = serve(move |mut stream| {
+        let Ok(mut connection) = rustls::ServerConnection::new(Arc::clone(&config)) else {
+            return;
+        };
+        while connection.is_handshaking() {
+            if connection.complete_io(&mut stream).is_err() {
+                return;
+            }
+        }
+        connection.send_close_notify();
+        let _ = connection.complete_io(&mut stream);
+    });
+    (addr, ca_pem)
 }
