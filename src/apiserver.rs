@@ -173,12 +173,24 @@ fn client(
         builder.proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url)))
     };
     if let (Some(name), false) = (server.tls_server_name, server.insecure) {
-        let roots = match server.authority {
-            Some(pem) => CertificateDer::pem_slice_iter(pem)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("the cluster's CA in the kubeconfig is not PEM ({e})"))?,
-            None => options.roots.load_der()?,
-        };
+        let mut roots = RootCertStore::empty();
+        match server.authority {
+            Some(pem) => {
+                for root in CertificateDer::pem_slice_iter(pem) {
+                    let root = root.map_err(|e| {
+                        format!("the cluster's CA in the kubeconfig is not PEM ({e})")
+                    })?;
+                    roots.add(root).map_err(|e| {
+                        format!("the cluster's CA in the kubeconfig cannot be used ({e})")
+                    })?;
+                }
+            }
+            // As the endpoint probe takes them: one odd certificate of a system bundle does not
+            // stop the check.
+            None => {
+                let _ = roots.add_parsable_certificates(options.roots.load_der()?);
+            }
+        }
         return builder
             .use_preconfigured_tls(tls_for_name(name, roots, presented)?)
             .build()
@@ -213,16 +225,13 @@ const UNUSABLE_CERTIFICATE: &str = "the cached certificate and key cannot be use
 /// setting, so this is rustls's own configuration, handed to it whole.
 fn tls_for_name(
     name: &str,
-    roots: Vec<CertificateDer<'static>>,
+    roots: RootCertStore,
     presented: &Presented,
 ) -> Result<ClientConfig, String> {
     let name = ServerName::try_from(name.to_string())
         .map_err(|_| format!("tls-server-name `{name}` is neither a host name nor an address"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut store = RootCertStore::empty();
-    // A certificate the store cannot take is skipped, as reqwest's own loading does.
-    let _ = store.add_parsable_certificates(roots);
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(store), Arc::clone(&provider))
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
         .build()
         .map_err(|e| format!("the cluster's CA cannot verify anything ({e})"))?;
     let builder = ClientConfig::builder_with_provider(provider)
@@ -230,7 +239,7 @@ fn tls_for_name(
         .map_err(|e| e.to_string())?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(ForName { inner, name }));
-    match presented {
+    let mut config = match presented {
         Presented::Certificate { certificate, key } => {
             let chain = CertificateDer::pem_slice_iter(certificate.as_bytes())
                 .collect::<Result<Vec<_>, _>>()
@@ -239,10 +248,13 @@ fn tls_for_name(
                 .map_err(|_| UNUSABLE_CERTIFICATE.to_string())?;
             builder
                 .with_client_auth_cert(chain, key)
-                .map_err(|_| UNUSABLE_CERTIFICATE.to_string())
+                .map_err(|_| UNUSABLE_CERTIFICATE.to_string())?
         }
-        Presented::Token(_) => Ok(builder.with_no_client_auth()),
-    }
+        Presented::Token(_) => builder.with_no_client_auth(),
+    };
+    // What reqwest offers when it builds the configuration itself (HTTP/1.1 only here).
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// Verifies the server's certificate as rustls does, but for `name` whatever host the URL

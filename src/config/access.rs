@@ -44,7 +44,7 @@ pub(crate) const STS_ENDPOINT_VAR: &str = "ALIBABA_CLOUD_STS_ENDPOINT";
 /// validated as [`super::Settings`] resolves the same flags and variables.
 #[derive(Debug)]
 pub(crate) struct Access {
-    /// `--cs-endpoint` or `ACK_CS_ENDPOINT`, validated.
+    /// `--cs-endpoint` or `ACK_CS_ENDPOINT`, validated, without a trailing slash.
     pub(crate) cs_endpoint: Option<String>,
     /// `--asm-endpoint` or `ACK_ASM_ENDPOINT`, validated.
     pub(crate) asm_endpoint: Option<String>,
@@ -56,10 +56,14 @@ pub(crate) struct Access {
     pub(crate) fallback_region: Option<String>,
     /// `ALIBABA_CLOUD_ENDPOINT_TYPE` (or another spelling) is `vpc`.
     pub(crate) vpc_endpoints: bool,
+    /// `--profile`.
     pub(crate) profile: Option<String>,
+    /// `--role-arn`, validated.
     pub(crate) role_arn: Option<String>,
     pub(crate) sts: StsEndpoint,
+    /// Proxies, TLS roots and the signature scheme, as the environment says.
     pub(crate) client: ClientOptions,
+    /// The ECS metadata service's base URL.
     pub(crate) ecs_endpoint: String,
     pub(crate) imds_v1_disabled: bool,
     /// The most one command's API calls may take, every retry included.

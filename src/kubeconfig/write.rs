@@ -80,10 +80,13 @@ impl Section {
     ///
     /// Every other key is the user's and stays where it was: a context's `namespace` (set with
     /// `kubectl config set-context --current --namespace`), a cluster's `proxy-url`,
-    /// `tls-server-name` or `disable-compression`, `extensions`. Running `kubeconfig --merge`
-    /// again (after a CA rotation, or for `--api-version`) must not undo them, as kubectl's own
-    /// `config set-cluster`/`set-context` would not. A CA file or `insecure-skip-tls-verify`
-    /// goes: the API's CA data replaces the first, and kubectl refuses the second beside it.
+    /// `disable-compression`, `extensions`. Running `kubeconfig --merge` again (after a CA
+    /// rotation, or for `--api-version`) must not undo them, as kubectl's own `config
+    /// set-cluster`/`set-context` would not. A CA file or `insecure-skip-tls-verify` goes: the
+    /// API's CA data replaces the first, and kubectl refuses the second beside it.
+    /// `tls-server-name` names the server's certificate for one address: it stays while the
+    /// server does and goes when the server changes (`kubectl config set-cluster --server`
+    /// drops it even for the same server; keeping it then is deliberate).
     fn owned_keys(self) -> Option<&'static [&'static str]> {
         match self {
             Section::Clusters => Some(&[
@@ -189,6 +192,10 @@ fn rewritten(old: &Node, new: &Node, section: Section) -> Node {
     let mut body = old_body.clone();
     for owned in owned.iter().filter(|owned| new_body.get(owned).is_none()) {
         body.remove(owned);
+    }
+    let server = |body: &Node| body.get("server").and_then(Node::text).map(str::to_string);
+    if section == Section::Clusters && server(old_body) != server(new_body) {
+        body.remove("tls-server-name");
     }
     for (name, value) in fresh {
         if let Some(name) = name.text() {
@@ -406,7 +413,7 @@ mod tests {
     #[test]
     fn an_entry_written_again_keeps_the_users_own_keys() {
         let existing = "apiVersion: v1\nkind: Config\nclusters:\n- name: c1\n  cluster:\n    \
-                        proxy-url: http://proxy:3128\n    server: https://old:6443\n    \
+                        proxy-url: http://proxy:3128\n    server: https://1.2.3.4:6443\n    \
                         certificate-authority: /old/ca.pem\n    insecure-skip-tls-verify: true\n    \
                         tls-server-name: kubernetes\n    extensions:\n    - name: x\n      \
                         extension: {flag: yes}\ncontexts:\n- name: c1\n  context:\n    \
@@ -441,5 +448,39 @@ mod tests {
             "{merged}"
         );
         assert_eq!(merge(&merged, &new, false).unwrap(), merged);
+    }
+
+    /// A `server` written twice (kubectl reads the last) leaves one, the new one; the cluster's
+    /// `tls-server-name` stays while the server is the same and goes when it changes.
+    #[test]
+    fn a_repeated_key_is_written_once_and_a_new_server_drops_the_tls_server_name() {
+        let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
+        let args = exec_user_args();
+        let exec = ExecUser {
+            command: Path::new("/bin/p"),
+            args: &args,
+            api_version: ApiVersion::V1,
+        };
+        let new = NewContext::new("c1", config.current_cluster().unwrap(), &exec);
+        let cluster = |merged: &str| {
+            let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(merged).unwrap();
+            serde_yaml_ng::to_string(&value["clusters"][0]["cluster"]).unwrap()
+        };
+        let ca = b64("ca");
+        for (old_server, kept) in [
+            ("https://1.2.3.4:6443", "tls-server-name: kubernetes\n"),
+            ("https://9.9.9.9:6443", ""),
+        ] {
+            let existing = format!(
+                "clusters:\n- name: c1\n  cluster:\n    server: https://stale:1\n    \
+                 tls-server-name: kubernetes\n    server: {old_server}\n"
+            );
+            let merged = merge(&existing, &new, false).unwrap();
+            assert_eq!(
+                cluster(&merged),
+                format!("server: https://1.2.3.4:6443\n{kept}certificate-authority-data: {ca}\n"),
+                "{old_server}"
+            );
+        }
     }
 }

@@ -108,13 +108,18 @@ fn by_name(view: &Value, section: &str) -> BTreeMap<String, Value> {
         .unwrap_or_default()
 }
 
-/// `entry[body][field]`, or null when the entry, its body or the field is missing.
-fn added_field(entry: &Value, body: &str, field: &str) -> Value {
-    entry
+/// The fields of `entry[body]` but `plugins` (the ones the plugin decides): what a rewritten
+/// entry keeps of the user's. Empty when there was no such entry.
+fn users_fields(entry: &Value, body: &str, plugins: &[&str]) -> serde_json::Map<String, Value> {
+    let mut fields = entry
         .get(body)
-        .and_then(|b| b.get(field))
+        .and_then(Value::as_object)
         .cloned()
-        .unwrap_or(Value::Null)
+        .unwrap_or_default();
+    for key in plugins {
+        fields.remove(*key);
+    }
+    fields
 }
 
 /// What a merge of context `name` must leave, as kubectl sees it: every old entry exactly as it
@@ -142,7 +147,6 @@ fn check_merged(
         let mut old = by_name(before, section);
         let mut new = by_name(after, section);
         let was = old.remove(name).unwrap_or(Value::Null);
-        let kept = |body: &str, field: &str| added_field(&was, body, field);
         let added = new
             .remove(name)
             .ok_or_else(|| format!("no {section} entry {name:?}\n{}", show()))?;
@@ -151,14 +155,25 @@ fn check_merged(
         }
         let ok = match section {
             "clusters" => {
+                let mut plugins = vec![
+                    "server",
+                    "certificate-authority-data",
+                    "certificate-authority",
+                    "insecure-skip-tls-verify",
+                ];
+                if was["cluster"]["server"] != server {
+                    plugins.push("tls-server-name");
+                }
                 added["cluster"]["server"] == server
-                    && added_field(&added, "cluster", "extensions") == kept("cluster", "extensions")
+                    && users_fields(&added, "cluster", &plugins)
+                        == users_fields(&was, "cluster", &plugins)
             }
             "contexts" => {
+                let plugins = ["cluster", "user"];
                 added["context"]["cluster"] == name
                     && added["context"]["user"] == name
-                    && added_field(&added, "context", "namespace") == kept("context", "namespace")
-                    && added_field(&added, "context", "extensions") == kept("context", "extensions")
+                    && users_fields(&added, "context", &plugins)
+                        == users_fields(&was, "context", &plugins)
             }
             _ => {
                 let exec = &added["user"]["exec"];
@@ -961,7 +976,7 @@ mod random {
     /// plain `yes`, `on` and `true` are all the boolean true to its YAML 1.1 reader, and so all
     /// `"true"` in `kubectl config view -o json`. Two keys of one mapping that come out the same
     /// are one key to kubectl, and which value it shows depends on Go's map order (random), so
-    /// a generated mapping has at most one key of each.
+    /// a generated mapping never holds two keys this maps to one JSON key.
     fn json_key(key: &str) -> String {
         if key.starts_with(['\'', '"']) {
             return key[1..key.len() - 1].to_string();

@@ -40,6 +40,14 @@ fn review(
     findings: &Findings,
     redactor: &mut Redactor,
 ) -> Result<Check, Check> {
+    let cluster = findings.context.as_ref().and_then(|c| c.cluster.as_ref());
+    // The kubeconfig's server first: what it says about reaching the server (a proxy doctor
+    // does not speak, say) is told before a certificate is fetched for nothing.
+    let from_kubeconfig = cluster.map(from_context).transpose()?;
+    let mut notes: Vec<String> = match &from_kubeconfig {
+        Some(server) => how_reached(server)?,
+        None => Vec::new(),
+    };
     let now = crate::time::now();
     let mut fetched: Option<Fetched> = None;
     let cached = findings
@@ -57,10 +65,8 @@ fn review(
         fetched = Some(new);
         (credential, Origin::Fetched)
     };
-    let mut notes: Vec<String> = Vec::new();
-    let cluster = findings.context.as_ref().and_then(|c| c.cluster.as_ref());
-    let server = if let Some(cluster) = cluster {
-        from_context(cluster)?
+    let server = if let Some(server) = from_kubeconfig {
+        server
     } else {
         notes.push(
             "no kubeconfig context names the server (see kubeconfig): asked the one the API's \
@@ -81,7 +87,6 @@ fn review(
         )
         .hint(format!("write it again: {}", super::merge_command(target))));
     }
-    notes.extend(how_reached(&server)?);
     let presented = match (
         &credential.client_certificate_data,
         &credential.client_key_data,
@@ -113,13 +118,8 @@ fn review(
         if detail.contains("not valid for name"));
     let shown = shown(&credential, &origin);
     let mut check = judge(answer, &server.url, &shown, &origin, &credential, target);
-    if let (true, Some(name), Some(cluster)) = (wrong_name, &server.tls_server_name, cluster) {
-        check = check.hint(format!(
-            "the server's certificate is not for `{name}`, the tls-server-name of cluster `{0}` \
-             in the kubeconfig: correct it (`kubectl config set clusters.{0}.tls-server-name \
-             NAME`) or remove it (`kubectl config unset clusters.{0}.tls-server-name`)",
-            cluster.name
-        ));
+    if let (true, Some(cluster)) = (wrong_name, cluster) {
+        check = check.hint(wrong_name_hint(&server, cluster, target));
     }
     for note in notes {
         check.detail.push('\n');
@@ -128,20 +128,44 @@ fn review(
     Ok(check)
 }
 
+/// What to do when the server's certificate is not for the name it was verified for.
+fn wrong_name_hint(server: &Found, cluster: &ClusterEntry, target: &Target) -> String {
+    match &server.tls_server_name {
+        Some(name) => format!(
+            "the server's certificate is not for `{name}`, the tls-server-name of cluster `{0}` \
+             in the kubeconfig: correct it (`kubectl config set clusters.{0}.tls-server-name \
+             NAME`) or remove it (`kubectl config unset clusters.{0}.tls-server-name`)",
+            cluster.name
+        ),
+        None => format!(
+            "the server's certificate does not name the host of {} (the message lists the names \
+             it holds): if you reach the server by another name (a tunnel, a load balancer), set \
+             one it holds (`kubectl config set clusters.{}.tls-server-name NAME`); if the \
+             cluster's address changed, run {}",
+            server.url,
+            cluster.name,
+            super::merge_command(target)
+        ),
+    }
+}
+
 /// What the kubeconfig changes about how the server is reached, as notes for the detail; a
-/// skip when it is through a proxy doctor does not speak.
+/// skip when it is through a proxy doctor does not speak (SOCKS), a failure when its proxy is
+/// one kubectl refuses too.
 fn how_reached(reached: &Found) -> Result<Vec<String>, Check> {
     let mut found = Vec::new();
     if reached.insecure {
         found.push("the kubeconfig turns off verification of the server's certificate".into());
     } else if let Some(name) = &reached.tls_server_name {
         found.push(format!(
-            "its certificate verified for `{name}`, the kubeconfig's tls-server-name"
+            "verifying its certificate for `{name}`, the kubeconfig's tls-server-name"
         ));
     }
     if let Some(proxy) = &reached.proxy_url {
-        // client-go takes these three schemes and refuses the kubeconfig for any other.
-        match proxy.split_once("://").map(|(scheme, _)| scheme) {
+        // client-go takes these three schemes (in any case) and refuses the kubeconfig for
+        // any other.
+        let url = reqwest::Url::parse(proxy).ok();
+        match url.as_ref().map(reqwest::Url::scheme) {
             Some("http" | "https") => {}
             Some("socks5") => {
                 return Err(Check::new(

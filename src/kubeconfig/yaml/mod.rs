@@ -88,22 +88,25 @@ impl Node {
             if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
     }
 
-    /// The value of `key` in a mapping.
+    /// The value of `key` in a mapping. A key written twice is the last copy, as for kubectl
+    /// (go-yaml v2 lets a later copy overwrite an earlier one).
     pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         match self {
             Node::Mapping(entries, _) => entries
                 .iter()
+                .rev()
                 .find(|(k, _)| k.text() == Some(key))
                 .map(|(_, v)| v),
             _ => None,
         }
     }
 
-    /// The value of `key` in a mapping, for changing it.
+    /// The value of `key` in a mapping, for changing it (the last copy, as [`Node::get`]).
     pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
         match self {
             Node::Mapping(entries, _) => entries
                 .iter_mut()
+                .rev()
                 .find(|(k, _)| k.text() == Some(key))
                 .map(|(_, v)| v),
             _ => None,
@@ -117,13 +120,21 @@ impl Node {
         }
     }
 
-    /// Sets `key` in a mapping: in place when it is there, else at the end. No-op on anything
-    /// but a mapping.
+    /// Sets `key` in a mapping: in place of its first copy when it is there (any later copy,
+    /// which kubectl would have read instead, goes), else at the end. No-op on anything but a
+    /// mapping.
     pub(crate) fn set(&mut self, key: &str, value: Node) {
-        if let Some(slot) = self.get_mut(key) {
-            *slot = value;
-        } else if let Node::Mapping(entries, _) = self {
-            entries.push((Node::string(key), value));
+        let Node::Mapping(entries, _) = self else {
+            return;
+        };
+        match entries.iter().position(|(k, _)| k.text() == Some(key)) {
+            Some(first) => {
+                entries[first].1 = value;
+                let mut kept = false;
+                entries
+                    .retain(|(k, _)| k.text() != Some(key) || !std::mem::replace(&mut kept, true));
+            }
+            None => entries.push((Node::string(key), value)),
         }
     }
 }

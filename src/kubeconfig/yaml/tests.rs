@@ -426,3 +426,16 @@ proptest! {
         }
     }
 }
+
+/// A key written twice is read as kubectl reads it (the last copy), and setting it leaves one
+/// copy, in the first one's place.
+#[test]
+fn a_repeated_key_is_its_last_copy_and_set_leaves_one() {
+    let mut node = load("server: a\nname: n\nserver: b\n").unwrap().unwrap();
+    assert_eq!(node.get("server").and_then(Node::text), Some("b"));
+    node.set("server", Node::string("c"));
+    assert_eq!(emit(&node), "server: c\nname: n\n");
+    node.remove("name");
+    node.set("name", Node::string("m"));
+    assert_eq!(emit(&node), "server: c\nname: m\n");
+}

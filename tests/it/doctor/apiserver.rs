@@ -281,11 +281,19 @@ fn the_server_is_verified_for_the_clusters_tls_server_name() {
     let apiserver = check(&checks(&run), "apiserver").clone();
     assert_eq!(apiserver.status, "fail", "{run}");
     assert!(apiserver.detail.contains("not valid for name"), "{run}");
-    assert!(
-        apiserver
-            .hint
-            .as_deref()
-            .is_some_and(|h| h.starts_with("the kubeconfig's CA for this cluster does not match")),
+    assert_eq!(
+        apiserver.hint.as_deref(),
+        Some(
+            format!(
+                "the server's certificate does not name the host of {} (the message lists the \
+                 names it holds): if you reach the server by another name (a tunnel, a load \
+                 balancer), set one it holds (`kubectl config set \
+                 clusters.{CLUSTER}.tls-server-name NAME`); if the cluster's address changed, \
+                 run `ack-credential-plugin kubeconfig --cluster-id {CLUSTER} --merge`",
+                api.url()
+            )
+            .as_str()
+        ),
         "{run}"
     );
 
@@ -299,7 +307,7 @@ fn the_server_is_verified_for_the_clusters_tls_server_name() {
             .detail
             .contains(" takes the cached certificate (CN ")
             && apiserver.detail.ends_with(
-                "\nits certificate verified for `apiserver.internal`, the kubeconfig's \
+                "\nverifying its certificate for `apiserver.internal`, the kubeconfig's \
                  tls-server-name"
             ),
         "{run}"
@@ -324,8 +332,9 @@ fn the_server_is_verified_for_the_clusters_tls_server_name() {
 }
 
 /// A cluster entry's `proxy-url` carries the check: the proxy is asked for a tunnel to the
-/// server (loopback included, as client-go does), and the detail names it without its
-/// password. A SOCKS proxy, which kubectl speaks and doctor does not, is a skip that says so.
+/// server (loopback included, as client-go does) with the proxy's password sent to it alone,
+/// and the detail names it without the password. A SOCKS proxy, which kubectl speaks and doctor
+/// does not, is a skip that says so, before any certificate is fetched.
 #[test]
 fn the_check_goes_through_the_clusters_proxy_url() {
     let (fake, _me, api) = cloud_and_cluster();
@@ -345,23 +354,56 @@ fn the_check_goes_through_the_clusters_proxy_url() {
             .ends_with(&format!("\nthrough the kubeconfig's proxy-url ({proxy})")),
         "{run}"
     );
-    assert!(!run.stdout.contains("proxy-password"), "{run}");
-    let tunnels: Vec<String> = seen
-        .connections()
-        .iter()
-        .filter_map(|head| head.lines().next().map(str::to_string))
-        .collect();
     assert!(
-        !tunnels.is_empty()
-            && tunnels
-                .iter()
-                .all(|line| line == &format!("CONNECT {} HTTP/1.1", api.addr())),
-        "{tunnels:?}\n{run}"
+        !run.stdout.contains("proxy-password") && !run.stderr.contains("proxy-password"),
+        "{run}"
     );
+    let heads = seen.connections();
+    assert!(!heads.is_empty(), "{run}");
+    for head in &heads {
+        let mut lines = head.lines();
+        assert_eq!(
+            lines.next(),
+            Some(format!("CONNECT {} HTTP/1.1", api.addr()).as_str()),
+            "{heads:?}"
+        );
+        let authorization = lines.find_map(|line| {
+            let (name, value) = line.split_once(": ")?;
+            name.eq_ignore_ascii_case("proxy-authorization")
+                .then_some(value)
+        });
+        // me:proxy-password
+        assert_eq!(
+            authorization,
+            Some("Basic bWU6cHJveHktcGFzc3dvcmQ="),
+            "{heads:?}"
+        );
+    }
 
-    set_cluster_field(&plugin, "proxy-url", Some("socks5://127.0.0.1:1"));
+    // The scheme in any case, as client-go reads it.
+    set_cluster_field(
+        &plugin,
+        "proxy-url",
+        Some(&proxy.replace("http://", "HTTP://")),
+    );
     let run = doctor(&plugin, &["--cluster-id", CLUSTER, "-o", "json"]);
     assert_exit(&run, 0);
+    assert_eq!(check(&checks(&run), "apiserver").status, "ok", "{run}");
+
+    // With nothing cached, said before a certificate is fetched for a check that cannot run.
+    set_cluster_field(&plugin, "proxy-url", Some("socks5://127.0.0.1:1"));
+    plugin
+        .clone()
+        .args(["cache", "clear", "--cluster-id", CLUSTER])
+        .run_success();
+    let fetches = fake.count_action("DescribeClusterUserKubeconfig");
+    let run = doctor(&plugin, &["--cluster-id", CLUSTER, "-o", "json"]);
+    assert_exit(&run, 0);
+    assert_eq!(
+        fake.count_action("DescribeClusterUserKubeconfig"),
+        fetches,
+        "{run}"
+    );
     let apiserver = check(&checks(&run), "apiserver").clone();
     assert_eq!(
         (apiserver.status.as_str(), apiserver.hint.as_deref()),
