@@ -1,6 +1,9 @@
 //! Request assembly: a ROA or RPC call, the credentials and the per-attempt values (time,
 //! nonce) in; the URL, headers and body to send, signed, out. Pure, so that what goes on the
 //! wire can be tested without a network, and a signature scheme is one function to swap.
+//!
+//! (Over 400 lines with its tests, which pin what goes on the wire for each request kind: they
+//! belong beside the assembly.)
 
 use chrono::{DateTime, Utc};
 

@@ -10,6 +10,10 @@
 //! - Beside each entry, only for a while: its `<stem>.lock` during a fetch (removed by the holder,
 //!   see `lock`), and its `<stem>.failed` note for seconds after a failed one (see `note`). So
 //!   the directory holds one file per key, and one `.swept` stamp (see [`Guard::store`]).
+//!
+//! (Over 400 lines: `Cache` is the one door to the directory, and its load, lock, store, list,
+//! clear and sweep share the naming rules at the end; what stands alone is in the submodules,
+//! the tests in `tests.rs`.)
 
 mod dir;
 mod entry;

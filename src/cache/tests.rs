@@ -1,5 +1,7 @@
 //! The cache as a whole: stores and loads, corrupt and foreign entries, planted symlinks and
 //! files, loose and foreign directories, locks, notes, sweeps and the named files of sessions.
+//!
+//! (Over 400 lines: one test per rule named above, sharing the set-up at the top.)
 
 use super::*;
 use crate::exec_credential::{Status, StatusJson};

@@ -1,5 +1,8 @@
 //! The kubeconfig entries the `kubeconfig` command writes (a cluster, a context and a user that
 //! runs this plugin, all of one name), and putting them into a kubeconfig document.
+//!
+//! (Over 400 lines with its tests, which pin the exact YAML a merge writes: they belong beside
+//! the writer.)
 
 use std::path::Path;
 

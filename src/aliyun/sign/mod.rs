@@ -3,6 +3,9 @@
 //!
 //! Everything here is pure: the time, the nonce and the secret come in as arguments, so the
 //! official test vectors in `testdata/signature-vectors.json` pin the exact bytes we sign.
+//!
+//! (Over 400 lines with its tests, which run every vector family of the official file: they
+//! belong beside the signer.)
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
