@@ -2,6 +2,9 @@
 //! what goes on the wire in both signature schemes, the hub certificate and its expiry (from
 //! the certificate alone: the API states none), the cache and `cache list`/`cache clear`
 //! telling fleets from clusters and meshes, `kubeconfig --fleet-id`, and clean failures.
+//!
+//! (Over 400 lines: fourteen tests of one kind of target, end to end, sharing the set-up at
+//! the top.)
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 

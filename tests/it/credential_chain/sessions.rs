@@ -2,6 +2,8 @@
 //! assumed for one cluster is not assumed again for the next, kept keys that the API refuses are
 //! dropped, and the identity that keys them (and the cache entries) never lets two different
 //! sources share anything.
+//!
+//! (Over 400 lines: ten tests of one feature, sharing the role profiles at the top.)
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -2,6 +2,8 @@
 //! revoked certificate (and `cache clear` mending it), RBAC's 403, Kubernetes 1.27 (v1beta1)
 //! and older (no `SelfSubjectReview` at all), a mesh, a fleet, and a cluster entry's
 //! `tls-server-name` and `proxy-url` (set with real kubectl).
+//!
+//! (Over 400 lines: seven tests of one check, each a whole scenario.)
 
 use super::*;
 use crate::support::cache_files::entry_files;

@@ -5,6 +5,9 @@
 //!
 //! The fake issues 9-minute certificates first, which are inside their 10-minute refresh window
 //! from the start, then 3-hour ones, so that the certificate a refresh brings is a plain hit.
+//!
+//! (Over 400 lines: nine tests of one feature, one per promise of the contract, sharing the
+//! set-up at the top.)
 
 use std::fs;
 use std::path::Path;

@@ -1,6 +1,9 @@
 //! The fake's HTTP server, deliberately minimal: one thread per connection, one request per
 //! connection, every answer `Connection: close`. Requests are parsed just enough for the
 //! services (path, query, headers, a form body) and routed through [`super::ROUTES`].
+//!
+//! (Over 400 lines: the server loop, the faults it injects on the connection and the request
+//! parser are the fake's one transport.)
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
