@@ -335,17 +335,7 @@ mod tests {
                     \"oauth_refresh_token\": \"r0\",\n\t\t\t\"mode\": \"OAuth\"\n\t\t}\n\t],\n\t\
                     \"current\": \"work\"\n}";
         fs::write(&path, text).unwrap();
-        let lock = ConfigLock::acquire(&path, Duration::from_secs(1)).unwrap();
-        lock.write_tokens(
-            "work",
-            &TokenUpdate {
-                access_token: "a1",
-                refresh_token: "r1",
-                access_token_expire: 7,
-            },
-        )
-        .unwrap();
-        drop(lock);
+        set_work_tokens(&path);
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             "{\n\t\"profiles\": [\n\t\t{\n\t\t\t\"name\": \"work\",\n\t\t\t\
@@ -404,12 +394,9 @@ mod tests {
         assert!(ConfigLock::acquire(&path, Duration::from_millis(50)).is_ok());
     }
 
-    /// Writes `text` as config.json, sets profile `work`'s tokens, and returns the file after.
-    fn written_back(text: &str) -> String {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.json");
-        fs::write(&path, text).unwrap();
-        let lock = ConfigLock::acquire(&path, Duration::from_secs(1)).unwrap();
+    /// Sets profile `work`'s tokens in the file at `path` (a1, r1, 7), under the lock.
+    fn set_work_tokens(path: &Path) {
+        let lock = ConfigLock::acquire(path, Duration::from_secs(1)).unwrap();
         lock.write_tokens(
             "work",
             &TokenUpdate {
@@ -419,7 +406,14 @@ mod tests {
             },
         )
         .unwrap();
-        drop(lock);
+    }
+
+    /// Writes `text` as config.json, sets profile `work`'s tokens, and returns the file after.
+    fn written_back(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        fs::write(&path, text).unwrap();
+        set_work_tokens(&path);
         fs::read_to_string(&path).unwrap()
     }
 

@@ -272,10 +272,17 @@ mod tests {
     use crate::kubeconfig::issued::tests::{CERT, KEY, ack_kubeconfig, b64};
     use crate::kubeconfig::yaml::load;
 
-    fn exec_user_args() -> Vec<String> {
-        ["get-credential", "--cluster-id", "c1"]
-            .map(String::from)
-            .to_vec()
+    /// The context `name` for the cluster of the API's kubeconfig, its user running `command`
+    /// with `get-credential --cluster-id c1`.
+    fn new_context(name: &str, command: &str, api_version: ApiVersion) -> NewContext {
+        let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
+        let args = ["get-credential", "--cluster-id", "c1"].map(String::from);
+        let exec = ExecUser {
+            command: Path::new(command),
+            args: &args,
+            api_version,
+        };
+        NewContext::new(name, config.current_cluster().unwrap(), &exec)
     }
 
     fn merge(existing: &str, new: &NewContext, set_current: bool) -> Result<String, String> {
@@ -291,14 +298,7 @@ mod tests {
 
     #[test]
     fn a_new_kubeconfig_runs_the_plugin_and_holds_no_key() {
-        let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
-        let args = exec_user_args();
-        let exec = ExecUser {
-            command: Path::new("/opt/bin/ack-credential-plugin"),
-            args: &args,
-            api_version: ApiVersion::V1,
-        };
-        let text = NewContext::new("c1", config.current_cluster().unwrap(), &exec).standalone();
+        let text = new_context("c1", "/opt/bin/ack-credential-plugin", ApiVersion::V1).standalone();
         assert!(
             !text.contains(&b64(KEY)) && !text.contains(&b64(CERT)),
             "{text}"
@@ -330,14 +330,7 @@ mod tests {
 
     #[test]
     fn the_exec_api_version_is_the_one_asked_for() {
-        let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
-        let args = exec_user_args();
-        let exec = ExecUser {
-            command: Path::new("/p"),
-            args: &args,
-            api_version: ApiVersion::V1beta1,
-        };
-        let text = NewContext::new("c1", config.current_cluster().unwrap(), &exec).standalone();
+        let text = new_context("c1", "/p", ApiVersion::V1beta1).standalone();
         let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
         assert_eq!(
             value["users"][0]["user"]["exec"]["apiVersion"],
@@ -348,14 +341,7 @@ mod tests {
     /// A name a YAML 1.1 reader would take for a boolean or a number is quoted wherever it goes.
     #[test]
     fn names_kubectl_would_retype_are_quoted() {
-        let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
-        let args = exec_user_args();
-        let exec = ExecUser {
-            command: Path::new("/p"),
-            args: &args,
-            api_version: ApiVersion::V1,
-        };
-        let text = NewContext::new("on", config.current_cluster().unwrap(), &exec).standalone();
+        let text = new_context("on", "/p", ApiVersion::V1).standalone();
         assert_eq!(text.matches("\"on\"").count(), 6, "{text}");
         assert!(!text.contains(": on\n"), "{text}");
     }
@@ -368,14 +354,7 @@ mod tests {
                         context:\n    cluster: other\n    user: other\n    namespace: \"no\"\n\
                         current-context: other\nusers:\n- name: other\n  user:\n    token: \
                         keep-me\npreferences: {colors: true}\n";
-        let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
-        let args = exec_user_args();
-        let exec = ExecUser {
-            command: Path::new("/bin/p"),
-            args: &args,
-            api_version: ApiVersion::V1,
-        };
-        let new = NewContext::new("c1", config.current_cluster().unwrap(), &exec);
+        let new = new_context("c1", "/bin/p", ApiVersion::V1);
         let once = merge(existing, &new, false).unwrap();
         let twice = merge(&once, &new, false).unwrap();
         assert_eq!(once, twice);
@@ -422,14 +401,7 @@ mod tests {
                         extension: {flag: yes}\ncontexts:\n- name: c1\n  context:\n    \
                         namespace: \"no\"\n    cluster: old\n    user: old\nusers:\n- name: c1\n  \
                         user:\n    token: stale\n";
-        let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
-        let args = exec_user_args();
-        let exec = ExecUser {
-            command: Path::new("/bin/p"),
-            args: &args,
-            api_version: ApiVersion::V1,
-        };
-        let new = NewContext::new("c1", config.current_cluster().unwrap(), &exec);
+        let new = new_context("c1", "/bin/p", ApiVersion::V1);
         let merged = merge(existing, &new, false).unwrap();
         let users_from = merged.find("users:\n").unwrap();
         assert_eq!(
@@ -457,14 +429,7 @@ mod tests {
     /// `tls-server-name` stays while the server is the same and goes when it changes.
     #[test]
     fn a_repeated_key_is_written_once_and_a_new_server_drops_the_tls_server_name() {
-        let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
-        let args = exec_user_args();
-        let exec = ExecUser {
-            command: Path::new("/bin/p"),
-            args: &args,
-            api_version: ApiVersion::V1,
-        };
-        let new = NewContext::new("c1", config.current_cluster().unwrap(), &exec);
+        let new = new_context("c1", "/bin/p", ApiVersion::V1);
         let cluster = |merged: &str| {
             let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(merged).unwrap();
             serde_yaml_ng::to_string(&value["clusters"][0]["cluster"]).unwrap()
