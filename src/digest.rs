@@ -24,6 +24,15 @@ pub(crate) fn short_hash(text: &str) -> String {
     hex(&sha256(text.as_bytes())[..8])
 }
 
+/// How long a [`name_hash`] is: 32 hex digits.
+pub(crate) const NAME_HASH_LEN: usize = 32;
+
+/// The hash a file name carries (32 hex digits of SHA-256 of `text`): a cache entry's key, a
+/// session's identity, a route. Long enough that two names never meet.
+pub(crate) fn name_hash(text: &str) -> String {
+    hex(&sha256(text.as_bytes())[..NAME_HASH_LEN / 2])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +45,6 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(short_hash("abc"), "ba7816bf8f01cfea");
+        assert_eq!(name_hash("abc"), "ba7816bf8f01cfea414140de5dae2223");
     }
 }

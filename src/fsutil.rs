@@ -6,21 +6,27 @@ use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// Open a file never through a symlink, mode 0600 when created. `create_new` for temporary
-/// files (which also refuses anything already there); otherwise create-or-open.
-pub(crate) fn open_private(path: &Path, create_new: bool) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options
+/// Create a new file, mode 0600, never through a symlink (anything already there is refused).
+fn create_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
         .read(true)
         .write(true)
+        .create_new(true)
         .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
-    if create_new {
-        options.create_new(true);
-    } else {
-        options.create(true);
-    }
-    options.open(path)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// The name of a temporary file for `name`, beside it: `.<name>.<pid>.<nonce>.tmp`, unique to
+/// this process and this write (the cache tells its own temporary files by this shape).
+pub(crate) fn temp_name(name: &str) -> io::Result<String> {
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        u64::from_le_bytes(nonce)
+    ))
 }
 
 /// Replace the file `path` names with `bytes` atomically (a temporary file beside it is
@@ -100,16 +106,9 @@ fn replace(path: &Path, bytes: &[u8], like: Option<&Like>) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let mut nonce = [0u8; 8];
-    getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        u64::from_le_bytes(nonce)
-    ));
+    let tmp = dir.join(temp_name(&name.to_string_lossy())?);
     let written = (|| {
-        let mut file = open_private(&tmp, true)?;
+        let mut file = create_private(&tmp)?;
         file.write_all(bytes)?;
         if let Some(like) = like {
             let own = file.metadata()?;

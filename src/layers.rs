@@ -1,7 +1,7 @@
 //! The layering of the crate's top-level modules, checked: dependencies point one way, down
 //! the layers of docs/ARCHITECTURE.md, and no two modules depend on each other through any
-//! path. A `use crate::x` or `crate::x::` in a module's code (its `#[cfg(test)]` tail left out:
-//! tests may reach anywhere) is a dependency.
+//! path. A `use crate::x` or `crate::x::` in a module's code (its `#[cfg(test)]` items and
+//! `tests.rs` files left out: tests may reach anywhere) is a dependency.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -57,9 +57,11 @@ fn dependencies(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     for module in &modules {
         let mut found = BTreeSet::new();
         for file in rust_files(&src.join(module), &src.join(format!("{module}.rs"))) {
-            let text = std::fs::read_to_string(&file).unwrap();
-            let code = text.split("#[cfg(test)]").next().unwrap_or("");
-            for name in referenced_modules(code) {
+            if file.file_name().is_some_and(|name| name == "tests.rs") {
+                continue;
+            }
+            let code = without_test_items(&std::fs::read_to_string(&file).unwrap());
+            for name in referenced_modules(&code) {
                 if modules.contains(&name) && &name != module {
                     found.insert(name);
                 }
@@ -87,6 +89,40 @@ fn rust_files(dir: &Path, file: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+/// `code` without the items marked `#[cfg(test)]`: each such item, up to the `;` that ends it
+/// or the `}` that closes its first `{` (a `mod tests { ... }`, a test-only function or
+/// constant anywhere in the file). Braces in strings are not told apart: a test item whose
+/// strings hold unbalanced braces would cut short, and the test below would show it.
+fn without_test_items(code: &str) -> String {
+    const MARK: &str = "#[cfg(test)]";
+    let mut kept = String::new();
+    let mut rest = code;
+    while let Some(at) = rest.find(MARK) {
+        kept.push_str(&rest[..at]);
+        let item = &rest[at + MARK.len()..];
+        let mut depth = 0usize;
+        let mut end = item.len();
+        for (i, c) in item.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 1 => {
+                    end = i + 1;
+                    break;
+                }
+                '}' => depth = depth.saturating_sub(1),
+                ';' if depth == 0 => {
+                    end = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &item[end..];
+    }
+    kept.push_str(rest);
+    kept
 }
 
 /// The names after `crate::`, alone or in a `use crate::{a, b::c}` group.
@@ -201,4 +237,16 @@ fn the_check_sees_uses_and_groups() {
         "use crate::aliyun::Client;\nuse crate::{cert, log::verbose};\nlet x = crate::time::now();";
     let names: Vec<String> = referenced_modules(code).into_iter().collect();
     assert_eq!(names, ["aliyun", "cert", "log", "time"]);
+}
+
+/// Only the test-only items go: code after a test-only item in the middle of a file counts.
+#[test]
+fn test_items_are_left_out_and_the_rest_is_read() {
+    let code = "use crate::a;\n#[cfg(test)]\nconst X: &[&str] = &[\"x\"];\nuse crate::b;\n\
+                #[cfg(test)]\nfn f() { if x { crate::c::y(); } }\nuse crate::d;\n\
+                #[cfg(test)]\nmod tests {\n    use crate::e;\n}\n";
+    let names: Vec<String> = referenced_modules(&without_test_items(code))
+        .into_iter()
+        .collect();
+    assert_eq!(names, ["a", "b", "d"]);
 }

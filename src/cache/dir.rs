@@ -92,11 +92,11 @@ pub(crate) fn kind(name: &str) -> Option<Kind> {
     }
 }
 
-/// Lower-case hex of 16 to 64 digits, as the plugin's hashes are written.
-/// Exactly what the plugin writes: 32 lower-case hex digits (16 bytes of SHA-256), so that a
-/// file of someone else's that merely looks alike is not taken for one of ours.
+/// Exactly what the plugin writes ([`crate::digest::name_hash`]: 32 lower-case hex digits), so
+/// that a file of someone else's that merely looks alike is not taken for one of ours.
 fn is_hash(text: &str) -> bool {
-    text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    text.len() == crate::digest::NAME_HASH_LEN
+        && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The cache directory, open.
@@ -286,13 +286,7 @@ impl CacheDir {
         own(name, |k| {
             matches!(k, Kind::Entry | Kind::Note | Kind::Session | Kind::Stamp)
         })?;
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
-        let tmp = format!(
-            ".{name}.{}.{}.tmp",
-            std::process::id(),
-            u64::from_le_bytes(nonce)
-        );
+        let tmp = crate::fsutil::temp_name(name)?;
         let written = (|| {
             let fd = rustix::fs::openat(
                 &self.fd,

@@ -131,7 +131,7 @@ impl Entry {
 }
 
 /// Refresh once less than a fifth of the lifetime or ten minutes remain, whichever is longer.
-pub(crate) fn refresh_point(not_before: i64, not_after: i64) -> i64 {
+fn refresh_point(not_before: i64, not_after: i64) -> i64 {
     let window = ((not_after - not_before) / 5).max(MIN_REFRESH_WINDOW);
     not_after - window
 }

@@ -18,6 +18,14 @@ pub(crate) enum Locking<'a, T> {
     Polled(T),
 }
 
+/// Why there is no sound entry for a key.
+enum Unsound {
+    Missing,
+    Unreadable(io::Error),
+    /// Another layout, or another key's (a hash that met ours, or a file put there).
+    OtherKey,
+}
+
 /// A look at one key's entry and failure note, without the lock.
 pub(crate) struct View<'a> {
     pub(super) dir: &'a CacheDir,
@@ -27,31 +35,35 @@ pub(crate) struct View<'a> {
 impl View<'_> {
     /// The entry, if there is a sound one for this key (quietly: this is called while polling).
     pub(crate) fn load(&self) -> Option<Entry> {
-        let entry = read_entry(self.dir, &entry_name(self.key)).ok()?;
-        (entry.format == entry::FORMAT && entry.key == self.key.canonical).then_some(entry)
+        self.read().ok()
     }
 
+    /// As [`View::load`], saying (with `--verbose`) why there is none.
     pub(super) fn load_logged(&self) -> Option<Entry> {
         let path = || self.dir.path().join(entry_name(self.key));
-        let entry = match read_entry(self.dir, &entry_name(self.key)) {
-            Ok(entry) => entry,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                verbose!("no cached credential at {}", path().display());
-                return None;
-            }
-            Err(e) => {
+        match self.read() {
+            Ok(entry) => return Some(entry),
+            Err(Unsound::Missing) => verbose!("no cached credential at {}", path().display()),
+            Err(Unsound::Unreadable(e)) => {
                 verbose!("ignoring cache entry {}: {e}", path().display());
-                return None;
             }
-        };
-        if entry.format != entry::FORMAT || entry.key != self.key.canonical {
-            verbose!(
+            Err(Unsound::OtherKey) => verbose!(
                 "ignoring cache entry {}: it is for another key",
                 path().display()
-            );
-            return None;
+            ),
         }
-        Some(entry)
+        None
+    }
+
+    fn read(&self) -> Result<Entry, Unsound> {
+        let entry = read_entry(self.dir, &entry_name(self.key)).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => Unsound::Missing,
+            _ => Unsound::Unreadable(e),
+        })?;
+        if entry.format != entry::FORMAT || entry.key != self.key.canonical {
+            return Err(Unsound::OtherKey);
+        }
+        Ok(entry)
     }
 
     /// The failure note for this key, if one stands now.

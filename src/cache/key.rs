@@ -50,7 +50,7 @@ impl CacheKey {
             input.identity,
         ))
         .expect("strings, numbers and a JSON value always serialize");
-        let hash = crate::digest::hex(&crate::digest::sha256(canonical.as_bytes())[..16]);
+        let hash = crate::digest::name_hash(&canonical);
         CacheKey {
             stem: format!("{}-{hash}", input.id),
             canonical,

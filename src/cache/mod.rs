@@ -133,21 +133,37 @@ impl Cache {
     /// Every entry file in the directory (by the plugin's names only), with its entry when it
     /// can be read. Nothing when there is no directory.
     pub(crate) fn entries(&self) -> Result<Vec<(String, Option<Entry>)>, Error> {
-        let Some(dir) = CacheDir::open(&self.dir).map_err(|detail| self.error(detail))? else {
+        let Some((dir, names)) = self.own_files(Kind::Entry)? else {
             return Ok(Vec::new());
         };
-        let listing = dir
-            .listing()
-            .map_err(|e| self.error(format!("cannot list it: {e}")))?;
-        Ok(listing
-            .own
+        Ok(names
             .into_iter()
-            .filter(|(_, kind)| *kind == Kind::Entry)
-            .map(|(name, _)| {
+            .map(|name| {
                 let entry = read_entry(&dir, &name).ok();
                 (name, entry)
             })
             .collect())
+    }
+
+    /// The plugin's files of `kind` here, by name alone, and the directory opened to read
+    /// them; `None` when there is no directory.
+    fn own_files(&self, kind: Kind) -> Result<Option<(CacheDir, Vec<String>)>, Error> {
+        let Some(dir) = CacheDir::open(&self.dir).map_err(|detail| self.error(detail))? else {
+            return Ok(None);
+        };
+        let names = self
+            .listing(&dir)?
+            .own
+            .into_iter()
+            .filter(|(_, own)| *own == kind)
+            .map(|(name, _)| name)
+            .collect();
+        Ok(Some((dir, names)))
+    }
+
+    fn listing(&self, dir: &CacheDir) -> Result<dir::Listing, Error> {
+        dir.listing()
+            .map_err(|e| self.error(format!("cannot list it: {e}")))
     }
 
     /// Remove the entries `select` picks by their canonical key (`None` for an entry that
@@ -160,9 +176,7 @@ impl Cache {
         else {
             return Ok(Cleared::default());
         };
-        let listing = dir
-            .listing()
-            .map_err(|e| self.error(format!("cannot list it: {e}")))?;
+        let listing = self.listing(&dir)?;
         let everything = select(None);
         let mut removed = Cleared::default();
         for (name, kind) in &listing.own {
@@ -231,18 +245,10 @@ impl Cache {
 
     /// The names of the kept STS sessions (`session_<hash>.json`).
     pub(crate) fn session_names(&self) -> Result<Vec<String>, Error> {
-        let Some(dir) = CacheDir::open(&self.dir).map_err(|detail| self.error(detail))? else {
-            return Ok(Vec::new());
-        };
-        let listing = dir
-            .listing()
-            .map_err(|e| self.error(format!("cannot list it: {e}")))?;
-        let mut names: Vec<String> = listing
-            .own
-            .into_iter()
-            .filter(|(_, kind)| *kind == Kind::Session)
-            .map(|(name, _)| name)
-            .collect();
+        let mut names = self
+            .own_files(Kind::Session)?
+            .map(|(_, names)| names)
+            .unwrap_or_default();
         names.sort();
         Ok(names)
     }
@@ -254,11 +260,9 @@ impl Cache {
         &self,
         name: &str,
         timeout: Duration,
-        poll: impl FnMut() -> Option<T>,
+        mut poll: impl FnMut() -> Option<T>,
     ) -> Result<NamedLocking<T>, Error> {
-        let dir = CacheDir::open_for_writing(&self.dir).map_err(|detail| self.error(detail))?;
-        let acquired = lock::acquire(&dir, name, timeout, poll)
-            .map_err(|e| self.error(format!("cannot take the lock `{name}`: {e}")))?;
+        let (dir, acquired) = self.acquire(name, timeout, |_| poll())?;
         Ok(match acquired {
             Acquired::Polled(found) => NamedLocking::Polled(found),
             Acquired::Locked(lock) => NamedLocking::Locked(NamedLock {
@@ -281,16 +285,29 @@ impl Cache {
         timeout: Duration,
         mut poll: impl FnMut(&View) -> Option<T>,
     ) -> Result<Locking<'a, T>, Error> {
-        let dir = CacheDir::open_for_writing(&self.dir).map_err(|detail| self.error(detail))?;
-        let name = lock_name(key);
-        let acquired = lock::acquire(&dir, &name, timeout, || poll(&View { dir: &dir, key }))
-            .map_err(|e| self.error(format!("cannot take the lock `{name}`: {e}")))?;
+        let (dir, acquired) =
+            self.acquire(&lock_name(key), timeout, |dir| poll(&View { dir, key }))?;
         let lock = match acquired {
             Acquired::Polled(found) => return Ok(Locking::Polled(found)),
             Acquired::Locked(lock) => Some(lock),
             Acquired::TimedOut => None,
         };
         Ok(Locking::Guard(Guard { dir, key, lock }))
+    }
+
+    /// Open the directory to change it (created if need be) and take the lock file `name`
+    /// ([`lock::acquire`], `poll` given the directory); the directory comes back with how the
+    /// wait ended.
+    fn acquire<T>(
+        &self,
+        name: &str,
+        timeout: Duration,
+        mut poll: impl FnMut(&CacheDir) -> Option<T>,
+    ) -> Result<(CacheDir, Acquired<T>), Error> {
+        let dir = CacheDir::open_for_writing(&self.dir).map_err(|detail| self.error(detail))?;
+        let acquired = lock::acquire(&dir, name, timeout, || poll(&dir))
+            .map_err(|e| self.error(format!("cannot take the lock `{name}`: {e}")))?;
+        Ok((dir, acquired))
     }
 
     /// Take the per-key lock if nobody holds it, without waiting: `None` when someone does (or
@@ -315,6 +332,27 @@ impl Cache {
             key,
             lock: Some(lock),
         })
+    }
+
+    /// Remove the lock file `file` holds, by the name it has now, if that is one of the
+    /// plugin's lock names in this directory and still leads to it: what a [`Guard`] does when
+    /// it lets go, for a refresher handed a lock whose request no longer resolves. The name is
+    /// read from the descriptor (`/proc/self/fd`); the check and the removal go through the
+    /// opened directory, as every other file operation here.
+    pub(crate) fn remove_orphan_lock(&self, file: &File) {
+        use std::os::fd::AsRawFd;
+        let Ok(Some(dir)) = CacheDir::open(&self.dir) else {
+            return;
+        };
+        let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) else {
+            return;
+        };
+        let Some(name) = path.file_name().and_then(|name| name.to_str()) else {
+            return;
+        };
+        if dir::kind(name) == Some(Kind::Lock) && dir.names(name, file).unwrap_or(false) {
+            let _ = dir.remove(name);
+        }
     }
 
     fn error(&self, detail: String) -> Error {

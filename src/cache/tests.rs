@@ -406,3 +406,23 @@ fn a_directory_of_another_user_is_refused() {
     let error = lock(&cache, &key()).err().unwrap();
     assert!(error.to_string().contains("another user"), "{error}");
 }
+
+/// A refresher that cannot resolve its request removes the lock file it holds, and only that
+/// file: not one that has taken its name since.
+#[test]
+fn an_orphaned_lock_file_is_removed_only_while_its_name_leads_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Cache::new(dir.path().to_path_buf());
+    let path = dir.path().join("c1-0123456789abcdef0123456789abcdef.lock");
+    fs::write(&path, "").unwrap();
+    let held = fs::File::open(&path).unwrap();
+    cache.remove_orphan_lock(&held);
+    assert!(!path.exists());
+
+    fs::write(&path, "").unwrap();
+    let held = fs::File::open(&path).unwrap();
+    fs::remove_file(&path).unwrap();
+    fs::write(&path, "another").unwrap();
+    cache.remove_orphan_lock(&held);
+    assert_eq!(fs::read_to_string(&path).unwrap(), "another");
+}

@@ -16,7 +16,7 @@ use std::ffi::OsString;
 use super::{ApiVersionArg, GetCredentialArgs};
 
 /// The switches read here, by long name.
-pub(crate) const SWITCHES: &[&str] = &[
+const SWITCHES: &[&str] = &[
     "private-ip",
     "verbose",
     "force-refresh",
@@ -25,7 +25,7 @@ pub(crate) const SWITCHES: &[&str] = &[
 ];
 
 /// The flags with a value read here, by long name.
-pub(crate) const VALUED: &[&str] = &[
+const VALUED: &[&str] = &[
     "cluster-id",
     "uid",
     "mesh-id",
@@ -45,7 +45,7 @@ pub(crate) const VALUED: &[&str] = &[
 /// clap's arguments of `get-credential` left to clap: asking for help is never kubectl's call.
 /// (Short forms such as `-v` are left to clap too.) Only the tests read it.
 #[cfg(test)]
-pub(crate) const CLAP_ONLY: &[&str] = &["help"];
+const CLAP_ONLY: &[&str] = &["help"];
 
 pub(crate) fn parse_get_credential(args: &[OsString]) -> Option<GetCredentialArgs> {
     let mut parsed = GetCredentialArgs::default();
@@ -218,26 +218,12 @@ mod tests {
     #[test]
     fn fast_get_credential_parsing_agrees_with_clap() {
         use proptest::prelude::*;
-        let tokens = prop::sample::select(vec![
-            "--cluster-id",
-            "--mesh-id",
-            "--fleet-id",
-            "--uid",
-            "--private-ip",
-            "--expiration",
-            "--profile",
-            "--role-arn",
-            "--region",
-            "--cache-dir",
-            "--cs-endpoint",
-            "--asm-endpoint",
-            "--adcp-endpoint",
-            "--sts-endpoint",
-            "--api-version",
-            "--force-refresh",
-            "--no-background-refresh",
-            "--refresh-in-background",
-            "--verbose",
+        // Every flag the fast path reads (so a flag added to it is fuzzed at once), and odd forms.
+        let flags = SWITCHES
+            .iter()
+            .chain(VALUED)
+            .map(|name| format!("--{name}"));
+        let odd = [
             "-v",
             "--help",
             "--cluster-id=c2",
@@ -260,7 +246,12 @@ mod tests {
             "-x",
             "--uid=",
             "x=y",
-        ]);
+        ];
+        let tokens = prop::sample::select(
+            flags
+                .chain(odd.iter().map(|token| (*token).to_string()))
+                .collect::<Vec<String>>(),
+        );
         // What the fast path deliberately leaves to clap: short flags, `--`, help, empty values.
         let clap_only_form = |token: &str| {
             (token.starts_with('-') && !token.starts_with("--"))
@@ -271,6 +262,7 @@ mod tests {
         };
         let config = proptest::test_runner::Config::with_cases(4096);
         proptest!(config, |(argv in prop::collection::vec(tokens, 0..8))| {
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
             let fast = parse_get_credential(&os(&argv));
             let clap = by_clap(&argv);
             if let Some(fast) = &fast {

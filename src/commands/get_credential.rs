@@ -28,30 +28,31 @@ pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> 
     let request = CredentialRequest::resolve(settings, env, config.force_refresh)?;
 
     let before = request.load();
+    let now = crate::time::now();
     if let Some(entry) = &before
         && !config.force_refresh
-        && entry.is_fresh(crate::time::now())
+        && entry.is_fresh(now)
     {
         verbose!("cache hit: {}", request.entry_path().display());
-        return print(&api_version, entry, crate::time::now());
+        return print(&api_version, entry, now);
     }
-    let route = request.route(settings, env);
 
     // Due for refresh but good for a while yet: print it at once (kubectl must not wait on the
     // API) and leave the fetch to a detached refresher.
     if let Some(entry) = &before
         && !config.force_refresh
         && config.background_refresh
-        && entry.can_wait_for_refresh(crate::time::now())
+        && entry.can_wait_for_refresh(now)
     {
         verbose!(
             "cache hit, due for refresh: {}",
             request.entry_path().display()
         );
-        print(&api_version, entry, crate::time::now())?;
-        refresh::start(&request, &route);
+        print(&api_version, entry, now)?;
+        refresh::start(&request, &request.route(settings, env));
         return Ok(());
     }
+    let route = request.route(settings, env);
 
     // A fetch of this credential failed a moment ago: fail at once with its error (or serve the
     // cached certificate while it works) rather than spend another budget on an API that is

@@ -27,6 +27,7 @@ use std::fs::File;
 use std::process::{Command, Stdio};
 
 use super::request::CredentialRequest;
+use crate::cache::Cache;
 use crate::config::GetCredentialConfig;
 use crate::env::Env;
 use crate::error::Error;
@@ -90,7 +91,7 @@ pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> 
         Err(error) => {
             // The caller resolved the same arguments a moment ago; if a file changed meanwhile,
             // still leave no lock file behind.
-            remove_lock_file(&lock);
+            Cache::new(settings.cache_dir.clone()).remove_orphan_lock(&lock);
             return Err(error);
         }
     };
@@ -117,21 +118,6 @@ pub(crate) fn run(config: &GetCredentialConfig, env: &Env) -> Result<(), Error> 
     Ok(())
 }
 
-/// Remove the lock file `lock` holds, by the name it has now, if that name still leads to it:
-/// what a miss's guard does when it lets go, for a refresher that cannot get as far as one.
-fn remove_lock_file(lock: &File) {
-    use std::os::fd::AsRawFd;
-    let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", lock.as_raw_fd())) else {
-        return;
-    };
-    let (Ok(held), Ok(named)) = (rustix::fs::fstat(lock), rustix::fs::lstat(&path)) else {
-        return;
-    };
-    if (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino) {
-        let _ = std::fs::remove_file(&path);
-    }
-}
-
 /// Leave kubectl's session, and swap stdin (the key's lock, handed down) for `/dev/null`,
 /// keeping the lock on a close-on-exec descriptor: the returned file.
 fn detach() -> std::io::Result<File> {
@@ -140,28 +126,4 @@ fn detach() -> std::io::Result<File> {
     let lock = rustix::io::fcntl_dupfd_cloexec(std::io::stdin(), 3)?;
     rustix::stdio::dup2_stdin(File::open("/dev/null")?)?;
     Ok(File::from(lock))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A refresher that cannot resolve its request removes the lock file it holds, and only
-    /// that file: not one that has taken its name since.
-    #[test]
-    fn an_orphaned_lock_file_is_removed_only_while_its_name_leads_to_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c1-0123456789abcdef0123456789abcdef.lock");
-        std::fs::write(&path, "").unwrap();
-        let held = File::open(&path).unwrap();
-        remove_lock_file(&held);
-        assert!(!path.exists());
-
-        std::fs::write(&path, "").unwrap();
-        let held = File::open(&path).unwrap();
-        std::fs::remove_file(&path).unwrap();
-        std::fs::write(&path, "another").unwrap();
-        remove_lock_file(&held);
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "another");
-    }
 }
