@@ -17,14 +17,18 @@ pub(crate) struct Credentials {
 impl Credentials {
     /// The `AccessKeyId`, `AccessKeySecret`, `SecurityToken` and `Expiration` (RFC 3339) of a
     /// JSON object, the shape STS, the ECS metadata service, credentials URIs and the CloudSSO
-    /// portal all answer with. The error names the missing field, never a value.
-    pub(crate) fn from_session_json(object: &serde_json::Value) -> Result<Credentials, String> {
+    /// portal all answer with. The error names `what` was read (`the answer`, `the answer's
+    /// Credentials`) and the missing field, never a value.
+    pub(crate) fn from_session_json(
+        object: &serde_json::Value,
+        what: &str,
+    ) -> Result<Credentials, String> {
         let field = |name: &str| {
             object
                 .get(name)
                 .and_then(serde_json::Value::as_str)
                 .filter(|v| !v.is_empty())
-                .ok_or_else(|| format!("the answer has no {name}"))
+                .ok_or_else(|| format!("{what} has no {name}"))
         };
         Ok(Credentials {
             access_key_id: field("AccessKeyId")?.to_string(),

@@ -10,8 +10,9 @@ use super::IssuedKubeconfig;
 use super::access_key::Credentials;
 use super::client::Client;
 use super::endpoint;
+use super::hints;
 use super::request::RpcRequest;
-use crate::error::Error;
+use crate::error::{ApiError, Error};
 
 const VERSION: &str = "2022-01-01";
 pub(crate) const ACTION: &str = "DescribeHubClusterKubeconfig";
@@ -20,10 +21,7 @@ pub(crate) const ACTION: &str = "DescribeHubClusterKubeconfig";
 /// says where a region can come from.
 pub(crate) fn endpoint(region: Option<&str>) -> Result<String, Error> {
     match region {
-        Some(region) => {
-            endpoint::validate_region(region).map_err(Error::Usage)?;
-            Ok(format!("https://adcp.{region}.aliyuncs.com"))
-        }
+        Some(region) => endpoint::regional("adcp", region, false).map_err(Error::Usage),
         None => Err(Error::Usage(
             "an ACK One fleet lives in a region, and none is known: give the fleet's region with \
              --region (or ALIBABA_CLOUD_REGION_ID, or region_id in the aliyun CLI profile), or \
@@ -51,21 +49,20 @@ pub(crate) fn describe_hub_kubeconfig(
             ("PrivateIpAddress", private_ip.to_string()),
         ],
     };
-    let answer = client.rpc(endpoint, Some(credentials), &request).map_err(
-        |error| match error {
-            Error::Api(mut api) => {
-                if api.status == 404 || api.code.contains("NotFound") {
-                    api.hint = Some(format!(
-                        "check the fleet id `{fleet_id}` and its region: the fleet must exist in \
-                         the account of these credentials, in the region of {endpoint}"
-                    ));
-                }
-                Error::Api(api)
-            }
-            other => other,
-        },
-    )?;
+    let answer = client
+        .rpc(endpoint, Some(credentials), &request)
+        .map_err(|e| hints::with_hint(e, |api| fleet_hint(fleet_id, endpoint, api)))?;
     parse_answer(&answer.body, answer.request_id.as_deref())
+}
+
+/// The hint for a fleet that is not there: most often, one asked for in another region.
+fn fleet_hint(fleet_id: &str, endpoint: &str, api: &ApiError) -> Option<String> {
+    (api.status == 404 || api.code.contains("NotFound")).then(|| {
+        format!(
+            "check the fleet id `{fleet_id}` and its region: the fleet must exist in the account \
+             of these credentials, in the region of {endpoint}"
+        )
+    })
 }
 
 /// `{"RequestId", "Kubeconfig": "<YAML>"}`.

@@ -1,11 +1,13 @@
 //! What one attempt came to: a transport error (retried, unless the server's certificate is
 //! not trusted), an answer read within its size cap, or an error answer turned into an
-//! [`ApiError`] with a hint and a verdict on whether another attempt can help.
+//! [`ApiError`] with a hint and a verdict on whether another attempt can help. A successful
+//! answer's JSON is then read through [`Reading`], which never quotes it.
 
 use std::io::Read;
 use std::time::Instant;
 
 use reqwest::blocking::Response;
+use serde_json::Value;
 
 use super::access_key::Credentials;
 use super::error::{self, ErrorBody};
@@ -129,17 +131,48 @@ impl Call<'_> {
     }
 }
 
-/// The list under `key` in a listing's JSON body: absent or null is an empty list; anything
-/// else that is not a list is an error that says so (without quoting the body).
-pub(crate) fn list_in<'a>(
-    body: &'a serde_json::Value,
-    key: &str,
-) -> Result<&'a [serde_json::Value], String> {
-    match body.get(key) {
-        None | Some(serde_json::Value::Null) => Ok(&[]),
-        Some(serde_json::Value::Array(list)) => Ok(list),
-        Some(_) => Err(format!("its `{key}` is not a list")),
+/// A successful answer being read, named in every complaint about it by its action and
+/// RequestId. A complaint never quotes the body: it may hold a secret or a private key.
+#[derive(Clone, Copy)]
+pub(crate) struct Reading<'a> {
+    pub(crate) action: &'static str,
+    pub(crate) request_id: Option<&'a str>,
+}
+
+impl Reading<'_> {
+    /// The answer cannot be used, for the reason `detail` gives.
+    pub(crate) fn bad(self, detail: impl Into<String>) -> Error {
+        Error::BadResponse {
+            action: self.action,
+            request_id: self.request_id.map(str::to_string),
+            detail: detail.into(),
+        }
     }
+
+    /// The body as JSON, read into a `Value` first: serde's typed errors can quote the
+    /// offending value.
+    pub(crate) fn json(self, body: &[u8]) -> Result<Value, Error> {
+        serde_json::from_slice(body).map_err(|_| self.bad("the body is not JSON"))
+    }
+
+    /// The list under `key` in a listing's body: absent or null is an empty list; anything
+    /// else that is not a list is an error that says so.
+    pub(crate) fn list<'v>(self, body: &'v Value, key: &str) -> Result<&'v [Value], Error> {
+        match body.get(key) {
+            None | Some(Value::Null) => Ok(&[]),
+            Some(Value::Array(list)) => Ok(list),
+            Some(_) => Err(self.bad(format!("its `{key}` is not a list"))),
+        }
+    }
+}
+
+/// The text field `name` of a JSON object; empty when it is missing or not text.
+pub(crate) fn text(object: &Value, name: &str) -> String {
+    object
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The longest API answer read: a kubeconfig is a few KiB. Longer ones are refused while

@@ -14,6 +14,7 @@ use chrono::Utc;
 use super::access_key::Credentials;
 pub(crate) use super::answer::read_capped;
 use super::answer::{Answer, Call, MAX_BODY, describe_transport_error};
+use super::endpoint;
 use super::proxy::Proxies;
 use super::request::{RoaRequest, RpcRequest, Scheme, Signed, Stamp};
 use super::retry;
@@ -74,13 +75,8 @@ impl ClientOptions {
 fn authority(endpoint: &str) -> Result<String, Error> {
     let url = reqwest::Url::parse(endpoint)
         .map_err(|e| Error::Usage(format!("endpoint {endpoint:?} is not a URL ({e})")))?;
-    let host = url
-        .host_str()
-        .ok_or_else(|| Error::Usage(format!("endpoint {endpoint:?} has no host")))?;
-    Ok(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_string(),
-    })
+    endpoint::authority(&url)
+        .ok_or_else(|| Error::Usage(format!("endpoint {endpoint:?} has no host")))
 }
 
 /// A blocking HTTP client with the plugin's timeouts and retry policy.
@@ -138,28 +134,19 @@ impl Client {
         Ok(cell.get_or_init(|| http))
     }
 
-    /// Call a ROA API (cs) with a fresh time, nonce and signature on every attempt.
+    /// Call a ROA API (cs), signed with `credentials`.
     pub(crate) fn roa(
         &self,
         endpoint: &str,
         credentials: &Credentials,
         request: &RoaRequest,
     ) -> Result<Answer, Error> {
-        let host = authority(endpoint)?;
-        let scheme = self.options.signature;
         self.call(
             request.action,
             &request.target,
             endpoint,
             Some(credentials),
-            || {
-                let nonce = nonce();
-                let stamp = Stamp {
-                    now: Utc::now(),
-                    nonce: &nonce,
-                };
-                request.sign(scheme, &host, credentials, &stamp)
-            },
+            |scheme, host, stamp| request.sign(scheme, host, credentials, stamp),
         )
     }
 
@@ -171,33 +158,28 @@ impl Client {
         credentials: Option<&Credentials>,
         request: &RpcRequest,
     ) -> Result<Answer, Error> {
-        let host = authority(endpoint)?;
-        let scheme = self.options.signature;
         self.call(
             request.action,
             &request.target,
             endpoint,
             credentials,
-            || {
-                let nonce = nonce();
-                let stamp = Stamp {
-                    now: Utc::now(),
-                    nonce: &nonce,
-                };
-                request.sign(scheme, &host, credentials, &stamp)
-            },
+            |scheme, host, stamp| request.sign(scheme, host, credentials, stamp),
         )
     }
 
-    /// Send `sign()`'s request, a fresh one per attempt, until it is answered for good.
+    /// Send the request `sign` makes until it is answered for good: a fresh one per attempt,
+    /// signed by the configured scheme for the endpoint's authority, with the time and a nonce
+    /// of that attempt.
     fn call(
         &self,
         action: &'static str,
         target: &str,
         endpoint: &str,
         credentials: Option<&Credentials>,
-        sign: impl Fn() -> Signed,
+        sign: impl Fn(Scheme, &str, &Stamp) -> Signed,
     ) -> Result<Answer, Error> {
+        let host = authority(endpoint)?;
+        let scheme = self.options.signature;
         let http = self.http(endpoint)?;
         retry::with_retries(
             self.deadline,
@@ -205,7 +187,12 @@ impl Client {
             endpoint,
             ATTEMPT_TIMEOUT,
             |timeout| {
-                let signed = sign();
+                let nonce = nonce();
+                let stamp = Stamp {
+                    now: Utc::now(),
+                    nonce: &nonce,
+                };
+                let signed = sign(scheme, &host, &stamp);
                 let url = format!("{endpoint}{}", signed.path_and_query);
                 let mut builder = match signed.method {
                     "GET" => http.get(&url),

@@ -1,10 +1,14 @@
 //! Container Service for Kubernetes (cs, API version 2015-12-15): the user kubeconfig calls, and
 //! the list of clusters (`DescribeClustersV1`, every page).
 
+use serde::Serialize;
+
 use super::IssuedKubeconfig;
 use super::access_key::Credentials;
+use super::answer::{Reading, text};
 use super::client::Client;
 use super::endpoint;
+use super::hints;
 use super::request::RoaRequest;
 use crate::error::Error;
 
@@ -13,11 +17,7 @@ const VERSION: &str = "2015-12-15";
 /// The cs endpoint of a region (its VPC endpoint with `vpc`), else the central one.
 pub(crate) fn endpoint(region: Option<&str>, vpc: bool) -> Result<String, Error> {
     match region {
-        Some(region) => {
-            endpoint::validate_region(region).map_err(Error::Usage)?;
-            let host = if vpc { "cs-vpc" } else { "cs" };
-            Ok(format!("https://{host}.{region}.aliyuncs.com"))
-        }
+        Some(region) => endpoint::regional("cs", region, vpc).map_err(Error::Usage),
         None => Ok("https://cs.aliyuncs.com".to_string()),
     }
 }
@@ -79,15 +79,7 @@ pub(crate) fn describe_user_kubeconfig(
     };
     let answer = client
         .roa(endpoint, credentials, &roa)
-        .map_err(|error| match error {
-            Error::Api(mut api) => {
-                if let Some(hint) = cs_hint(request, api.status, &api.code) {
-                    api.hint = Some(hint);
-                }
-                Error::Api(api)
-            }
-            other => other,
-        })?;
+        .map_err(|e| hints::with_hint(e, |api| cs_hint(request, api.status, &api.code)))?;
     parse_answer(action, &answer.body, answer.request_id.as_deref())
 }
 
@@ -132,7 +124,8 @@ const SERVING_STATES: [&str; 6] = [
 ];
 
 /// A cluster as `DescribeClustersV1` lists it. Text fields the answer leaves out are empty.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialised as `clusters -o json` prints it: the fields in README's order, this order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct ClusterSummary {
     /// `cluster_id`.
     pub(crate) id: String,
@@ -140,6 +133,7 @@ pub(crate) struct ClusterSummary {
     /// `region_id`.
     pub(crate) region: String,
     /// `cluster_type`: `ManagedKubernetes`, `Kubernetes`, `ExternalKubernetes`, `Ask`...
+    #[serde(rename = "type")]
     pub(crate) cluster_type: String,
     pub(crate) state: String,
     /// `current_version`.
@@ -218,40 +212,31 @@ pub(crate) fn parse_clusters_page(
     body: &[u8],
     request_id: Option<&str>,
 ) -> Result<ClustersPage, Error> {
-    use serde_json::Value;
-    let bad = |detail: String| Error::BadResponse {
+    let reading = Reading {
         action: LIST_ACTION,
-        request_id: request_id.map(str::to_string),
-        detail,
+        request_id,
     };
-    let body: Value =
-        serde_json::from_slice(body).map_err(|_| bad("the body is not JSON".into()))?;
-    let list = super::answer::list_in(&body, "clusters").map_err(bad)?;
+    let body = reading.json(body)?;
+    let list = reading.list(&body, "clusters")?;
     let mut clusters = Vec::with_capacity(list.len());
     for item in list {
-        let text = |name: &str| {
-            item.get(name)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let id = text("cluster_id");
+        let id = text(item, "cluster_id");
         if id.is_empty() {
-            return Err(bad("a cluster in the list has no `cluster_id`".into()));
+            return Err(reading.bad("a cluster in the list has no `cluster_id`"));
         }
         clusters.push(ClusterSummary {
             id,
-            name: text("name"),
-            region: text("region_id"),
-            cluster_type: text("cluster_type"),
-            state: text("state"),
-            version: text("current_version"),
+            name: text(item, "name"),
+            region: text(item, "region_id"),
+            cluster_type: text(item, "cluster_type"),
+            state: text(item, "state"),
+            version: text(item, "current_version"),
         });
     }
     let total_count = body
         .get("page_info")
         .and_then(|info| info.get("total_count"))
-        .and_then(Value::as_u64)
+        .and_then(serde_json::Value::as_u64)
         .and_then(|n| usize::try_from(n).ok());
     Ok(ClustersPage {
         clusters,

@@ -26,6 +26,22 @@ pub(crate) fn validate(text: &str) -> Result<String, String> {
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
+/// A URL's `host[:port]`, the port only when it is not the scheme's default: what a `Host`
+/// header carries. `None` for a URL without a host.
+pub(crate) fn authority(url: &reqwest::Url) -> Option<String> {
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
+}
+
+/// A URL's `scheme://host[:port]`, without the path, query or user info that may carry a
+/// token. `None` for a URL without a host.
+pub(crate) fn origin(url: &reqwest::Url) -> Option<String> {
+    Some(format!("{}://{}", url.scheme(), authority(url)?))
+}
+
 /// `localhost` or a loopback address.
 pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -46,6 +62,15 @@ pub(crate) fn validate_region(region: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The endpoint of `product` in `region`, its VPC endpoint with `vpc`:
+/// `https://{product}[-vpc].{region}.aliyuncs.com`. The region is checked first, since it
+/// becomes part of the host name.
+pub(crate) fn regional(product: &str, region: &str, vpc: bool) -> Result<String, String> {
+    validate_region(region)?;
+    let vpc = if vpc { "-vpc" } else { "" };
+    Ok(format!("https://{product}{vpc}.{region}.aliyuncs.com"))
 }
 
 #[cfg(test)]
@@ -82,5 +107,18 @@ mod tests {
         for bad in ["", "cn hangzhou/", "CN", &"a".repeat(33)] {
             assert!(validate_region(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn regional_endpoints_are_checked_and_may_be_vpc() {
+        assert_eq!(
+            regional("cs", "cn-hangzhou", true).unwrap(),
+            "https://cs-vpc.cn-hangzhou.aliyuncs.com"
+        );
+        assert_eq!(
+            regional("adcp", "cn-beijing", false).unwrap(),
+            "https://adcp.cn-beijing.aliyuncs.com"
+        );
+        assert!(regional("sts", "cn hangzhou/", false).is_err());
     }
 }

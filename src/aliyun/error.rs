@@ -1,6 +1,8 @@
 //! Error answers from Alibaba Cloud APIs: reading both body spellings, deciding whether a retry
 //! can help, and the hint that tells the user what to do.
 
+use std::fmt::Write;
+
 use serde_json::Value;
 
 /// The parts of an error body, read from either spelling: gateway and RPC errors use
@@ -43,6 +45,21 @@ impl ErrorBody {
             message,
             request_id: field(&["RequestId", "requestId", "request_id"]),
             server_string_to_sign,
+        }
+    }
+
+    /// Append `, Code: ..., Message: ..., RequestId: ...` to `text`, for the fields the body
+    /// has: how a service that is not an OpenAPI (the CloudSSO portal, the OAuth site) is
+    /// quoted when it answers with an error.
+    pub(crate) fn append_to(&self, text: &mut String) {
+        for (label, value) in [
+            ("Code", &self.code),
+            ("Message", &self.message),
+            ("RequestId", &self.request_id),
+        ] {
+            if let Some(value) = value {
+                let _ = write!(text, ", {label}: {value}");
+            }
         }
     }
 }

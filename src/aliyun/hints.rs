@@ -4,6 +4,8 @@
 use super::access_key::Credentials;
 use super::error::is_throttling;
 use super::sign;
+use super::{adcp, cs, servicemesh, sts};
+use crate::error::{ApiError, Error};
 use crate::log::verbose;
 
 /// What the user can do about an error, for the codes that have a clear remedy.
@@ -39,24 +41,38 @@ pub(crate) fn hint(action: &str, status: u16, code: &str) -> Option<String> {
     Some(hint)
 }
 
+/// `error` with the hint `hint` finds for it, when it is an API error with one: a call that
+/// knows what it asked for (a cluster id, a mesh id) can say more than [`hint`] can.
+pub(crate) fn with_hint(error: Error, hint: impl FnOnce(&ApiError) -> Option<String>) -> Error {
+    match error {
+        Error::Api(mut api) => {
+            if let Some(hint) = hint(&api) {
+                api.hint = Some(hint);
+            }
+            Error::Api(api)
+        }
+        other => other,
+    }
+}
+
 /// What to grant for a refused call. STS needs both sides: the caller's `sts:AssumeRole` and
 /// the role's trust policy naming the caller.
 fn permission_hint(action: &str) -> String {
     match action {
-        "AssumeRole" | "AssumeRoleWithOIDC" => format!(
+        sts::ASSUME_ROLE | sts::ASSUME_ROLE_WITH_OIDC => format!(
             "this identity may not assume the role: it needs `sts:{action}` in RAM, and the \
              role's trust policy must name it as a principal"
         ),
-        "DescribeServiceMeshKubeconfig" | "DescribeServiceMeshes" => format!(
+        servicemesh::ACTION | servicemesh::LIST_ACTION => format!(
             "this identity is not allowed to call {action}: grant `servicemesh:{action}` in RAM, \
              or use another identity"
         ),
-        "DescribeHubClusterKubeconfig" => format!(
+        adcp::ACTION => format!(
             "this identity is not allowed to call {action}: grant `adcp:{action}` in RAM, or use \
              another identity"
         ),
         // Listing clusters is RAM's `cs:GetClusters`, not an action named after the API.
-        "DescribeClustersV1" => format!(
+        cs::LIST_ACTION => format!(
             "this identity is not allowed to list clusters ({action}): grant `cs:GetClusters` in \
              RAM, or use another identity"
         ),

@@ -21,6 +21,7 @@ pub(crate) mod sts;
 
 pub(crate) use access_key::Credentials;
 pub(crate) use client::Client;
+pub(crate) use request::form;
 
 /// Reads an expiry as an API writes it, into Unix seconds.
 type ReadExpiry = fn(&str) -> Option<i64>;
@@ -36,9 +37,8 @@ pub(crate) struct IssuedKubeconfig {
 
 impl IssuedKubeconfig {
     /// Read an answer holding a kubeconfig in `config_field` and, when the API states one, its
-    /// expiry in `expiry` (the field, and how to read it). Read into a `Value` first and never
-    /// quoted: serde's typed errors can quote the offending value, and that may be the private
-    /// key.
+    /// expiry in `expiry` (the field, and how to read it). The body is never quoted: it holds
+    /// the private key.
     fn from_answer(
         action: &'static str,
         body: &[u8],
@@ -47,18 +47,15 @@ impl IssuedKubeconfig {
         expiry: Option<(&str, ReadExpiry)>,
     ) -> Result<Self, crate::error::Error> {
         use serde_json::Value;
-        let bad = |detail: String| crate::error::Error::BadResponse {
-            action,
-            request_id: request_id.map(str::to_string),
-            detail,
-        };
-        let body: Value =
-            serde_json::from_slice(body).map_err(|_| bad("the body is not JSON".into()))?;
+        let reading = answer::Reading { action, request_id };
+        let body = reading.json(body)?;
         let config = body
             .get(config_field)
             .and_then(Value::as_str)
             .filter(|c| !c.trim().is_empty())
-            .ok_or_else(|| bad(format!("the body has no `{config_field}` (the kubeconfig)")))?;
+            .ok_or_else(|| {
+                reading.bad(format!("the body has no `{config_field}` (the kubeconfig)"))
+            })?;
         Ok(IssuedKubeconfig {
             config: config.to_string(),
             expiration: expiry

@@ -103,9 +103,11 @@ impl RoaRequest<'_> {
                 (headers, string_to_sign, authorization)
             }
             Scheme::V3 => {
-                let mut headers = v3_headers(self.action, self.version, host, stamp, token, b"");
+                let hashed = v3::hashed_payload(b"");
+                let mut headers =
+                    v3_headers(self.action, self.version, host, stamp, token, &hashed);
                 let (string_to_sign, authorization) =
-                    v3_sign("GET", &path, &query, &headers, credentials);
+                    v3_sign("GET", &path, &query, &headers, &hashed, credentials);
                 headers.push(("Accept", "application/json".into()));
                 (headers, string_to_sign, authorization)
             }
@@ -142,16 +144,11 @@ impl RpcRequest<'_> {
             // the call's own parameters.
             let body = form(&own.collect::<Vec<_>>());
             let token = credentials.security_token.as_ref().map(Secret::expose);
-            let mut headers = v3_headers(
-                self.action,
-                self.version,
-                host,
-                stamp,
-                token,
-                body.as_bytes(),
-            );
+            let hashed = v3::hashed_payload(body.as_bytes());
+            let mut headers = v3_headers(self.action, self.version, host, stamp, token, &hashed);
             headers.push(("content-type", FORM.into()));
-            let (string_to_sign, authorization) = v3_sign("POST", "/", &[], &headers, credentials);
+            let (string_to_sign, authorization) =
+                v3_sign("POST", "/", &[], &headers, &hashed, credentials);
             headers.push(("Accept", "application/json".into()));
             headers.push(("Authorization", authorization));
             return Signed {
@@ -200,15 +197,15 @@ impl RpcRequest<'_> {
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// The headers V3 signs for a call: host, action, version, time, nonce, the body's hash and,
-/// with STS credentials, the token.
+/// The headers V3 signs for a call: host, action, version, time, nonce, the body's hash
+/// (`hashed`, [`v3::hashed_payload`]) and, with STS credentials, the token.
 fn v3_headers(
     action: &str,
     version: &str,
     host: &str,
     stamp: &Stamp,
     token: Option<&str>,
-    body: &[u8],
+    hashed: &str,
 ) -> Vec<(&'static str, String)> {
     let mut headers: Vec<(&'static str, String)> = vec![
         ("host", host.into()),
@@ -216,7 +213,7 @@ fn v3_headers(
         ("x-acs-version", version.into()),
         ("x-acs-date", stamp.iso8601()),
         ("x-acs-signature-nonce", stamp.nonce.into()),
-        ("x-acs-content-sha256", v3::hashed_payload(body)),
+        ("x-acs-content-sha256", hashed.into()),
     ];
     if let Some(token) = token {
         headers.push(("x-acs-security-token", token.into()));
@@ -224,20 +221,18 @@ fn v3_headers(
     headers
 }
 
-/// The V3 string to sign and `Authorization` of a request with these (signed) headers.
+/// The V3 string to sign and `Authorization` of a request with these (signed) headers and the
+/// body's hash, the one its `x-acs-content-sha256` header carries.
 fn v3_sign(
     method: &str,
     path: &str,
     query: &[(&str, &str)],
     headers: &[(&'static str, String)],
+    hashed: &str,
     credentials: &Credentials,
 ) -> (String, String) {
-    let hashed = headers
-        .iter()
-        .find(|(k, _)| *k == "x-acs-content-sha256")
-        .map_or_else(|| v3::hashed_payload(b""), |(_, v)| v.clone());
     let (canonical, signed_headers) =
-        v3::canonical_request(method, path, query, &borrowed(headers), &hashed);
+        v3::canonical_request(method, path, query, &borrowed(headers), hashed);
     let string_to_sign = v3::string_to_sign(&canonical);
     let signature = v3::signature(credentials.access_key_secret.expose(), &string_to_sign);
     let authorization = v3::authorization(&credentials.access_key_id, &signed_headers, &signature);
@@ -248,8 +243,9 @@ fn borrowed<'a>(headers: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)
     headers.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-/// `name=value&...`, each side percent-encoded.
-fn form(pairs: &[(&str, &str)]) -> String {
+/// `name=value&...`, each side percent-encoded: an `application/x-www-form-urlencoded` body
+/// as Alibaba Cloud's services read it (the OAuth site's too), a space as `%20`, never `+`.
+pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", sign::percent_encode(k), sign::percent_encode(v)))
@@ -389,6 +385,18 @@ mod tests {
             header(&signed, "Authorization")
                 .unwrap()
                 .contains("SignedHeaders=content-type;host;x-acs-action;")
+        );
+    }
+
+    #[test]
+    fn forms_are_encoded() {
+        assert_eq!(
+            sign::percent_encode("a b+c/=&é"),
+            "a%20b%2Bc%2F%3D%26%C3%A9"
+        );
+        assert_eq!(
+            sign::percent_encode("2026-01-02T03:04:05Z"),
+            "2026-01-02T03%3A04%3A05Z"
         );
     }
 

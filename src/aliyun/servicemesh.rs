@@ -2,12 +2,16 @@
 //! the list of meshes (`DescribeServiceMeshes`).
 
 use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde_json::Value;
 
 use super::IssuedKubeconfig;
 use super::access_key::Credentials;
+use super::answer::{Reading, text};
 use super::client::Client;
+use super::hints;
 use super::request::RpcRequest;
-use crate::error::Error;
+use crate::error::{ApiError, Error};
 
 const VERSION: &str = "2020-01-11";
 pub(crate) const ACTION: &str = "DescribeServiceMeshKubeconfig";
@@ -33,25 +37,27 @@ pub(crate) fn describe_kubeconfig(
     };
     let answer = client
         .rpc(endpoint, Some(credentials), &request)
-        .map_err(|error| match error {
-            Error::Api(mut api) => {
-                if api.code.contains("ServiceMesh") && (api.status == 404 || api.code.contains("NotFound")) {
-                    api.hint = Some(format!(
-                        "check the mesh id `{mesh_id}`: the mesh must exist in the account of these credentials"
-                    ));
-                }
-                Error::Api(api)
-            }
-            other => other,
-        })?;
+        .map_err(|e| hints::with_hint(e, |api| mesh_hint(mesh_id, api)))?;
     parse_answer(&answer.body, answer.request_id.as_deref())
+}
+
+/// The hint for a mesh that is not there.
+fn mesh_hint(mesh_id: &str, api: &ApiError) -> Option<String> {
+    let missing = api.status == 404 || api.code.contains("NotFound");
+    (missing && api.code.contains("ServiceMesh")).then(|| {
+        format!(
+            "check the mesh id `{mesh_id}`: the mesh must exist in the account of these \
+             credentials"
+        )
+    })
 }
 
 /// The API that lists the meshes an identity can see.
 pub(crate) const LIST_ACTION: &str = "DescribeServiceMeshes";
 
 /// A mesh as `DescribeServiceMeshes` lists it. Text fields the answer leaves out are empty.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialised as `meshes -o json` prints it: the fields in README's order, this order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct MeshSummary {
     /// `ServiceMeshInfo.ServiceMeshId`.
     pub(crate) id: String,
@@ -88,30 +94,18 @@ pub(crate) fn parse_meshes(
     body: &[u8],
     request_id: Option<&str>,
 ) -> Result<Vec<MeshSummary>, Error> {
-    use serde_json::Value;
-    let bad = |detail: String| Error::BadResponse {
+    let reading = Reading {
         action: LIST_ACTION,
-        request_id: request_id.map(str::to_string),
-        detail,
+        request_id,
     };
-    let body: Value =
-        serde_json::from_slice(body).map_err(|_| bad("the body is not JSON".into()))?;
-    let list = super::answer::list_in(&body, "ServiceMeshes").map_err(bad)?;
+    let body = reading.json(body)?;
+    let list = reading.list(&body, "ServiceMeshes")?;
     let mut meshes = Vec::with_capacity(list.len());
     for item in list {
         let info = item.get("ServiceMeshInfo").unwrap_or(&Value::Null);
-        let text = |object: &Value, name: &str| {
-            object
-                .get(name)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
         let id = text(info, "ServiceMeshId");
         if id.is_empty() {
-            return Err(bad(
-                "a mesh in the list has no `ServiceMeshInfo.ServiceMeshId`".into(),
-            ));
+            return Err(reading.bad("a mesh in the list has no `ServiceMeshInfo.ServiceMeshId`"));
         }
         meshes.push(MeshSummary {
             id,

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::access_key::Credentials;
+use super::answer::Reading;
 use super::client::Client;
 use super::endpoint;
 use super::request::RpcRequest;
@@ -10,6 +11,9 @@ use crate::error::Error;
 use crate::secret::Secret;
 
 const VERSION: &str = "2015-04-01";
+pub(crate) const ASSUME_ROLE: &str = "AssumeRole";
+pub(crate) const ASSUME_ROLE_WITH_OIDC: &str = "AssumeRoleWithOIDC";
+const GET_CALLER_IDENTITY: &str = "GetCallerIdentity";
 
 /// Where STS is, from flags and variables: an explicit endpoint, else a region's
 /// (`ALIBABA_CLOUD_STS_REGION`, else a profile's `sts_region`), VPC or public, else the central
@@ -45,13 +49,7 @@ impl StsEndpoint {
         }
         match self.region.as_deref().or(profile.region) {
             Some(region) => {
-                endpoint::validate_region(region).map_err(Error::Usage)?;
-                let host = if self.vpc || profile.vpc {
-                    "sts-vpc"
-                } else {
-                    "sts"
-                };
-                Ok(format!("https://{host}.{region}.aliyuncs.com"))
+                endpoint::regional("sts", region, self.vpc || profile.vpc).map_err(Error::Usage)
             }
             None => Ok(DEFAULT_ENDPOINT.to_string()),
         }
@@ -141,7 +139,7 @@ pub(crate) fn assume_role(
     role: &RoleRequest,
 ) -> Result<Credentials, Error> {
     let request = RpcRequest {
-        action: "AssumeRole",
+        action: ASSUME_ROLE,
         version: VERSION,
         target: format!("role {}", role.role_arn),
         params: role.params(),
@@ -162,7 +160,7 @@ pub(crate) fn assume_role_with_oidc(
     params.push(("OIDCProviderArn", provider_arn.to_string()));
     params.push(("OIDCToken", oidc_token.expose().to_string()));
     let request = RpcRequest {
-        action: "AssumeRoleWithOIDC",
+        action: ASSUME_ROLE_WITH_OIDC,
         version: VERSION,
         target: format!("role {}", role.role_arn),
         params,
@@ -191,7 +189,7 @@ pub(crate) fn get_caller_identity(
     credentials: &Credentials,
 ) -> Result<CallerIdentity, Error> {
     let request = RpcRequest {
-        action: "GetCallerIdentity",
+        action: GET_CALLER_IDENTITY,
         version: VERSION,
         target: "these credentials".to_string(),
         params: Vec::new(),
@@ -201,17 +199,16 @@ pub(crate) fn get_caller_identity(
 }
 
 fn parse_caller_identity(body: &[u8], request_id: Option<&str>) -> Result<CallerIdentity, Error> {
-    let bad = |detail: &str| Error::BadResponse {
-        action: "GetCallerIdentity",
-        request_id: request_id.map(str::to_string),
-        detail: detail.to_string(),
+    let reading = Reading {
+        action: GET_CALLER_IDENTITY,
+        request_id,
     };
-    let body: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
+    let body = reading.json(body)?;
     let field = |name: &str| {
         body.get(name)
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| bad(&format!("the body has no `{name}`")))
+            .ok_or_else(|| reading.bad(format!("the body has no `{name}`")))
     };
     Ok(CallerIdentity {
         account_id: field("AccountId")?,
@@ -228,14 +225,10 @@ pub(crate) fn parse_credentials(
     body: &[u8],
     request_id: Option<&str>,
 ) -> Result<Credentials, Error> {
-    let bad = |detail: &str| Error::BadResponse {
-        action,
-        request_id: request_id.map(str::to_string),
-        detail: detail.to_string(),
-    };
-    let body: Value = serde_json::from_slice(body).map_err(|_| bad("the body is not JSON"))?;
-    Credentials::from_session_json(&body["Credentials"])
-        .map_err(|why| bad(&why.replace("the answer", "the answer's Credentials")))
+    let reading = Reading { action, request_id };
+    let body = reading.json(body)?;
+    Credentials::from_session_json(&body["Credentials"], "the answer's Credentials")
+        .map_err(|why| reading.bad(why))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::listing;
+use crate::aliyun::cs::ClusterSummary;
 use crate::cli::OutputFormat;
 use crate::config::ClustersConfig;
 use crate::env::Env;
@@ -12,20 +13,9 @@ use crate::error::Error;
 pub(crate) fn run(config: &ClustersConfig, env: &Env) -> Result<(), Error> {
     let clusters = listing::clusters(&config.access, env, config.region.as_deref())?;
     match config.output {
-        OutputFormat::Json => {
-            let clusters: Vec<Cluster> = clusters
-                .iter()
-                .map(|c| Cluster {
-                    id: &c.id,
-                    name: &c.name,
-                    region: &c.region,
-                    kind: &c.cluster_type,
-                    state: &c.state,
-                    version: &c.version,
-                })
-                .collect();
-            super::print_json(&Listing { clusters })
-        }
+        OutputFormat::Json => super::print_json(&Listing {
+            clusters: &clusters,
+        }),
         OutputFormat::Text if clusters.is_empty() => {
             eprintln!(
                 "no clusters{} for this identity",
@@ -58,19 +48,8 @@ pub(crate) fn run(config: &ClustersConfig, env: &Env) -> Result<(), Error> {
     }
 }
 
-/// `-o json`: `{"clusters": [...]}`, fields in README's order.
+/// `-o json`: `{"clusters": [...]}`, fields in README's order ([`ClusterSummary`]'s).
 #[derive(Serialize)]
 struct Listing<'a> {
-    clusters: Vec<Cluster<'a>>,
-}
-
-#[derive(Serialize)]
-struct Cluster<'a> {
-    id: &'a str,
-    name: &'a str,
-    region: &'a str,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    state: &'a str,
-    version: &'a str,
+    clusters: &'a [ClusterSummary],
 }

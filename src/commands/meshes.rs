@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::listing;
+use crate::aliyun::servicemesh::MeshSummary;
 use crate::cli::OutputFormat;
 use crate::config::MeshesConfig;
 use crate::env::Env;
@@ -12,20 +13,7 @@ use crate::error::Error;
 pub(crate) fn run(config: &MeshesConfig, env: &Env) -> Result<(), Error> {
     let meshes = listing::meshes(&config.access, env)?;
     match config.output {
-        OutputFormat::Json => {
-            let meshes: Vec<Mesh> = meshes
-                .iter()
-                .map(|m| Mesh {
-                    id: &m.id,
-                    name: &m.name,
-                    region: &m.region,
-                    state: &m.state,
-                    version: &m.version,
-                    edition: &m.edition,
-                })
-                .collect();
-            super::print_json(&Listing { meshes })
-        }
+        OutputFormat::Json => super::print_json(&Listing { meshes: &meshes }),
         OutputFormat::Text if meshes.is_empty() => {
             eprintln!("no meshes for this identity");
             Ok(())
@@ -52,18 +40,8 @@ pub(crate) fn run(config: &MeshesConfig, env: &Env) -> Result<(), Error> {
     }
 }
 
-/// `-o json`: `{"meshes": [...]}`, fields in README's order.
+/// `-o json`: `{"meshes": [...]}`, fields in README's order ([`MeshSummary`]'s).
 #[derive(Serialize)]
 struct Listing<'a> {
-    meshes: Vec<Mesh<'a>>,
-}
-
-#[derive(Serialize)]
-struct Mesh<'a> {
-    id: &'a str,
-    name: &'a str,
-    region: &'a str,
-    state: &'a str,
-    version: &'a str,
-    edition: &'a str,
+    meshes: &'a [MeshSummary],
 }

@@ -91,11 +91,7 @@ impl CloudSsoProvider {
 /// of every endpoint (https, or http for a loopback host).
 fn portal(sign_in_url: &str) -> Result<String, String> {
     let url = reqwest::Url::parse(sign_in_url).map_err(|e| format!("is not a URL ({e})"))?;
-    let host = url.host_str().ok_or("has no host")?;
-    let base = match url.port() {
-        Some(port) => format!("{}://{host}:{port}", url.scheme()),
-        None => format!("{}://{host}", url.scheme()),
-    };
+    let base = endpoint::origin(&url).ok_or("has no host")?;
     endpoint::validate(&base)
 }
 
@@ -177,17 +173,8 @@ impl Provider for CloudSsoProvider {
             )
             .map_err(fail)?;
         if status != 200 {
-            let error = ErrorBody::parse(&answer);
             let mut why = format!("it answered HTTP {status}");
-            for (label, value) in [
-                ("Code", &error.code),
-                ("Message", &error.message),
-                ("RequestId", &error.request_id),
-            ] {
-                if let Some(value) = value {
-                    let _ = write!(why, ", {label}: {value}");
-                }
-            }
+            ErrorBody::parse(&answer).append_to(&mut why);
             if matches!(status, 401 | 403) {
                 let _ = write!(why, "; {}", self.sign_in_again());
             }
@@ -195,8 +182,8 @@ impl Provider for CloudSsoProvider {
         }
         let answer: Value =
             serde_json::from_slice(&answer).map_err(|_| fail("the answer is not JSON".into()))?;
-        Credentials::from_session_json(&answer["CloudCredential"])
-            .map_err(|why| fail(why.replace("the answer", "the answer's CloudCredential")))
+        Credentials::from_session_json(&answer["CloudCredential"], "the answer's CloudCredential")
+            .map_err(fail)
     }
 }
 

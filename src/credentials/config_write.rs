@@ -22,9 +22,10 @@ use serde::Serialize;
 use serde::de::{Deserialize, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::cli_profile::file;
 use crate::error::Error;
 
-/// The whole file as a JSON document. Only the position of a mistake is reported.
+/// The whole file as a JSON document.
 pub(crate) fn read(path: &Path) -> Result<Value, Error> {
     let bytes = fs::read(path).map_err(|e| {
         Error::NoCredentials(format!(
@@ -32,14 +33,7 @@ pub(crate) fn read(path: &Path) -> Result<Value, Error> {
             path.display()
         ))
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        Error::NoCredentials(format!(
-            "the aliyun CLI config {} is not valid: malformed JSON at line {}, column {}",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })
+    file::parse_as(&bytes, path)
 }
 
 /// Profile `name` of a config document.
@@ -119,10 +113,9 @@ impl ConfigLock {
             .map_err(|e| format!("cannot read {}: {e}", self.target.display()))?;
         let mut document: Ordered = serde_json::from_slice(&bytes).map_err(|e| {
             format!(
-                "{} is not valid: malformed JSON at line {}, column {}",
+                "{} is not valid: {}",
                 self.target.display(),
-                e.line(),
-                e.column()
+                file::mistake(&e)
             )
         })?;
         let profile = document

@@ -175,7 +175,7 @@ pub(crate) fn parse_session_credentials(body: &str) -> Result<Credentials, Strin
         Some(code) => return Err(format!("the answer's Code is {code:?}, not \"Success\"")),
         None => return Err("the answer has no Code".to_string()),
     }
-    Credentials::from_session_json(&value)
+    Credentials::from_session_json(&value, "the answer")
 }
 
 /// The ECS metadata service's base URL: `ACK_ECS_METADATA_ENDPOINT` or the fixed address. It

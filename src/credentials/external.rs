@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Identity, Provider};
+use super::{Identity, Provider, identity};
 use crate::aliyun::Client;
 use crate::aliyun::Credentials;
 use crate::error::Error;
@@ -60,9 +60,8 @@ impl Provider for ExternalProvider {
 
     fn describe(&self) -> String {
         format!(
-            "the process_command of external:{} #{} ({})",
-            self.argv[0],
-            crate::digest::short_hash(&self.command),
+            "the process_command of {} ({})",
+            identity::render(self.identity().value()),
             self.origin
         )
     }

@@ -24,7 +24,7 @@ use super::config_write::{self, ConfigLock, TokenUpdate};
 use super::context::Context;
 use super::{Identity, Provider};
 use crate::aliyun::error::ErrorBody;
-use crate::aliyun::{Client, Credentials, endpoint};
+use crate::aliyun::{self, Client, Credentials, endpoint};
 use crate::error::Error;
 use crate::log::{verbose, warn};
 use crate::secret::Secret;
@@ -177,16 +177,12 @@ impl OAuthProvider {
         let url = format!("{}/v1/token", self.site_url);
         verbose!("POST {url} (refreshing the OAuth access token)");
         let timestamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        let form = [
+        let form = aliyun::form(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", tokens.refresh.expose()),
             ("client_id", self.client_id),
             ("Timestamp", timestamp.as_str()),
-        ]
-        .iter()
-        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
+        ]);
         let (status, body) = client
             .post(
                 &url,
@@ -246,19 +242,6 @@ impl OAuthProvider {
     }
 }
 
-/// `application/x-www-form-urlencoded`, byte by byte.
-fn form_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
-    out
-}
-
 /// An error answer from the site, without its body's secrets: the status and the OAuth
 /// (`error`, `error_description`) or Alibaba Cloud (`Code`, `Message`, `RequestId`) fields.
 fn describe_error(status: u16, body: &[u8]) -> String {
@@ -269,16 +252,7 @@ fn describe_error(status: u16, body: &[u8]) -> String {
             let _ = write!(text, ", {name}: {value}");
         }
     }
-    let error = ErrorBody::parse(body);
-    for (label, value) in [
-        ("Code", &error.code),
-        ("Message", &error.message),
-        ("RequestId", &error.request_id),
-    ] {
-        if let Some(value) = value {
-            let _ = write!(text, ", {label}: {value}");
-        }
-    }
+    ErrorBody::parse(body).append_to(&mut text);
     text
 }
 
@@ -381,15 +355,6 @@ mod tests {
         assert!(
             !tokens("a", "", now - 1).need_refresh(now),
             "no refresh token: try it"
-        );
-    }
-
-    #[test]
-    fn forms_are_encoded() {
-        assert_eq!(form_encode("a b+c/=&é"), "a%20b%2Bc%2F%3D%26%C3%A9");
-        assert_eq!(
-            form_encode("2026-01-02T03:04:05Z"),
-            "2026-01-02T03%3A04%3A05Z"
         );
     }
 }

@@ -75,10 +75,20 @@ pub(crate) struct Stored {
     pub(crate) expiration: i64,
 }
 
+impl Stored {
+    /// Whether the session is good for a while yet at `now`: more than [`REUSE_MARGIN`]
+    /// before it expires, so that a call made with it does not outlive it.
+    pub(crate) fn is_reusable(&self, now: i64) -> bool {
+        self.expiration - REUSE_MARGIN > now
+    }
+}
+
 /// The file name for `identity`'s session.
 pub(crate) fn file_name(identity: &Identity) -> String {
-    let hash = crate::digest::sha256(identity.canonical().as_bytes());
-    format!("{PREFIX}{}.json", crate::digest::hex(&hash[..16]))
+    format!(
+        "{PREFIX}{}.json",
+        crate::digest::name_hash(&identity.canonical())
+    )
 }
 
 /// Read a session file, whatever its identity (`cache list`). `None` if it is not one.
@@ -118,9 +128,7 @@ impl Kept {
             return None;
         }
         let stored = parse(&cache.read_file(name)?)?;
-        if &stored.identity != identity.value()
-            || stored.expiration - REUSE_MARGIN <= crate::time::now()
-        {
+        if &stored.identity != identity.value() || !stored.is_reusable(crate::time::now()) {
             return None;
         }
         Some(Credentials {
@@ -148,9 +156,6 @@ impl Kept {
         else {
             return;
         };
-        if expiration - REUSE_MARGIN <= crate::time::now() {
-            return;
-        }
         let stored = Stored {
             format: FORMAT,
             identity: identity.value().clone(),
@@ -159,6 +164,9 @@ impl Kept {
             security_token: token.expose().to_string(),
             expiration,
         };
+        if !stored.is_reusable(crate::time::now()) {
+            return;
+        }
         let written = serde_json::to_vec(&stored)
             .map_err(|e| e.to_string())
             .and_then(|bytes| cache.write_file(name, &bytes).map_err(|e| e.to_string()));

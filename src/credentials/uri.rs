@@ -1,9 +1,8 @@
 //! Credentials served over HTTP by a local or corporate credential service
 //! (`ALIBABA_CLOUD_CREDENTIALS_URI`, or an aliyun CLI `CredentialsURI` profile).
 
-use super::{Identity, Provider, ecs};
-use crate::aliyun::Client;
-use crate::aliyun::Credentials;
+use super::{Identity, Provider, ecs, identity};
+use crate::aliyun::{Client, Credentials, endpoint};
 use crate::error::Error;
 
 pub(crate) const URI_VAR: &str = "ALIBABA_CLOUD_CREDENTIALS_URI";
@@ -20,9 +19,8 @@ impl UriProvider {
         reqwest::Url::parse(&self.uri).map_or_else(
             |_| "?".to_string(),
             |url| {
-                let port = url.port().map_or(String::new(), |p| format!(":{p}"));
-                let host = url.host_str().unwrap_or("");
-                format!("{}://{host}{port}{}", url.scheme(), url.path())
+                let authority = endpoint::authority(&url).unwrap_or_default();
+                format!("{}://{authority}{}", url.scheme(), url.path())
             },
         )
     }
@@ -38,9 +36,8 @@ impl Provider for UriProvider {
 
     fn describe(&self) -> String {
         format!(
-            "the credentials URI of credentials-uri:{} #{} ({})",
-            self.shown(),
-            crate::digest::short_hash(&self.uri),
+            "the credentials URI of {} ({})",
+            identity::render(self.identity().value()),
             self.origin
         )
     }
@@ -68,14 +65,8 @@ impl Provider for UriProvider {
     fn endpoints(&self) -> Vec<(&'static str, String)> {
         reqwest::Url::parse(&self.uri)
             .ok()
-            .and_then(|url| {
-                let host = url.host_str()?;
-                let port = url.port().map_or(String::new(), |p| format!(":{p}"));
-                Some(vec![(
-                    "credentials URI",
-                    format!("{}://{host}{port}", url.scheme()),
-                )])
-            })
+            .and_then(|url| endpoint::origin(&url))
+            .map(|origin| vec![("credentials URI", origin)])
             .unwrap_or_default()
     }
 }

@@ -240,13 +240,16 @@ mod tests {
 
     #[test]
     fn sha256_primitives() {
+        let mut checked = 0;
         for v in vectors() {
             if v["algorithm"] == "HexEncode(SHA-256) (primitive)" {
                 assert_eq!(
                     hashed_payload(text(&v, "/inputs/data").as_bytes()),
                     text(&v, "/expected/hex")
                 );
+                checked += 1;
             }
         }
+        assert_eq!(checked, 2, "every SHA-256 vector was checked");
     }
 }

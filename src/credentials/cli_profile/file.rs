@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::credentials::context::Context;
 use crate::error::Error;
@@ -84,22 +85,35 @@ pub(crate) fn load(path: &Path) -> Result<Option<ConfigFile>, Error> {
     parse(&text, path).map(Some)
 }
 
-/// The file's contents. Only the position of a mistake is reported: a message about a value
-/// could quote a secret (credentials-go quotes the whole file).
+/// The file's contents.
 pub(crate) fn parse(text: &[u8], path: &Path) -> Result<ConfigFile, Error> {
+    parse_as(text, path)
+}
+
+/// The file's contents as `T` (a [`ConfigFile`], or the whole document for a write-back).
+pub(crate) fn parse_as<T: DeserializeOwned>(text: &[u8], path: &Path) -> Result<T, Error> {
     serde_json::from_slice(text).map_err(|e| {
         Error::NoCredentials(format!(
-            "the aliyun CLI config {} is not valid: {} at line {}, column {}",
+            "the aliyun CLI config {} is not valid: {}",
             path.display(),
-            if e.is_data() {
-                "a value of the wrong type"
-            } else {
-                "malformed JSON"
-            },
-            e.line(),
-            e.column()
+            mistake(&e)
         ))
     })
+}
+
+/// What is wrong with the file, and where. Only the position of a mistake is reported: a
+/// message about a value could quote a secret (credentials-go quotes the whole file).
+pub(crate) fn mistake(error: &serde_json::Error) -> String {
+    format!(
+        "{} at line {}, column {}",
+        if error.is_data() {
+            "a value of the wrong type"
+        } else {
+            "malformed JSON"
+        },
+        error.line(),
+        error.column()
+    )
 }
 
 /// The profile's mode, or the one its fields imply when `mode` is empty, in the aliyun CLI's
