@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -160,8 +161,7 @@ fn client(
         .timeout(timeout)
         .connect_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .tls_built_in_root_certs(false);
+        .no_proxy();
     builder = if let Some(url) = server.proxy_url {
         // The URL is not quoted: it may hold a user and password.
         builder.proxy(
@@ -172,77 +172,58 @@ fn client(
         let proxies = options.proxies.clone();
         builder.proxy(reqwest::Proxy::custom(move |url| proxies.for_url(url)))
     };
-    if let (Some(name), false) = (server.tls_server_name, server.insecure) {
-        let mut roots = RootCertStore::empty();
-        match server.authority {
-            Some(pem) => {
-                for root in CertificateDer::pem_slice_iter(pem) {
-                    let root = root.map_err(|e| {
-                        format!("the cluster's CA in the kubeconfig is not PEM ({e})")
-                    })?;
-                    roots.add(root).map_err(|e| {
-                        format!("the cluster's CA in the kubeconfig cannot be used ({e})")
-                    })?;
-                }
-            }
-            // As the endpoint probe takes them: one odd certificate of a system bundle does not
-            // stop the check.
-            None => {
-                let _ = roots.add_parsable_certificates(options.roots.load_der()?);
-            }
-        }
-        return builder
-            .use_preconfigured_tls(tls_for_name(name, roots, presented)?)
-            .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {e}"));
-    }
-    let roots = match server.authority {
-        Some(pem) => reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|e| format!("the cluster's CA in the kubeconfig is not PEM ({e})"))?,
-        None => options.roots.load()?,
-    };
-    for root in roots {
-        builder = builder.add_root_certificate(root);
-    }
-    if server.insecure {
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    if let Presented::Certificate { certificate, key } = presented {
-        let identity = reqwest::Identity::from_pem(format!("{certificate}\n{key}").as_bytes())
-            // Its message could not quote the key, but say no more than needed.
-            .map_err(|_| UNUSABLE_CERTIFICATE.to_string())?;
-        builder = builder.identity(identity);
-    }
     builder
+        .use_preconfigured_tls(tls(options, server, presented)?)
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))
 }
 
 const UNUSABLE_CERTIFICATE: &str = "the cached certificate and key cannot be used for TLS";
 
-/// The TLS set-up reqwest would make (the roots, the client certificate), but verifying the
-/// server's certificate for `name`, the kubeconfig's `tls-server-name`: reqwest has no such
-/// setting, so this is rustls's own configuration, handed to it whole.
-fn tls_for_name(
-    name: &str,
-    roots: RootCertStore,
+/// The TLS set-up reqwest would make (the roots, the client certificate), as rustls's own
+/// configuration handed to it whole: reqwest has no setting for a `tls-server-name`, and one
+/// set-up for every case parses the CA and the credential one way. The server's certificate is
+/// verified against `server`'s roots, for its `tls-server-name` ([`ForName`]) when it has one,
+/// or not at all when the kubeconfig says `insecure-skip-tls-verify` ([`AcceptAny`]).
+fn tls(
+    options: &ClientOptions,
+    server: &Server,
     presented: &Presented,
 ) -> Result<ClientConfig, String> {
-    let name = ServerName::try_from(name.to_string())
-        .map_err(|_| format!("tls-server-name `{name}` is neither a host name nor an address"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-        .build()
-        .map_err(|e| format!("the cluster's CA cannot verify anything ({e})"))?;
+    let verifier: Arc<dyn ServerCertVerifier> = if server.insecure {
+        Arc::new(AcceptAny {
+            algorithms: provider.signature_verification_algorithms,
+        })
+    } else {
+        let roots = match server.authority {
+            Some(pem) => authority(pem)?,
+            None => options.roots.store()?,
+        };
+        let inner =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
+                .build()
+                .map_err(|e| format!("the cluster's CA cannot verify anything ({e})"))?;
+        match server.tls_server_name {
+            Some(name) => {
+                let name = ServerName::try_from(name.to_string()).map_err(|_| {
+                    format!("tls-server-name `{name}` is neither a host name nor an address")
+                })?;
+                Arc::new(ForName { inner, name })
+            }
+            None => inner,
+        }
+    };
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(ForName { inner, name }));
+        .with_custom_certificate_verifier(verifier);
     let mut config = match presented {
         Presented::Certificate { certificate, key } => {
             let chain = CertificateDer::pem_slice_iter(certificate.as_bytes())
                 .collect::<Result<Vec<_>, _>>()
+                // Its message could not quote the key, but say no more than needed.
                 .map_err(|_| UNUSABLE_CERTIFICATE.to_string())?;
             let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
                 .map_err(|_| UNUSABLE_CERTIFICATE.to_string())?;
@@ -255,6 +236,20 @@ fn tls_for_name(
     // What reqwest offers when it builds the configuration itself (HTTP/1.1 only here).
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// The cluster's CA from the kubeconfig, every certificate of it: one that cannot be used is
+/// an error, not skipped, since a CA the user wrote down should be the one verified against.
+fn authority(pem: &[u8]) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    for root in CertificateDer::pem_slice_iter(pem) {
+        let root =
+            root.map_err(|e| format!("the cluster's CA in the kubeconfig is not PEM ({e})"))?;
+        roots
+            .add(root)
+            .map_err(|e| format!("the cluster's CA in the kubeconfig cannot be used ({e})"))?;
+    }
+    Ok(roots)
 }
 
 /// Verifies the server's certificate as rustls does, but for `name` whatever host the URL
@@ -304,6 +299,49 @@ impl ServerCertVerifier for ForName {
     }
 }
 
+/// Takes any server certificate, for a kubeconfig that says `insecure-skip-tls-verify`, as
+/// kubectl does; the handshake's signatures are still checked with the provider's algorithms,
+/// so the server at least holds the key of the certificate it sent.
+#[derive(Debug)]
+struct AcceptAny {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for AcceptAny {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
 /// A transport error, by what it means here.
 fn unreachable(error: &reqwest::Error) -> Unreachable {
     let mut detail = String::new();
@@ -331,5 +369,124 @@ fn unreachable(error: &reqwest::Error) -> Unreachable {
         Unreachable::CertificateRejected(detail)
     } else {
         Unreachable::Other(detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    use rustls::{ServerConfig, ServerConnection, StreamOwned};
+
+    use super::*;
+
+    /// A one-request TLS server on loopback with a self-signed certificate for `localhost`,
+    /// answering a `SelfSubjectReview` for `alice`. Its URL and its certificate (PEM).
+    fn self_signed_server() -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let config =
+            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![cert.der().clone()],
+                    PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+                )
+                .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "https://127.0.0.1:{}",
+            listener.local_addr().unwrap().port()
+        );
+        std::thread::spawn(move || {
+            let config = Arc::new(config);
+            for socket in listener.incoming().flatten() {
+                let connection = ServerConnection::new(Arc::clone(&config)).unwrap();
+                let mut stream = BufReader::new(StreamOwned::new(connection, socket));
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if stream.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        let mut body = vec![0; length];
+                        let _ = stream.read_exact(&mut body);
+                        let answer =
+                            r#"{"status":{"userInfo":{"username":"alice","groups":["dev"]}}}"#;
+                        let _ = write!(
+                            stream.get_mut(),
+                            "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n\
+                             Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                            answer.len()
+                        );
+                        stream.get_mut().conn.send_close_notify();
+                        let _ = stream.get_mut().flush();
+                        break;
+                    }
+                }
+            }
+        });
+        (url, cert.pem())
+    }
+
+    fn ask(url: &str, authority: Option<&[u8]>, insecure: bool) -> Result<Review, Unreachable> {
+        review(
+            &ClientOptions::default(),
+            &Server {
+                url,
+                authority,
+                insecure,
+                tls_server_name: None,
+                proxy_url: None,
+            },
+            &Presented::Token("t"),
+            Duration::from_secs(5),
+        )
+    }
+
+    #[test]
+    fn insecure_skip_tls_verify_takes_a_certificate_nothing_vouches_for() {
+        let (url, _) = self_signed_server();
+        let other = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&rcgen::KeyPair::generate().unwrap())
+            .unwrap()
+            .pem();
+        assert!(matches!(
+            ask(&url, Some(other.as_bytes()), false),
+            Err(Unreachable::UntrustedServer(_))
+        ));
+        assert_eq!(
+            ask(&url, None, true),
+            Ok(Review::User {
+                username: "alice".to_string(),
+                groups: vec!["dev".to_string()],
+                version: "v1",
+            })
+        );
+    }
+
+    #[test]
+    fn a_kubeconfig_ca_that_is_not_pem_is_said_so() {
+        let answer = ask(
+            "https://127.0.0.1:1",
+            Some(b"-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"),
+            false,
+        );
+        assert!(
+            matches!(&answer, Err(Unreachable::Other(detail))
+                if detail.starts_with("the cluster's CA in the kubeconfig is not PEM (")),
+            "{answer:?}"
+        );
     }
 }

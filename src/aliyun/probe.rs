@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, RootCertStore};
+use rustls::{ClientConfig, ClientConnection};
 
 use super::client::ClientOptions;
 
@@ -171,14 +171,11 @@ impl Prober {
 }
 
 fn tls_config(options: &ClientOptions) -> Result<Arc<ClientConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    // A certificate the store cannot take is skipped, as the client's own loading does.
-    let _ = roots.add_parsable_certificates(options.roots.load_der()?);
     let config =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
+            .with_root_certificates(options.roots.store()?)
             .with_no_client_auth();
     Ok(Arc::new(config))
 }

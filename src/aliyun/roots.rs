@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
@@ -80,9 +81,13 @@ impl Roots {
         self.read(read_bundle)
     }
 
-    /// The certificates as DER, for a TLS handshake of our own (`doctor`'s endpoint timings).
-    pub(crate) fn load_der(&self) -> Result<Vec<CertificateDer<'static>>, String> {
-        self.read(read_der)
+    /// The certificates as a rustls store, for a TLS set-up of our own (`doctor`'s endpoint
+    /// timings and its API-server client). A certificate the store cannot take is skipped, as
+    /// the client's own loading does: one odd certificate of a system bundle stops nothing.
+    pub(crate) fn store(&self) -> Result<RootCertStore, String> {
+        let mut store = RootCertStore::empty();
+        let _ = store.add_parsable_certificates(self.read(read_der)?);
+        Ok(store)
     }
 
     /// The certificates of the bundle and the directories, each file read by `read_file`.

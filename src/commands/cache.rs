@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use super::listing::plural;
 use crate::cache::{Cache, Entry, KeyFields};
 use crate::credentials::{identity, session};
 use crate::error::Error;
@@ -71,7 +72,6 @@ pub(crate) fn clear(dir: PathBuf, only: Option<(Kind, &str)>) -> Result<(), Erro
             (Some(_), None) => false,
         }
     })?;
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
     let sessions = if removed.sessions == 0 {
         String::new()
     } else {
@@ -90,30 +90,35 @@ pub(crate) fn clear(dir: PathBuf, only: Option<(Kind, &str)>) -> Result<(), Erro
     Ok(())
 }
 
+/// The row of a file that cannot be read, by its name (the table shows the empty cells as `-`).
+fn unreadable(name: &str) -> [String; 6] {
+    [
+        "?".into(),
+        name.to_string(),
+        String::new(),
+        String::new(),
+        String::new(),
+        "unreadable (ignored; refetched when needed)".into(),
+    ]
+}
+
 /// A kept STS session: who it is for and until when.
 fn session_row(cache: &Cache, name: &str, now: i64) -> [String; 6] {
     let Some(stored) = cache
         .read_file(name)
         .and_then(|bytes| session::parse(&bytes))
     else {
-        return [
-            "?".into(),
-            name.to_string(),
-            "-".into(),
-            "-".into(),
-            "-".into(),
-            "unreadable (ignored; refetched when needed)".into(),
-        ];
+        return unreadable(name);
     };
-    let state = if stored.expiration - session::REUSE_MARGIN > now {
+    let state = if stored.is_reusable(now) {
         "valid"
     } else {
         "expired"
     };
     [
         "session".into(),
-        "-".into(),
-        "-".into(),
+        String::new(),
+        String::new(),
         identity::render(&stored.identity),
         crate::time::rfc3339(stored.expiration),
         state.into(),
@@ -122,14 +127,7 @@ fn session_row(cache: &Cache, name: &str, now: i64) -> [String; 6] {
 
 fn row(name: &str, entry: Option<&Entry>, now: i64) -> [String; 6] {
     let Some((entry, fields)) = entry.and_then(|e| Some((e, KeyFields::parse(&e.key)?))) else {
-        return [
-            "?".into(),
-            name.to_string(),
-            "-".into(),
-            "-".into(),
-            "-".into(),
-            "unreadable (ignored; refetched when needed)".into(),
-        ];
+        return unreadable(name);
     };
     let mut state = if entry.is_fresh(now) {
         "valid"
@@ -150,7 +148,7 @@ fn row(name: &str, entry: Option<&Entry>, now: i64) -> [String; 6] {
     [
         kind,
         fields.id,
-        fields.uid.unwrap_or_else(|| "-".into()),
+        fields.uid.unwrap_or_default(),
         identity::render(&fields.identity),
         crate::time::rfc3339(entry.not_after),
         state,

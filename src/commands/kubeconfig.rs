@@ -17,8 +17,8 @@
 
 use std::collections::HashMap;
 
-use super::listing;
-use super::request::{self, CredentialRequest};
+use super::listing::{self, plural, shown};
+use super::request::CredentialRequest;
 use crate::aliyun::cs::ClusterSummary;
 use crate::cli::TargetArgs;
 use crate::config::{Destination, KubeconfigConfig, Settings, Target, Wanted, is_usable_name};
@@ -71,7 +71,7 @@ fn fetch_context(
         miss.store(&fetched.entry);
         fetched
     };
-    let action = request::api_name(&settings.target);
+    let action = settings.target.action();
     let cluster = fetched
         .kubeconfig
         .current_cluster()
@@ -141,7 +141,7 @@ fn by_name<'a>(
             "no cluster is named {name:?} among the {} cluster{} this identity can list{place}\n\
              hint: `ack-credential-plugin clusters` lists them; names are matched exactly",
             clusters.len(),
-            if clusters.len() == 1 { "" } else { "s" },
+            plural(clusters.len()),
         ))),
         several => Err(Error::Selection(format!(
             "{} clusters are named {name:?}{place}: {}\n\
@@ -228,7 +228,7 @@ fn write_all(
         let found = format!(
             "{} cluster{} listed",
             clusters.len(),
-            if clusters.len() == 1 { "" } else { "s" }
+            plural(clusters.len())
         );
         let why = std::iter::once(found).chain(summary).collect::<Vec<_>>();
         return Err(Error::Selection(format!(
@@ -260,7 +260,7 @@ fn write_all(
     let head = format!(
         "added {} context{} ({}), {written_to}",
         added.len(),
-        if added.len() == 1 { "" } else { "s" },
+        plural(added.len()),
         added.join(", ")
     );
     eprintln!(
@@ -322,48 +322,35 @@ fn code(error: &Error) -> String {
     }
 }
 
-/// A value from the API as a message shows it: `-` for an empty one, control characters as
-/// `?` (a terminal must not take a cluster's name for a command).
-fn shown(text: &str) -> String {
-    if text.is_empty() {
-        return "-".to_string();
-    }
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
 /// `get-credential` and every flag given that decides the credential or where it comes from, so
 /// that kubectl's calls land on the entry this command just cached.
 fn exec_args(settings: &Settings, given: &TargetArgs) -> Result<Vec<String>, Error> {
     let mut args = vec!["get-credential".to_string()];
     let mut flag = |name: &str, value: Option<&str>| {
         if let Some(value) = value {
-            args.push(format!("--{name}"));
+            args.push(name.to_string());
             args.push(value.to_string());
         }
     };
-    match &settings.target {
-        Target::Cluster { id, uid } => {
-            flag("cluster-id", Some(id));
-            flag("uid", uid.as_deref());
-            flag("expiration", given.expiration.as_deref());
-        }
-        Target::Mesh { id } => flag("mesh-id", Some(id)),
-        Target::Fleet { id } => flag("fleet-id", Some(id)),
+    let target = &settings.target;
+    flag(target.flag(), Some(target.id()));
+    flag("--uid", target.uid());
+    if let Target::Cluster { .. } = target {
+        // Only a cluster's credential has a lifetime to ask for.
+        flag("--expiration", given.expiration.as_deref());
     }
-    flag("profile", given.profile.as_deref());
-    flag("role-arn", given.role_arn.as_deref());
-    flag("region", given.region.as_deref());
-    flag("cs-endpoint", given.cs_endpoint.as_deref());
-    flag("asm-endpoint", given.asm_endpoint.as_deref());
-    flag("adcp-endpoint", given.adcp_endpoint.as_deref());
-    flag("sts-endpoint", given.sts_endpoint.as_deref());
+    flag("--profile", given.profile.as_deref());
+    flag("--role-arn", given.role_arn.as_deref());
+    flag("--region", given.region.as_deref());
+    flag("--cs-endpoint", given.cs_endpoint.as_deref());
+    flag("--asm-endpoint", given.asm_endpoint.as_deref());
+    flag("--adcp-endpoint", given.adcp_endpoint.as_deref());
+    flag("--sts-endpoint", given.sts_endpoint.as_deref());
     if given.cache_dir.is_some() {
         // kubectl may run the plugin from any directory.
         let dir = std::path::absolute(&settings.cache_dir)
             .map_err(|e| Error::Usage(format!("--cache-dir: {e}")))?;
-        flag("cache-dir", Some(&dir.to_string_lossy()));
+        flag("--cache-dir", Some(&dir.to_string_lossy()));
     }
     if settings.private_ip {
         args.push("--private-ip".to_string());

@@ -1,13 +1,15 @@
 //! Listing what the caller can reach, the part `clusters`, `meshes` and `kubeconfig
 //! --cluster-name`/`--all` share: find the credential source as `get-credential` does, get its
 //! credentials once, and call the product's list API ([`cs::describe_clusters`],
-//! [`servicemesh::describe_service_meshes`]).
+//! [`servicemesh::describe_service_meshes`]). Also how what they list is shown, in a table or a
+//! message ([`table`], [`shown`], [`plural`]).
 
+use super::request::chain_context;
 use crate::aliyun::cs::{self, ClusterSummary};
 use crate::aliyun::servicemesh::{self, MeshSummary};
 use crate::aliyun::{Client, Credentials};
 use crate::config::Access;
-use crate::credentials::{chain, context};
+use crate::credentials::chain;
 use crate::env::Env;
 use crate::error::Error;
 use crate::log::verbose;
@@ -22,18 +24,9 @@ struct Caller {
 
 impl Caller {
     fn new(access: &Access, env: &Env) -> Result<Caller, Error> {
-        let context = context::Context {
-            env,
-            home: env.home(),
-            sts: &access.sts,
-            ecs_endpoint: access.ecs_endpoint.clone(),
-            imds_v1_disabled: access.imds_v1_disabled,
-            dmi_dir: context::DMI_DIR.into(),
-            // The list commands name no cache directory: no STS session is kept for them.
-            session: None,
-        };
+        // The list commands name no cache directory: no STS session is kept for them.
         let provider = chain::discover(
-            &context,
+            &chain_context(access, env, None),
             access.profile.as_deref(),
             access.role_arn.as_deref(),
         )?;
@@ -75,33 +68,35 @@ pub(crate) fn meshes(access: &Access, env: &Env) -> Result<Vec<MeshSummary>, Err
     Ok(meshes)
 }
 
-/// Rows as an aligned text table under `header`, two spaces between columns. Cells are shown
-/// as text a terminal cannot take for a command (control characters become `?`), and an empty
-/// cell as `-`.
+/// A value from the API as a table or a message shows it: `-` for an empty one, control
+/// characters as `?` (a terminal must not take a cluster's name for a command).
+pub(crate) fn shown(text: &str) -> String {
+    if text.is_empty() {
+        return "-".to_string();
+    }
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// The ending of a noun counted `n` times: `1 cluster`, `2 clusters`, `0 clusters`.
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Rows as an aligned text table under `header`, two spaces between columns, every cell
+/// [`shown`].
 pub(crate) fn table<const N: usize>(header: [&str; N], rows: &[[&str; N]]) -> String {
-    let shown: Vec<[String; N]> = rows
-        .iter()
-        .map(|row| {
-            row.map(|cell| {
-                if cell.is_empty() {
-                    "-".to_string()
-                } else {
-                    cell.chars()
-                        .map(|c| if c.is_control() { '?' } else { c })
-                        .collect()
-                }
-            })
-        })
-        .collect();
+    let cells: Vec<[String; N]> = rows.iter().map(|row| row.map(shown)).collect();
     let header = header.map(str::to_string);
     let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &shown {
+    for row in &cells {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in std::iter::once(&header).chain(&shown) {
+    for row in std::iter::once(&header).chain(&cells) {
         let line: Vec<String> = row
             .iter()
             .zip(widths)

@@ -9,7 +9,7 @@ use super::values::{parse_expiration, seconds};
 use crate::aliyun::client::ClientOptions;
 use crate::aliyun::endpoint;
 use crate::aliyun::sts::{self, StsEndpoint};
-use crate::aliyun::{cs, servicemesh};
+use crate::aliyun::{adcp, cs, servicemesh};
 use crate::cli::TargetArgs;
 use crate::env::Env;
 use crate::error::Error;
@@ -185,17 +185,22 @@ impl Access {
         Self::resolve(AccessFlags::from(args), env)
     }
 
-    /// The cs base URL: the explicit endpoint, else the region's (from the flag, the
-    /// environment or, failing both, the credential source's profile), else the central one.
+    /// The region an endpoint is picked by: the flag or the environment, else the credential
+    /// source's own (`source_region`, a profile's `region_id`), else a generic variable.
+    pub(crate) fn region<'a>(&'a self, source_region: Option<&'a str>) -> Option<&'a str> {
+        self.region
+            .as_deref()
+            .or(source_region)
+            .or(self.fallback_region.as_deref())
+    }
+
+    /// The cs base URL: the explicit endpoint, else the [region](Self::region)'s, else the
+    /// central one.
     pub(crate) fn cs_endpoint(&self, source_region: Option<&str>) -> Result<String, Error> {
-        cs_endpoint(
-            self.cs_endpoint.as_deref(),
-            self.region
-                .as_deref()
-                .or(source_region)
-                .or(self.fallback_region.as_deref()),
-            self.vpc_endpoints,
-        )
+        match &self.cs_endpoint {
+            Some(endpoint) => Ok(endpoint.clone()),
+            None => cs::endpoint(self.region(source_region), self.vpc_endpoints),
+        }
     }
 
     /// The servicemesh base URL.
@@ -204,15 +209,13 @@ impl Access {
             .clone()
             .unwrap_or_else(|| servicemesh::DEFAULT_ENDPOINT.to_string())
     }
-}
 
-pub(super) fn cs_endpoint(
-    explicit: Option<&str>,
-    region: Option<&str>,
-    vpc: bool,
-) -> Result<String, Error> {
-    match explicit {
-        Some(endpoint) => Ok(endpoint.to_string()),
-        None => cs::endpoint(region, vpc),
+    /// The adcp base URL: the explicit endpoint, else the [region](Self::region)'s (there is
+    /// no central one).
+    pub(crate) fn adcp_endpoint(&self, source_region: Option<&str>) -> Result<String, Error> {
+        match &self.adcp_endpoint {
+            Some(endpoint) => Ok(endpoint.clone()),
+            None => adcp::endpoint(self.region(source_region)),
+        }
     }
 }

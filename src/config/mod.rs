@@ -8,7 +8,7 @@ pub(crate) mod values;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::aliyun::{adcp, servicemesh};
+use crate::aliyun::{adcp, cs, servicemesh};
 use crate::cli::{GetCredentialArgs, TargetArgs};
 use crate::env::Env;
 use crate::error::Error;
@@ -33,7 +33,43 @@ pub(crate) enum Target {
     Fleet { id: String },
 }
 
+/// How each kind of target is spelled out, for people ([`Target::noun`], [`Target::flag`]) and
+/// for the APIs ([`Target::action`]). When a kind is added, the compiler points at every other
+/// match on a target (its API call, its endpoint); not at what reads a kind back without one:
+/// the flags in `cli`, [`Target::FLAGS`], and `cache::Kind` (an entry's kind, told from the
+/// action its key holds, and `cache clear`'s flags).
 impl Target {
+    /// Every flag that names a target, in the order of [`Target::flag`]'s arms.
+    pub(crate) const FLAGS: [&str; 3] = ["--cluster-id", "--mesh-id", "--fleet-id"];
+
+    /// What it is called in messages: `cluster`, `mesh`, `fleet`.
+    pub(crate) fn noun(&self) -> &'static str {
+        match self {
+            Target::Cluster { .. } => "cluster",
+            Target::Mesh { .. } => "mesh",
+            Target::Fleet { .. } => "fleet",
+        }
+    }
+
+    /// The flag that names it: `--cluster-id`, `--mesh-id`, `--fleet-id`.
+    pub(crate) fn flag(&self) -> &'static str {
+        match self {
+            Target::Cluster { .. } => "--cluster-id",
+            Target::Mesh { .. } => "--mesh-id",
+            Target::Fleet { .. } => "--fleet-id",
+        }
+    }
+
+    /// The API action that issues its credentials (a cache key holds it, so an entry's kind
+    /// can be told from it).
+    pub(crate) fn action(&self) -> &'static str {
+        match self {
+            Target::Cluster { uid, .. } => cs::action(uid.is_some()),
+            Target::Mesh { .. } => servicemesh::ACTION,
+            Target::Fleet { .. } => adcp::ACTION,
+        }
+    }
+
     pub(crate) fn id(&self) -> &str {
         match self {
             Target::Cluster { id, .. } | Target::Mesh { id } | Target::Fleet { id } => id,
@@ -159,31 +195,13 @@ impl Settings {
     }
 
     /// The base URL of the API that issues this target's credentials: for a cluster the cs
-    /// API (the explicit endpoint, else the region's — from the flag, the environment or,
-    /// failing both, the credential source's profile — else the central one); for a mesh the
-    /// servicemesh API; for a fleet the adcp API of its region (there is no central one).
+    /// API, for a mesh the servicemesh API, for a fleet the adcp API of its region (see
+    /// [`Access::cs_endpoint`] and the others for how each is picked).
     pub(crate) fn api_endpoint(&self, source_region: Option<&str>) -> Result<String, Error> {
-        let region = self
-            .access
-            .region
-            .as_deref()
-            .or(source_region)
-            .or(self.access.fallback_region.as_deref());
         match self.target {
-            Target::Mesh { .. } => Ok(self
-                .access
-                .asm_endpoint
-                .clone()
-                .unwrap_or_else(|| servicemesh::DEFAULT_ENDPOINT.to_string())),
-            Target::Cluster { .. } => access::cs_endpoint(
-                self.access.cs_endpoint.as_deref(),
-                region,
-                self.access.vpc_endpoints,
-            ),
-            Target::Fleet { .. } => match &self.access.adcp_endpoint {
-                Some(endpoint) => Ok(endpoint.clone()),
-                None => adcp::endpoint(region),
-            },
+            Target::Cluster { .. } => self.access.cs_endpoint(source_region),
+            Target::Mesh { .. } => Ok(self.access.asm_endpoint()),
+            Target::Fleet { .. } => self.access.adcp_endpoint(source_region),
         }
     }
 }

@@ -63,19 +63,21 @@ fn role_arn_flag_is_checked() {
     assert!(Settings::resolve(&args(&["--role-arn", "acs:ram::123:role/admin"]), &env).is_ok());
 }
 
-fn args(extra: &[&str]) -> TargetArgs {
+/// The target flags of `get-credential FLAGS...`, as clap parses them.
+fn get_credential(flags: &[&str]) -> TargetArgs {
     use clap::Parser;
-    let mut argv = vec![
-        "ack-credential-plugin",
-        "get-credential",
-        "--cluster-id",
-        "c1",
-    ];
-    argv.extend_from_slice(extra);
+    let argv = ["ack-credential-plugin", "get-credential"]
+        .iter()
+        .chain(flags);
     match crate::cli::Cli::parse_from(argv).command {
         crate::cli::Command::GetCredential(given) => given.target,
         _ => unreachable!(),
     }
+}
+
+/// The target flags of `get-credential --cluster-id c1 EXTRA...`.
+fn args(extra: &[&str]) -> TargetArgs {
+    get_credential(&[&["--cluster-id", "c1"], extra].concat())
 }
 
 fn settings(extra: &[&str], env: &Env) -> Settings {
@@ -143,17 +145,9 @@ fn endpoint_and_cache_dir_precedence() {
 
 #[test]
 fn a_mesh_goes_to_servicemesh_and_has_no_lifetime() {
-    use clap::Parser;
     let env = Env::from_pairs([("HOME", "/h"), ("ALIBABA_CLOUD_REGION_ID", "cn-beijing")]);
-    let parse = |argv: &[&str]| match crate::cli::Cli::parse_from(argv).command {
-        crate::cli::Command::GetCredential(args) => args.target,
-        _ => unreachable!(),
-    };
-    let mesh = Settings::resolve(
-        &parse(&["p", "get-credential", "--mesh-id", "m1", "--private-ip"]),
-        &env,
-    )
-    .unwrap();
+    let mesh =
+        Settings::resolve(&get_credential(&["--mesh-id", "m1", "--private-ip"]), &env).unwrap();
     assert_eq!(mesh.target, Target::Mesh { id: "m1".into() });
     assert_eq!(mesh.minutes, 0);
     assert_eq!(
@@ -161,23 +155,17 @@ fn a_mesh_goes_to_servicemesh_and_has_no_lifetime() {
         "https://servicemesh.aliyuncs.com"
     );
     let env = Env::from_pairs([("HOME", "/h"), ("ACK_ASM_ENDPOINT", "http://127.0.0.1:2")]);
-    let mesh =
-        Settings::resolve(&parse(&["p", "get-credential", "--mesh-id", "m1"]), &env).unwrap();
+    let mesh = Settings::resolve(&get_credential(&["--mesh-id", "m1"]), &env).unwrap();
     assert_eq!(mesh.api_endpoint(None).unwrap(), "http://127.0.0.1:2");
-    let bad = Settings::resolve(&parse(&["p", "get-credential", "--mesh-id", "m/1"]), &env);
+    let bad = Settings::resolve(&get_credential(&["--mesh-id", "m/1"]), &env);
     assert_eq!(bad.unwrap_err().exit_code(), 2);
 }
 
 #[test]
 fn a_fleet_goes_to_adcp_in_its_region_and_has_no_lifetime() {
-    use clap::Parser;
-    let parse = |argv: &[&str]| match crate::cli::Cli::parse_from(argv).command {
-        crate::cli::Command::GetCredential(args) => args.target,
-        _ => unreachable!(),
-    };
-    let fleet = |argv: &[&str], env: &Env| Settings::resolve(&parse(argv), env).unwrap();
+    let fleet = |argv: &[&str], env: &Env| Settings::resolve(&get_credential(argv), env).unwrap();
     let home = Env::from_pairs([("HOME", "/h")]);
-    let plain = fleet(&["p", "get-credential", "--fleet-id", "f1"], &home);
+    let plain = fleet(&["--fleet-id", "f1"], &home);
     assert_eq!(plain.target, Target::Fleet { id: "f1".into() });
     assert_eq!(plain.minutes, 0);
     // The region: the flag, else the environment, else the credential source's profile.
@@ -188,22 +176,12 @@ fn a_fleet_goes_to_adcp_in_its_region_and_has_no_lifetime() {
     assert_eq!(plain.api_endpoint(None).unwrap_err().exit_code(), 2);
     let env = Env::from_pairs([("HOME", "/h"), ("ALIBABA_CLOUD_REGION_ID", "cn-beijing")]);
     assert_eq!(
-        fleet(&["p", "get-credential", "--fleet-id", "f1"], &env)
+        fleet(&["--fleet-id", "f1"], &env)
             .api_endpoint(Some("cn-shenzhen"))
             .unwrap(),
         "https://adcp.cn-beijing.aliyuncs.com"
     );
-    let flagged = fleet(
-        &[
-            "p",
-            "get-credential",
-            "--fleet-id",
-            "f1",
-            "--region",
-            "ap-southeast-1",
-        ],
-        &env,
-    );
+    let flagged = fleet(&["--fleet-id", "f1", "--region", "ap-southeast-1"], &env);
     assert_eq!(
         flagged.api_endpoint(None).unwrap(),
         "https://adcp.ap-southeast-1.aliyuncs.com"
@@ -211,15 +189,15 @@ fn a_fleet_goes_to_adcp_in_its_region_and_has_no_lifetime() {
     // An explicit endpoint wins, from the flag or the variable.
     let env = Env::from_pairs([("HOME", "/h"), ("ACK_ADCP_ENDPOINT", "http://127.0.0.1:5")]);
     assert_eq!(
-        fleet(&["p", "get-credential", "--fleet-id", "f1"], &env)
+        fleet(&["--fleet-id", "f1"], &env)
             .api_endpoint(None)
             .unwrap(),
         "http://127.0.0.1:5"
     );
     let bad = Env::from_pairs([("HOME", "/h"), ("ACK_ADCP_ENDPOINT", "http://10.0.0.1")]);
-    let error = Settings::resolve(&parse(&["p", "get-credential", "--fleet-id", "f1"]), &bad);
+    let error = Settings::resolve(&get_credential(&["--fleet-id", "f1"]), &bad);
     assert_eq!(error.unwrap_err().exit_code(), 2);
-    let error = Settings::resolve(&parse(&["p", "get-credential", "--fleet-id", "f.1"]), &home);
+    let error = Settings::resolve(&get_credential(&["--fleet-id", "f.1"]), &home);
     assert_eq!(error.unwrap_err().exit_code(), 2);
 }
 

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+use super::write::current_context;
 use super::yaml::{self, Node};
 
 /// A context whose user runs an exec plugin.
@@ -96,13 +97,9 @@ pub(crate) fn exec_contexts(files: &[PathBuf]) -> Found {
                 .push(format!("{}: cannot read it: {e}", path.display())),
         }
     }
-    let current = documents.iter().find_map(|(_, document)| {
-        document
-            .get("current-context")
-            .filter(|c| !c.is_null())
-            .and_then(Node::text)
-            .filter(|c| !c.is_empty())
-    });
+    let current = documents
+        .iter()
+        .find_map(|(_, document)| current_context(document));
     let contexts = first_definitions(&documents, "contexts");
     let users = first_definitions(&documents, "users");
     let clusters = first_definitions(&documents, "clusters");
@@ -195,13 +192,7 @@ fn relative_to(file: &Path, path: &Path) -> PathBuf {
 
 fn cluster_entry(name: &str, file: &Path, entry: &Node) -> ClusterEntry {
     let cluster = entry.get("cluster");
-    let text = |key: &str| {
-        cluster
-            .and_then(|c| c.get(key))
-            .filter(|v| !v.is_null())
-            .and_then(Node::text)
-            .filter(|v| !v.is_empty())
-    };
+    let text = |key: &str| cluster.and_then(|c| c.get(key)).and_then(Node::value_text);
     let authority = match (
         text("certificate-authority-data"),
         text("certificate-authority"),

@@ -183,25 +183,7 @@ fn failed(path: &Path, why: &str) -> String {
 mod tests {
     use super::*;
     use crate::exec_credential::ApiVersion;
-    use crate::kubeconfig::ExecUser;
-    use crate::kubeconfig::issued::Cluster;
-
-    fn new_context(name: &str) -> NewContext {
-        let cluster = Cluster {
-            server: "https://192.0.2.1:6443".to_string(),
-            certificate_authority_data: None,
-        };
-        let args = vec!["get-credential".to_string()];
-        NewContext::new(
-            name,
-            &cluster,
-            &ExecUser {
-                command: Path::new("/p"),
-                args: &args,
-                api_version: ApiVersion::V1,
-            },
-        )
-    }
+    use crate::kubeconfig::write::tests::new_context;
 
     fn token_config(name: &str, current: bool) -> String {
         format!(
@@ -245,7 +227,7 @@ mod tests {
         fs::write(&config, token_config("prod", true)).unwrap();
         let merged = merge(
             &[missing.clone(), config.clone()],
-            &[new_context("c1")],
+            &[new_context("c1", "/p", ApiVersion::V1)],
             Current::IfUnset("c1"),
         )
         .unwrap();
@@ -273,18 +255,33 @@ mod tests {
         fs::write(&first, token_config("prod", true)).unwrap();
         fs::write(&second, token_config("c1", true)).unwrap();
         let paths = [first.clone(), second.clone()];
-        let merged = merge(&paths, &[new_context("c1")], Current::IfUnset("c1")).unwrap();
+        let merged = merge(
+            &paths,
+            &[new_context("c1", "/p", ApiVersion::V1)],
+            Current::IfUnset("c1"),
+        )
+        .unwrap();
         assert_eq!(merged.context_files, std::slice::from_ref(&second));
         assert_eq!(names(&first, "clusters"), ["prod"]);
         assert_eq!(names(&second, "clusters"), ["c1"]);
         assert!(fs::read_to_string(&second).unwrap().contains("exec:"));
         assert_eq!(current(&first).as_deref(), Some("prod"));
         // Asked: the first file (where new entries go, read first) gets it.
-        let merged = merge(&paths, &[new_context("c1")], Current::Set("c1")).unwrap();
+        let merged = merge(
+            &paths,
+            &[new_context("c1", "/p", ApiVersion::V1)],
+            Current::Set("c1"),
+        )
+        .unwrap();
         assert_eq!(merged.written, [(first.clone(), vec!["current-context"])]);
         assert_eq!(current(&first).as_deref(), Some("c1"));
         // Twice: nothing to write.
-        let merged = merge(&paths, &[new_context("c1")], Current::Set("c1")).unwrap();
+        let merged = merge(
+            &paths,
+            &[new_context("c1", "/p", ApiVersion::V1)],
+            Current::Set("c1"),
+        )
+        .unwrap();
         assert_eq!(merged.written, []);
     }
 
@@ -297,7 +294,7 @@ mod tests {
         let b = dir.path().join("b");
         let merged = merge(
             &[a.clone(), b.clone()],
-            &[new_context("c1")],
+            &[new_context("c1", "/p", ApiVersion::V1)],
             Current::IfUnset("c1"),
         )
         .unwrap();
@@ -313,7 +310,7 @@ mod tests {
         fs::write(&a, token_config("dev", false)).unwrap();
         merge(
             &[a.clone(), b.clone()],
-            &[new_context("c2")],
+            &[new_context("c2", "/p", ApiVersion::V1)],
             Current::IfUnset("c2"),
         )
         .unwrap();
@@ -331,7 +328,7 @@ mod tests {
         fs::write(&bad, "clusters: [\n").unwrap();
         let error = merge(
             &[good.clone(), bad.clone()],
-            &[new_context("c1")],
+            &[new_context("c1", "/p", ApiVersion::V1)],
             Current::IfUnset("c1"),
         )
         .unwrap_err();
@@ -363,7 +360,11 @@ mod tests {
         let paths = [first.clone(), second.clone()];
         let merged = merge(
             &paths,
-            &[new_context("a"), new_context("b"), new_context("c")],
+            &[
+                new_context("a", "/p", ApiVersion::V1),
+                new_context("b", "/p", ApiVersion::V1),
+                new_context("c", "/p", ApiVersion::V1),
+            ],
             Current::Keep,
         )
         .unwrap();
@@ -384,7 +385,11 @@ mod tests {
         assert!(fs::read_to_string(&second).unwrap().contains("exec:"));
         let again = merge(
             &paths,
-            &[new_context("a"), new_context("b"), new_context("c")],
+            &[
+                new_context("a", "/p", ApiVersion::V1),
+                new_context("b", "/p", ApiVersion::V1),
+                new_context("c", "/p", ApiVersion::V1),
+            ],
             Current::Keep,
         )
         .unwrap();

@@ -4,7 +4,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
-use super::yaml_error;
 use crate::exec_credential::Status;
 
 #[derive(Debug, Default, Deserialize)]
@@ -231,6 +230,18 @@ fn decode_pem(data: &str, field: &str, label_suffix: &str) -> Result<String, Str
         ));
     }
     Ok(text)
+}
+
+/// Where a YAML document went wrong, without quoting it (a kubeconfig can hold a key).
+fn yaml_error(error: &serde_yaml_ng::Error) -> String {
+    match error.location() {
+        Some(at) => format!(
+            "is not valid YAML (line {}, column {})",
+            at.line(),
+            at.column()
+        ),
+        None => "is not a valid kubeconfig document".to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub(crate) struct Locks {
 }
 
 /// kubectl's lock file for `file`: its path with `.lock` appended.
-pub(crate) fn lock_name(file: &Path) -> PathBuf {
+fn lock_name(file: &Path) -> PathBuf {
     let mut name = OsString::from(file.as_os_str());
     name.push(".lock");
     PathBuf::from(name)

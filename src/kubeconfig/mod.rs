@@ -15,15 +15,3 @@ pub(crate) mod yaml;
 pub(crate) use files::{Current, merge, replace};
 pub(crate) use issued::Kubeconfig;
 pub(crate) use write::{ExecUser, NewContext, standalone};
-
-/// Where a YAML document went wrong, without quoting it (a kubeconfig can hold a key).
-pub(crate) fn yaml_error(error: &serde_yaml_ng::Error) -> String {
-    match error.location() {
-        Some(at) => format!(
-            "is not valid YAML (line {}, column {})",
-            at.line(),
-            at.column()
-        ),
-        None => "is not a valid kubeconfig document".to_string(),
-    }
-}

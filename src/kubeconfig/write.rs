@@ -102,11 +102,6 @@ impl Section {
             Section::Users => None,
         }
     }
-
-    /// The key of an entry's body (`cluster`).
-    fn body_key(self) -> &'static str {
-        self.singular()
-    }
 }
 
 /// A context to write: its cluster, user and context entries, all called `name`.
@@ -149,11 +144,7 @@ impl NewContext {
 
     /// A kubeconfig of its own, with this context current.
     pub(crate) fn standalone(&self) -> String {
-        let mut document = empty_document();
-        for section in Section::ALL {
-            // Cannot fail on a document we just made.
-            let _ = self.put_into(&mut document, section);
-        }
+        let mut document = document_of(std::slice::from_ref(self));
         set_current_context(&mut document, &self.name);
         yaml::emit(&document)
     }
@@ -165,14 +156,11 @@ impl NewContext {
     /// When the document is not a kubeconfig (not a mapping, or the section not a list).
     pub(crate) fn put_into(&self, document: &mut Node, section: Section) -> Result<(), String> {
         let key = section.key();
-        let Node::Mapping(..) = document else {
-            return Err("it is not a kubeconfig (not a mapping)".to_string());
-        };
-        if document.get(key).is_none_or(Node::is_null) {
+        if list(document, section)?.is_none() {
             document.set(key, Node::Sequence(Vec::new(), None));
         }
         let Some(Node::Sequence(list, _)) = document.get_mut(key) else {
-            return Err(format!("its `{key}` is not a list"));
+            unreachable!("`{key}` was checked to be a list, or made one");
         };
         let entry = self.entry(section);
         match list.iter().position(|e| name_of(e) == Some(&self.name)) {
@@ -186,7 +174,8 @@ impl NewContext {
 /// `new` in place of `old` (both entries called the same): the body keys the plugin decides
 /// from `new`, every other key of `old`'s body where it was ([`Section::owned_keys`]).
 fn rewritten(old: &Node, new: &Node, section: Section) -> Node {
-    let key = section.body_key();
+    // An entry's body is under its singular name (`cluster:`).
+    let key = section.singular();
     let (Some(owned), Some(old_body @ Node::Mapping(..)), Some(new_body @ Node::Mapping(fresh, _))) =
         (section.owned_keys(), old.get(key), new.get(key))
     else {
@@ -213,6 +202,11 @@ fn rewritten(old: &Node, new: &Node, section: Section) -> Node {
 /// A kubeconfig of its own holding `contexts` (each with its cluster and user), with no current
 /// context: `kubeconfig --all`'s file, from which the user picks one.
 pub(crate) fn standalone(contexts: &[NewContext]) -> String {
+    yaml::emit(&document_of(contexts))
+}
+
+/// A new document holding `contexts`, each with its cluster and user.
+fn document_of(contexts: &[NewContext]) -> Node {
     let mut document = empty_document();
     for context in contexts {
         for section in Section::ALL {
@@ -220,7 +214,7 @@ pub(crate) fn standalone(contexts: &[NewContext]) -> String {
             let _ = context.put_into(&mut document, section);
         }
     }
-    yaml::emit(&document)
+    document
 }
 
 /// A new kubeconfig document, before any entry: `apiVersion` and `kind`.
@@ -236,13 +230,21 @@ pub(crate) fn empty_document() -> Node {
 /// # Errors
 /// When the document is not a kubeconfig (not a mapping, or the section not a list).
 pub(crate) fn defines(document: &Node, section: Section, name: &str) -> Result<bool, String> {
+    Ok(list(document, section)?.is_some_and(|list| list.iter().any(|e| name_of(e) == Some(name))))
+}
+
+/// The document's `section` list; `None` when it has none (missing or null: a list to be).
+///
+/// # Errors
+/// When the document is not a kubeconfig (not a mapping, or the section not a list).
+fn list(document: &Node, section: Section) -> Result<Option<&[Node]>, String> {
     let Node::Mapping(..) = document else {
         return Err("it is not a kubeconfig (not a mapping)".to_string());
     };
     match document.get(section.key()) {
-        None => Ok(false),
-        Some(list) if list.is_null() => Ok(false),
-        Some(Node::Sequence(list, _)) => Ok(list.iter().any(|e| name_of(e) == Some(name))),
+        None => Ok(None),
+        Some(list) if list.is_null() => Ok(None),
+        Some(Node::Sequence(list, _)) => Ok(Some(list)),
         Some(_) => Err(format!("its `{}` is not a list", section.key())),
     }
 }
@@ -253,11 +255,7 @@ fn name_of(entry: &Node) -> Option<&str> {
 
 /// The document's `current-context`, when it sets one (kubectl ignores an empty one).
 pub(crate) fn current_context(document: &Node) -> Option<&str> {
-    document
-        .get("current-context")
-        .filter(|c| !c.is_null())
-        .and_then(Node::text)
-        .filter(|c| !c.is_empty())
+    document.get("current-context").and_then(Node::value_text)
 }
 
 /// Sets the document's `current-context` (in place, or at the end).
@@ -266,7 +264,7 @@ pub(crate) fn set_current_context(document: &mut Node, name: &str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::kubeconfig::Kubeconfig;
     use crate::kubeconfig::issued::tests::{CERT, KEY, ack_kubeconfig, b64};
@@ -274,7 +272,7 @@ mod tests {
 
     /// The context `name` for the cluster of the API's kubeconfig, its user running `command`
     /// with `get-credential --cluster-id c1`.
-    fn new_context(name: &str, command: &str, api_version: ApiVersion) -> NewContext {
+    pub(crate) fn new_context(name: &str, command: &str, api_version: ApiVersion) -> NewContext {
         let config = Kubeconfig::parse(&ack_kubeconfig(&b64(CERT), &b64(KEY))).unwrap();
         let args = ["get-credential", "--cluster-id", "c1"].map(String::from);
         let exec = ExecUser {

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::{Check, Findings, Status};
 use crate::cache::{Cache, Counts, Entry, Health, KeyFields};
+use crate::commands::listing::plural;
 use crate::commands::request::CredentialRequest;
 use crate::config::{Settings, Target};
 use crate::credentials::identity;
@@ -156,7 +157,12 @@ fn holds(counts: Counts) -> String {
         n => format!("{n} cached certificates"),
     };
     if counts.sessions > 0 {
-        let _ = write!(text, ", {} STS sessions", counts.sessions);
+        let _ = write!(
+            text,
+            ", {} STS session{}",
+            counts.sessions,
+            plural(counts.sessions)
+        );
     }
     if counts.foreign {
         text.push_str(", and files the plugin did not make (left alone)");

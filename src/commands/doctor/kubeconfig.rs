@@ -212,8 +212,8 @@ fn runs_for(args: &[String], target: &Target) -> bool {
             }
         })
     };
-    let (_, target_flag) = super::kind(target);
-    let mut others = super::TARGET_FLAGS.iter().filter(|f| **f != target_flag);
+    let target_flag = target.flag();
+    let mut others = Target::FLAGS.iter().filter(|f| **f != target_flag);
     flag(&target_flag[2..]) == Some(target.id())
         && flag("uid") == target.uid()
         && others.all(|f| flag(&f[2..]).is_none())

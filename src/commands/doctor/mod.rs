@@ -125,7 +125,7 @@ pub(crate) fn run(config: &DoctorConfig, env: &Env) -> Result<(), Error> {
 
     let found = chain::discover_explained(
         // No session store: doctor neither reads nor writes kept STS sessions.
-        &chain_context(settings, env, None),
+        &chain_context(&settings.access, env, None),
         settings.access.profile.as_deref(),
         settings.access.role_arn.as_deref(),
     );
@@ -176,7 +176,7 @@ pub(crate) fn run(config: &DoctorConfig, env: &Env) -> Result<(), Error> {
         checks.push(kubeconfig::check(config, env, target, &mut findings));
         checks.push(apiserver::check(settings, target, &findings, &mut redactor));
     } else {
-        let flags: Vec<String> = TARGET_FLAGS.iter().map(|f| format!("{f} ID")).collect();
+        let flags: Vec<String> = Target::FLAGS.iter().map(|f| format!("{f} ID")).collect();
         let (last, rest) = flags.split_last().expect("target flags");
         let why = format!("needs {} or {last}", rest.join(", "));
         checks.push(Check::new("kubeconfig", Status::Skip, why.clone()));
@@ -205,23 +205,9 @@ fn client(settings: &Settings) -> Client {
     )
 }
 
-/// Every flag that names a target. With [`kind`] (and `network::apis`, for its API), the
-/// places a new kind of target is added.
-const TARGET_FLAGS: [&str; 3] = ["--cluster-id", "--mesh-id", "--fleet-id"];
-
-/// What `target` is called, and the flag that names it: the one place a kind of target is
-/// spelled out for people.
-fn kind(target: &Target) -> (&'static str, &'static str) {
-    match target {
-        Target::Cluster { .. } => ("cluster", "--cluster-id"),
-        Target::Mesh { .. } => ("mesh", "--mesh-id"),
-        Target::Fleet { .. } => ("fleet", "--fleet-id"),
-    }
-}
-
 /// The flags that name `target`, as a command line takes them.
 fn target_flags(target: &Target) -> String {
-    let (_, flag) = kind(target);
+    let flag = target.flag();
     match target.uid() {
         Some(uid) => format!("{flag} {} --uid {uid}", target.id()),
         None => format!("{flag} {}", target.id()),
@@ -230,7 +216,7 @@ fn target_flags(target: &Target) -> String {
 
 /// What `target` is, in words: `cluster c1`, `cluster c1 (uid 7)`, `mesh m1`.
 fn target_name(target: &Target) -> String {
-    let (noun, _) = kind(target);
+    let noun = target.noun();
     match target.uid() {
         Some(uid) => format!("{noun} {} (uid {uid})", target.id()),
         None => format!("{noun} {}", target.id()),
@@ -239,8 +225,11 @@ fn target_name(target: &Target) -> String {
 
 /// `cache clear` for `target` (every entry of it: `cache clear` takes no uid).
 fn clear_command(target: &Target) -> String {
-    let (_, flag) = kind(target);
-    format!("ack-credential-plugin cache clear {flag} {}", target.id())
+    format!(
+        "ack-credential-plugin cache clear {} {}",
+        target.flag(),
+        target.id()
+    )
 }
 
 /// `kubeconfig ... --merge` for `target`, in backticks.

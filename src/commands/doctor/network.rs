@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::{Check, Status};
 use crate::aliyun::probe::{FailureKind, Probe, Prober};
-use crate::aliyun::servicemesh;
 use crate::aliyun::sts::ProfileSts;
 use crate::config::{Settings, Target};
 
@@ -41,12 +40,7 @@ pub(super) fn apis(
         }
     }
     if target.is_none() {
-        let mesh = settings
-            .access
-            .asm_endpoint
-            .clone()
-            .unwrap_or_else(|| servicemesh::DEFAULT_ENDPOINT.to_string());
-        apis.push(("servicemesh", mesh));
+        apis.push(("servicemesh", settings.access.asm_endpoint()));
     }
     if let Ok(sts) = settings.access.sts.resolve(ProfileSts::default()) {
         apis.push(("sts", sts));

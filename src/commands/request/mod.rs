@@ -14,7 +14,7 @@ use crate::aliyun::cs::{self, UserKubeconfigRequest};
 use crate::aliyun::{Client, Credentials, IssuedKubeconfig, adcp, servicemesh};
 use crate::cache::{self, Cache, CacheKey, Entry, KeyInput, Note};
 use crate::cert;
-use crate::config::{Settings, Target};
+use crate::config::{Access, Settings, Target};
 use crate::credentials::session::SessionStore;
 use crate::credentials::{Provider, chain, context};
 use crate::env::Env;
@@ -41,15 +41,6 @@ pub(crate) struct Fetched {
     pub(crate) kubeconfig: Kubeconfig,
 }
 
-/// The API that issues credentials for `target`.
-pub(crate) fn api_name(target: &Target) -> &'static str {
-    match target {
-        Target::Cluster { uid, .. } => cs::action(uid.is_some()),
-        Target::Mesh { .. } => servicemesh::ACTION,
-        Target::Fleet { .. } => adcp::ACTION,
-    }
-}
-
 impl CredentialRequest {
     /// Find the credential source and the cache key: local files and variables only.
     /// `fresh_sessions` (`--force-refresh`): do not reuse kept STS sessions either.
@@ -60,7 +51,7 @@ impl CredentialRequest {
     ) -> Result<Self, Error> {
         let session = SessionStore::new(settings.cache_dir.clone(), !fresh_sessions);
         let provider = chain::discover(
-            &chain_context(settings, env, Some(session)),
+            &chain_context(&settings.access, env, Some(session)),
             settings.access.profile.as_deref(),
             settings.access.role_arn.as_deref(),
         )?;
@@ -75,7 +66,7 @@ impl CredentialRequest {
         let endpoint = settings.api_endpoint(provider.region())?;
         let identity = provider.identity();
         let key = CacheKey::new(&KeyInput {
-            api: api_name(&settings.target),
+            api: settings.target.action(),
             id: settings.target.id(),
             uid: settings.target.uid(),
             private_ip: settings.private_ip,
@@ -284,7 +275,7 @@ impl CredentialRequest {
     ) -> Result<Fetched, Error> {
         let request = self;
         let issued = self.issue(settings, client, credentials)?;
-        let action = api_name(&settings.target);
+        let action = settings.target.action();
         let bad = |detail: String| Error::BadResponse {
             action,
             request_id: issued.request_id.clone(),
@@ -326,19 +317,19 @@ impl CredentialRequest {
     }
 }
 
-/// What the credential sources need to know about their surroundings, from the settings;
-/// `session` keeps STS sessions between runs (`None`: none is read or written).
+/// What the credential sources need to know about their surroundings, from the access
+/// settings; `session` keeps STS sessions between runs (`None`: none is read or written).
 pub(crate) fn chain_context<'a>(
-    settings: &'a Settings,
+    access: &'a Access,
     env: &'a Env,
     session: Option<SessionStore>,
 ) -> context::Context<'a> {
     context::Context {
         env,
         home: env.home(),
-        sts: &settings.access.sts,
-        ecs_endpoint: settings.access.ecs_endpoint.clone(),
-        imds_v1_disabled: settings.access.imds_v1_disabled,
+        sts: &access.sts,
+        ecs_endpoint: access.ecs_endpoint.clone(),
+        imds_v1_disabled: access.imds_v1_disabled,
         dmi_dir: context::DMI_DIR.into(),
         session,
     }

@@ -82,6 +82,15 @@ impl Node {
         }
     }
 
+    /// The scalar's text when it says something: neither null nor empty, both of which kubectl
+    /// takes for a setting left unset.
+    pub(crate) fn value_text(&self) -> Option<&str> {
+        Some(self)
+            .filter(|node| !node.is_null())
+            .and_then(Node::text)
+            .filter(|text| !text.is_empty())
+    }
+
     /// An untagged plain scalar that every reader takes for null (also an empty value).
     pub(crate) fn is_null(&self) -> bool {
         matches!(self, Node::Scalar(Scalar { text, plain: true, tag: None })

@@ -9,7 +9,8 @@
 mod server;
 
 use super::{CHECK_BUDGET, Check, Findings, Redactor, Status};
-use crate::apiserver::{self, Presented, Review, Server, Unreachable};
+use crate::apiserver::{self, Presented, Review, Unreachable};
+use crate::cert::Subject;
 use crate::commands::request::Fetched;
 use crate::config::{Settings, Target};
 use crate::exec_credential::Status as Credential;
@@ -104,20 +105,25 @@ fn review(
     };
     let answer = apiserver::review(
         &settings.access.client,
-        &Server {
-            url: &server.url,
-            authority: server.authority.as_deref(),
-            insecure: server.insecure,
-            tls_server_name: server.tls_server_name.as_deref(),
-            proxy_url: server.proxy_url.as_deref(),
-        },
+        &server.as_server(),
         &presented,
         CHECK_BUDGET,
     );
     let wrong_name = matches!(&answer, Err(Unreachable::UntrustedServer(detail))
         if detail.contains("not valid for name"));
-    let shown = shown(&credential, &origin);
-    let mut check = judge(answer, &server.url, &shown, &origin, &credential, target);
+    let subject = credential
+        .client_certificate_data
+        .as_deref()
+        .and_then(|pem| crate::cert::subject(pem).ok());
+    let shown = shown(&credential, subject.as_ref(), &origin);
+    let mut check = judge(
+        answer,
+        &server.url,
+        &shown,
+        &origin,
+        subject.as_ref(),
+        target,
+    );
     if let (true, Some(cluster)) = (wrong_name, cluster) {
         check = check.hint(wrong_name_hint(&server, cluster, target));
     }
@@ -162,8 +168,9 @@ fn fetch(
     Ok(fetched)
 }
 
-/// `the cached certificate (CN 123, serial 0a1b)`.
-fn shown(credential: &Credential, origin: &Origin) -> String {
+/// `the cached certificate (CN 123, serial 0a1b)`; `subject` is the certificate's, when it
+/// can be read.
+fn shown(credential: &Credential, subject: Option<&Subject>, origin: &Origin) -> String {
     let what = match (origin, &credential.client_certificate_data) {
         (Origin::Cache, Some(_)) => "the cached certificate",
         (Origin::Fetched, Some(_)) => {
@@ -172,11 +179,7 @@ fn shown(credential: &Credential, origin: &Origin) -> String {
         (Origin::Cache, None) => "the cached token",
         (Origin::Fetched, None) => "a token fetched for this check (none is cached; not stored)",
     };
-    match credential
-        .client_certificate_data
-        .as_deref()
-        .and_then(|pem| crate::cert::subject(pem).ok())
-    {
+    match subject {
         Some(subject) => format!(
             "{what} (CN {}, serial {})",
             subject.common_name.as_deref().unwrap_or("-"),
@@ -191,15 +194,10 @@ fn judge(
     url: &str,
     shown: &str,
     origin: &Origin,
-    credential: &Credential,
+    subject: Option<&Subject>,
     target: &Target,
 ) -> Check {
-    let subject = credential
-        .client_certificate_data
-        .as_deref()
-        .and_then(|pem| crate::cert::subject(pem).ok());
     let user = subject
-        .as_ref()
         .and_then(|s| s.common_name.clone())
         .unwrap_or_default();
     let clear = super::clear_command(target);

@@ -6,6 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::NAME;
+use crate::apiserver::Server;
 use crate::commands::doctor::{Check, Status};
 use crate::commands::request::Fetched;
 use crate::config::Target;
@@ -102,6 +103,19 @@ pub(super) struct Found {
     pub(super) insecure: bool,
     pub(super) tls_server_name: Option<String>,
     pub(super) proxy_url: Option<String>,
+}
+
+impl Found {
+    /// The server as the client asks it, borrowed from what was found.
+    pub(super) fn as_server(&self) -> Server<'_> {
+        Server {
+            url: &self.url,
+            authority: self.authority.as_deref(),
+            insecure: self.insecure,
+            tls_server_name: self.tls_server_name.as_deref(),
+            proxy_url: self.proxy_url.as_deref(),
+        }
+    }
 }
 
 /// The server of the kubeconfig context's cluster, as kubectl would use it.
