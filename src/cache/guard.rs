@@ -66,10 +66,11 @@ impl View<'_> {
         Ok(entry)
     }
 
-    /// The failure note for this key, if one stands now.
-    pub(crate) fn note(&self) -> Option<Note> {
+    /// The failure note for this key along `route` (see [`Note`]), if one stands now.
+    pub(crate) fn note(&self, route: &str) -> Option<Note> {
         let note = read_note(self.dir, &note_name(self.key)).ok()?;
-        (note.key == self.key.canonical && note.stands(crate::time::now())).then_some(note)
+        (note.key == self.key.canonical && note.route == route && note.stands(crate::time::now()))
+            .then_some(note)
     }
 }
 
@@ -101,8 +102,8 @@ impl Guard<'_> {
     }
 
     /// The failure note, if one stands: another process may have failed while we waited.
-    pub(crate) fn note(&self) -> Option<Note> {
-        self.view().note()
+    pub(crate) fn note(&self, route: &str) -> Option<Note> {
+        self.view().note(route)
     }
 
     /// Replace the entry atomically; a failure note it may have had is dropped.

@@ -83,9 +83,9 @@ impl Cache {
     }
 
     /// The note of a fetch for `key` that failed a moment ago, if one stands.
-    pub(crate) fn note(&self, key: &CacheKey) -> Option<Note> {
+    pub(crate) fn note(&self, key: &CacheKey, route: &str) -> Option<Note> {
         let dir = self.open_to_read()?;
-        View { dir: &dir, key }.note()
+        View { dir: &dir, key }.note(route)
     }
 
     /// The directory's state, for `doctor`: looked at, never created, tightened or swept.

@@ -251,7 +251,8 @@ fn a_note_is_read_only_for_its_own_key_and_while_it_stands() {
             1,
         ))
         .unwrap();
-    assert_eq!(cache.note(&key).unwrap().message, "down");
+    assert_eq!(cache.note(&key, "r").unwrap().message, "down");
+    assert!(cache.note(&key, "s").is_none(), "another route's note");
     guard
         .store_note(&Note::new(
             "another".into(),
@@ -261,7 +262,7 @@ fn a_note_is_read_only_for_its_own_key_and_while_it_stands() {
             1,
         ))
         .unwrap();
-    assert!(cache.note(&key).is_none(), "another key's note");
+    assert!(cache.note(&key, "r").is_none(), "another key's note");
     guard
         .store_note(&Note::new(
             key.canonical.clone(),
@@ -271,7 +272,7 @@ fn a_note_is_read_only_for_its_own_key_and_while_it_stands() {
             1,
         ))
         .unwrap();
-    assert!(cache.note(&key).is_none(), "a lapsed note");
+    assert!(cache.note(&key, "r").is_none(), "a lapsed note");
     guard
         .store_note(&Note::new(
             key.canonical.clone(),
@@ -282,7 +283,10 @@ fn a_note_is_read_only_for_its_own_key_and_while_it_stands() {
         ))
         .unwrap();
     guard.store(&entry(&key)).unwrap();
-    assert!(cache.note(&key).is_none(), "a stored entry drops the note");
+    assert!(
+        cache.note(&key, "r").is_none(),
+        "a stored entry drops the note"
+    );
 }
 
 #[test]

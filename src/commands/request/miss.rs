@@ -44,10 +44,7 @@ impl Miss<'_> {
 
     /// The failure note along `route` as it is now, after the wait for the lock.
     pub(crate) fn note(&self, route: &str) -> Option<Note> {
-        self.guard
-            .as_ref()
-            .and_then(cache::Guard::note)
-            .filter(|note| note.route == route)
+        self.guard.as_ref().and_then(|guard| guard.note(route))
     }
 
     /// Cache a fresh entry; a failure only costs the next call a fetch, so it is a warning.

@@ -82,18 +82,6 @@ impl CredentialRequest {
         })
     }
 
-    /// Fetch a credential with `credentials` (the source's, already asked for), without the
-    /// key's lock and without storing it: `doctor`'s certificate, held in memory only. (Storing
-    /// takes a [`Miss`].)
-    pub(crate) fn fetch_in_memory(
-        &self,
-        settings: &Settings,
-        client: &Client,
-        credentials: &Credentials,
-    ) -> Result<Fetched, Error> {
-        self.fetch_with(settings, client, credentials)
-    }
-
     /// The cached entry, if there is a sound one: the hit path.
     pub(crate) fn load(&self) -> Option<Entry> {
         self.cache.load(&self.key)
@@ -143,15 +131,13 @@ impl CredentialRequest {
                 );
             }
         }
-        crate::digest::hex(&crate::digest::sha256(text.as_bytes())[..16])
+        crate::digest::name_hash(&text)
     }
 
     /// The note of a fetch of this credential, along `route`, that failed a moment ago, if one
     /// stands.
     pub(crate) fn note(&self, route: &str) -> Option<Note> {
-        self.cache
-            .note(&self.key)
-            .filter(|note| note.route == route)
+        self.cache.note(&self.key, route)
     }
 
     /// Start a miss: take the key's lock. While another process holds it (fetching the same
@@ -167,10 +153,7 @@ impl CredentialRequest {
             if let Some(entry) = view.load().filter(|entry| wanted(entry)) {
                 return Some(Wait::Found(entry));
             }
-            let route = notes_for?;
-            view.note()
-                .filter(|note| note.route == route)
-                .map(Wait::Failed)
+            view.note(notes_for?).map(Wait::Failed)
         });
         match found {
             Ok(miss) => Wait::Miss(miss),
@@ -236,11 +219,10 @@ impl CredentialRequest {
         client: &Client,
         credentials: &Credentials,
     ) -> Result<IssuedKubeconfig, Error> {
-        let request = self;
         match &settings.target {
             Target::Cluster { id, uid } => cs::describe_user_kubeconfig(
                 client,
-                &request.endpoint,
+                &self.endpoint,
                 credentials,
                 &UserKubeconfigRequest {
                     cluster_id: id,
@@ -251,14 +233,14 @@ impl CredentialRequest {
             ),
             Target::Mesh { id } => servicemesh::describe_kubeconfig(
                 client,
-                &request.endpoint,
+                &self.endpoint,
                 credentials,
                 id,
                 settings.private_ip,
             ),
             Target::Fleet { id } => adcp::describe_hub_kubeconfig(
                 client,
-                &request.endpoint,
+                &self.endpoint,
                 credentials,
                 id,
                 settings.private_ip,
@@ -266,14 +248,16 @@ impl CredentialRequest {
         }
     }
 
-    /// Ask the API for a kubeconfig with `credentials` and turn its user into a cache entry.
-    fn fetch_with(
+    /// Ask the API for a kubeconfig with `credentials` (the source's, already asked for) and
+    /// turn its user into a cache entry, without the key's lock and without storing it: a
+    /// miss's fetch, and `doctor`'s certificate, held in memory only. (Storing takes a
+    /// [`Miss`].)
+    pub(crate) fn fetch_with(
         &self,
         settings: &Settings,
         client: &Client,
         credentials: &Credentials,
     ) -> Result<Fetched, Error> {
-        let request = self;
         let issued = self.issue(settings, client, credentials)?;
         let action = settings.target.action();
         let bad = |detail: String| Error::BadResponse {
@@ -287,16 +271,17 @@ impl CredentialRequest {
             &credential.client_certificate_data,
             &credential.client_key_data,
         ) {
-            (Some(cert), Some(key)) => Some(cert::check_pair(cert, key).map_err(bad)?),
+            (Some(cert), Some(key)) => {
+                let validity = cert::check_pair(cert, key).map_err(bad)?;
+                verbose!(
+                    "certificate valid from {} to {}",
+                    crate::time::rfc3339(validity.not_before),
+                    crate::time::rfc3339(validity.not_after)
+                );
+                Some(validity)
+            }
             _ => None,
         };
-        if let Some(validity) = validity {
-            verbose!(
-                "certificate valid from {} to {}",
-                crate::time::rfc3339(validity.not_before),
-                crate::time::rfc3339(validity.not_after)
-            );
-        }
         // A mesh or fleet asks for no lifetime; without a certificate or an expiry, assume an
         // hour.
         let fallback_minutes = if settings.minutes == 0 {
@@ -305,7 +290,7 @@ impl CredentialRequest {
             settings.minutes
         };
         let entry = Entry::new(
-            request.key.canonical.clone(),
+            self.key.canonical.clone(),
             &credential,
             crate::time::now(),
             validity,

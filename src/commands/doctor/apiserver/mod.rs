@@ -160,7 +160,7 @@ fn fetch(
     }
     let client = super::client(settings);
     let fetched = request
-        .fetch_in_memory(settings, &client, credentials)
+        .fetch_with(settings, &client, credentials)
         .map_err(|error| Check::from_error(NAME, Status::Fail, &error))?;
     if let Some(credential) = fetched.entry.credential.decode() {
         redactor.add_status(&credential);
