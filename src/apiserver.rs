@@ -21,6 +21,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use serde_json::Value;
 
 use crate::aliyun::client::{ClientOptions, read_capped, user_agent};
+use crate::aliyun::{UNTRUSTED_CERTIFICATE, causes};
 
 /// The most a `Status` or review answer may be.
 const MAX_ANSWER: usize = 1 << 20;
@@ -344,26 +345,18 @@ impl ServerCertVerifier for AcceptAny {
 
 /// A transport error, by what it means here.
 fn unreachable(error: &reqwest::Error) -> Unreachable {
-    let mut detail = String::new();
-    let mut refused = false;
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::ConnectionRefused
-        {
-            refused = true;
-        }
-        if !detail.is_empty() {
-            detail.push_str(": ");
-        }
-        detail.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let detail = causes(error);
+    let refused = std::iter::successors(std::error::Error::source(error), |cause| cause.source())
+        .any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        });
     if error.is_timeout() {
         Unreachable::TimedOut(format!("no answer in time ({detail})"))
     } else if refused || detail.contains("Connection refused") {
         Unreachable::Refused(detail)
-    } else if detail.contains("invalid peer certificate") {
+    } else if detail.contains(UNTRUSTED_CERTIFICATE) {
         Unreachable::UntrustedServer(detail)
     } else if detail.contains("received fatal alert") {
         Unreachable::CertificateRejected(detail)

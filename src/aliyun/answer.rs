@@ -205,7 +205,7 @@ pub(crate) fn read_capped(reader: &mut impl Read, cap: usize) -> Result<Vec<u8>,
 /// How rustls words a server certificate it does not trust ("invalid peer certificate:
 /// UnknownIssuer", "...: Expired", "...: NotValidForName"). reqwest wraps the rustls error in
 /// an `io::Error` whose `source()` skips it, so the text is what can be matched.
-const UNTRUSTED_CERTIFICATE: &str = "invalid peer certificate";
+pub(crate) const UNTRUSTED_CERTIFICATE: &str = "invalid peer certificate";
 
 /// A transport error, without the URL (an RPC URL carries the signature and token).
 pub(super) fn describe_transport_error(error: &reqwest::Error) -> String {
@@ -216,10 +216,21 @@ pub(super) fn describe_transport_error(error: &reqwest::Error) -> String {
     } else {
         "the connection failed"
     };
-    let mut detail = kind.to_string();
+    match causes(error) {
+        causes if causes.is_empty() => kind.to_string(),
+        causes => format!("{kind}: {causes}"),
+    }
+}
+
+/// What went wrong under `error`, cause after cause (`a: b: c`), without the error's own
+/// message (reqwest's names the URL).
+pub(crate) fn causes(error: &reqwest::Error) -> String {
+    let mut detail = String::new();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        detail.push_str(": ");
+        if !detail.is_empty() {
+            detail.push_str(": ");
+        }
         detail.push_str(&cause.to_string());
         source = cause.source();
     }

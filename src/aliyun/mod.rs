@@ -20,6 +20,7 @@ mod sign;
 pub(crate) mod sts;
 
 pub(crate) use access_key::Credentials;
+pub(crate) use answer::{UNTRUSTED_CERTIFICATE, causes};
 pub(crate) use client::Client;
 pub(crate) use request::form;
 
