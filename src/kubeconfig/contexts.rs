@@ -211,8 +211,10 @@ fn cluster_entry(name: &str, file: &Path, entry: &Node) -> ClusterEntry {
         name: name.to_string(),
         server: text("server").unwrap_or("").to_string(),
         authority,
-        insecure_skip_tls_verify: text("insecure-skip-tls-verify")
-            .is_some_and(|v| matches!(v, "true" | "True" | "TRUE" | "yes" | "on" | "y")),
+        insecure_skip_tls_verify: cluster
+            .and_then(|c| c.get("insecure-skip-tls-verify"))
+            .and_then(Node::as_bool)
+            .unwrap_or(false),
         tls_server_name: text("tls-server-name").map(str::to_string),
         proxy_url: text("proxy-url").map(str::to_string),
     }

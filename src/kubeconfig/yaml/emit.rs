@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::Node;
+use super::{FALSE_WORDS, Node, TRUE_WORDS};
 
 /// Writes a document: block style, ending in a newline.
 pub(crate) fn emit(root: &Node) -> String {
@@ -198,12 +198,8 @@ fn printable(c: char) -> bool {
 /// a sign (and underscores, which go-yaml v2 drops) or a dot, is quoted: quotes never change a
 /// string's meaning.
 pub(super) fn other_type(text: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
-        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~", "<<",
-        "=",
-    ];
-    if WORDS.contains(&text) {
+    const OTHER_WORDS: &[&str] = &["null", "Null", "NULL", "~", "<<", "="];
+    if TRUE_WORDS.contains(&text) || FALSE_WORDS.contains(&text) || OTHER_WORDS.contains(&text) {
         return true;
     }
     let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);

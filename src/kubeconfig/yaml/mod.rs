@@ -28,6 +28,16 @@ mod tests;
 pub(crate) use emit::emit;
 pub(crate) use load::load;
 
+/// The plain scalars YAML 1.1 (kubectl's reader) takes for `true`...
+const TRUE_WORDS: &[&str] = &[
+    "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
+];
+
+/// ...and for `false`.
+const FALSE_WORDS: &[&str] = &[
+    "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
+];
+
 /// A YAML node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Node {
@@ -89,6 +99,28 @@ impl Node {
             .filter(|node| !node.is_null())
             .and_then(Node::text)
             .filter(|text| !text.is_empty())
+    }
+
+    /// An untagged plain scalar's YAML 1.1 boolean, as kubectl's reader (go-yaml v2) takes it:
+    /// `yes`, `On`, `Y`, ... as well as `true`; `None` for anything else (a quoted `"true"` is
+    /// a string, which kubectl refuses for a boolean field).
+    pub(crate) fn as_bool(&self) -> Option<bool> {
+        match self {
+            Node::Scalar(Scalar {
+                text,
+                plain: true,
+                tag: None,
+            }) => {
+                if TRUE_WORDS.contains(&text.as_str()) {
+                    Some(true)
+                } else if FALSE_WORDS.contains(&text.as_str()) {
+                    Some(false)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
     }
 
     /// An untagged plain scalar that every reader takes for null (also an empty value).

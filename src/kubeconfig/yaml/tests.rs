@@ -439,3 +439,32 @@ fn a_repeated_key_is_its_last_copy_and_set_leaves_one() {
     node.set("name", Node::string("m"));
     assert_eq!(emit(&node), "server: c\nname: m\n");
 }
+
+/// A boolean field (`insecure-skip-tls-verify`) reads as kubectl reads it: every YAML 1.1
+/// spelling of true and false when plain, nothing when quoted or another word.
+#[test]
+fn booleans_are_read_as_yaml_1_1_reads_them() {
+    let node = load("[yes, On, Y, TRUE, no, OFF, n, \"true\", 'yes', 1, maybe]")
+        .unwrap()
+        .unwrap();
+    let Node::Sequence(items, _) = node else {
+        panic!("a sequence");
+    };
+    let read: Vec<Option<bool>> = items.iter().map(Node::as_bool).collect();
+    assert_eq!(
+        read,
+        [
+            Some(true),
+            Some(true),
+            Some(true),
+            Some(true),
+            Some(false),
+            Some(false),
+            Some(false),
+            None,
+            None,
+            None,
+            None
+        ]
+    );
+}
