@@ -6,15 +6,24 @@
 //! (Over 400 lines: fourteen tests of one kind of target, end to end, sharing the set-up at
 //! the top.)
 
-use chrono::{NaiveDateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 
-use crate::support::checks::{assert_close, form, issued, only_request};
+use crate::support::checks::{
+    RpcCall, assert_close, assert_v2_rpc_form, assert_v3_rpc_post, form, issued, only_request,
+};
 use crate::support::fake_cloud::{
     ACTION_DESCRIBE_HUB_CLUSTER_KUBECONFIG, ADCP_API_VERSION, DEFAULT_FLEET_PRIVATE_SERVER,
     DEFAULT_FLEET_PUBLIC_SERVER, FLEET_CERT_LIFETIME, FakeCloud, Fault, Outcome, Service,
 };
 use crate::support::golden::assert_stderr;
 use crate::support::{FLEET, KEY_ID, Plugin, as_ram_user, cloud_with_fleet};
+
+/// The call `get-credential --fleet-id` makes.
+const DESCRIBE_HUB: RpcCall = RpcCall {
+    service: Service::ADCP,
+    action: ACTION_DESCRIBE_HUB_CLUSTER_KUBECONFIG,
+    version: ADCP_API_VERSION,
+};
 
 /// `get-credential --fleet-id FLEET`.
 fn get_fleet_credential(fake: &FakeCloud) -> Plugin<'_> {
@@ -27,30 +36,13 @@ fn fleet_first_fetch_is_a_v3_signed_post_and_prints_the_hub_certificate() {
     let run = get_fleet_credential(&fake).run_ok();
 
     let record = only_request(&fake, &run);
-    assert_eq!(record.service, Service::ADCP, "{run}");
-    assert_eq!(
-        (record.method.as_str(), record.path.as_str()),
-        ("POST", "/")
+    assert_v3_rpc_post(
+        &record,
+        &DESCRIBE_HUB,
+        KEY_ID,
+        &["ClusterId", "PrivateIpAddress"],
+        &run,
     );
-    assert!(record.query.is_empty(), "{run}");
-    assert_eq!(record.signature_version(), Some("v3"), "{run}");
-    let header = |name: &str| record.header(name).unwrap_or_default();
-    assert_eq!(
-        header("x-acs-action"),
-        ACTION_DESCRIBE_HUB_CLUSTER_KUBECONFIG
-    );
-    assert_eq!(header("x-acs-version"), ADCP_API_VERSION);
-    let at = NaiveDateTime::parse_from_str(header("x-acs-date"), "%Y-%m-%dT%H:%M:%SZ")
-        .unwrap_or_else(|e| panic!("x-acs-date: {e}\n{run}"))
-        .and_utc();
-    assert_close(at, Utc::now(), TimeDelta::minutes(1), "x-acs-date", &run);
-    assert!(
-        header("authorization").starts_with(&format!("ACS3-HMAC-SHA256 Credential={KEY_ID},")),
-        "{run}"
-    );
-    // The body holds the call's own parameters only: the rest is in signed headers.
-    let names: Vec<&str> = record.form.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(names, ["ClusterId", "PrivateIpAddress"], "{run}");
     assert_eq!(form(&record, "ClusterId", &run), FLEET);
     assert_eq!(form(&record, "PrivateIpAddress", &run), "false");
     assert_eq!(record.outcome, Outcome::Issued, "{run}");
@@ -78,18 +70,8 @@ fn fleet_fetch_with_v2_is_a_signed_form_post() {
         .run_ok();
 
     let record = only_request(&fake, &run);
-    assert_eq!(record.service, Service::ADCP, "{run}");
+    assert_v2_rpc_form(&record, &DESCRIBE_HUB, KEY_ID, &run);
     assert_eq!(record.signature_version(), Some("v2"), "{run}");
-    assert!(record.query.is_empty(), "{run}");
-    assert_eq!(
-        form(&record, "Action", &run),
-        ACTION_DESCRIBE_HUB_CLUSTER_KUBECONFIG
-    );
-    assert_eq!(form(&record, "Version", &run), ADCP_API_VERSION);
-    assert_eq!(form(&record, "Format", &run), "JSON");
-    assert_eq!(form(&record, "AccessKeyId", &run), KEY_ID);
-    assert_eq!(form(&record, "SignatureMethod", &run), "HMAC-SHA1");
-    assert!(!form(&record, "Signature", &run).is_empty(), "{run}");
     assert_eq!(form(&record, "ClusterId", &run), FLEET);
     // The fake's own RPC V2 verifier accepted the signature.
     assert_eq!(record.outcome, Outcome::Issued, "{run}");

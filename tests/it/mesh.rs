@@ -4,15 +4,23 @@
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 
-use crate::support::checks::{assert_close, form, issued, only_request};
+use crate::support::checks::{
+    RpcCall, assert_close, assert_v2_rpc_form, assert_v3_rpc_post, form, issued, only_request,
+};
+use crate::support::exec_credential::V1BETA1;
 use crate::support::fake_cloud::{
     ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG, DEFAULT_MESH_PRIVATE_SERVER, FakeCloud,
-    MESH_EXPIRE_TIME_FORMAT, Outcome, Service,
+    MESH_EXPIRE_TIME_FORMAT, Outcome, SERVICEMESH_API_VERSION, Service,
 };
 use crate::support::golden::assert_stderr;
 use crate::support::{CLUSTER, KEY_ID, MESH, Plugin, Run, as_ram_user, cloud_with_meshes};
 
-const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+/// The call `get-credential --mesh-id` makes.
+const DESCRIBE_MESH_KUBECONFIG: RpcCall = RpcCall {
+    service: Service::ASM,
+    action: ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG,
+    version: SERVICEMESH_API_VERSION,
+};
 
 /// `get-credential --mesh-id MESH`.
 fn get_mesh_credential(fake: &FakeCloud) -> Plugin<'_> {
@@ -25,31 +33,19 @@ fn mesh_first_fetch_is_a_v3_signed_post_and_prints_the_mesh_certificate() {
     let run = get_mesh_credential(&fake).run_ok();
 
     let record = only_request(&fake, &run);
-    assert_eq!(record.service, Service::ASM, "{run}");
-    assert_eq!(
-        (record.method.as_str(), record.path.as_str()),
-        ("POST", "/")
+    assert_v3_rpc_post(
+        &record,
+        &DESCRIBE_MESH_KUBECONFIG,
+        KEY_ID,
+        &["ServiceMeshId", "PrivateIpAddress"],
+        &run,
     );
-    assert!(record.query.is_empty(), "{run}");
-    assert_eq!(record.signature_version(), Some("v3"), "{run}");
-    let header = |name: &str| record.header(name).unwrap_or_default();
-    assert_eq!(
-        header("x-acs-action"),
-        ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG
-    );
-    assert_eq!(header("x-acs-version"), "2020-01-11");
-    assert!(!header("x-acs-signature-nonce").is_empty(), "{run}");
-    let at = NaiveDateTime::parse_from_str(header("x-acs-date"), "%Y-%m-%dT%H:%M:%SZ")
-        .unwrap_or_else(|e| panic!("x-acs-date: {e}\n{run}"))
-        .and_utc();
-    assert_close(at, Utc::now(), TimeDelta::minutes(1), "x-acs-date", &run);
     assert!(
-        header("authorization").starts_with(&format!("ACS3-HMAC-SHA256 Credential={KEY_ID},")),
+        record
+            .header("x-acs-signature-nonce")
+            .is_some_and(|n| !n.is_empty()),
         "{run}"
     );
-    // The body holds the call's own parameters only: the rest is in signed headers.
-    let names: Vec<&str> = record.form.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(names, ["ServiceMeshId", "PrivateIpAddress"], "{run}");
     assert_eq!(form(&record, "ServiceMeshId", &run), MESH);
     assert_eq!(record.security_token(), None, "{run}");
     // The fake's own V3 verifier accepted it.
@@ -66,30 +62,17 @@ fn mesh_first_fetch_with_v2_is_a_signed_form_post_and_prints_the_mesh_certificat
         .run_ok();
 
     let record = only_request(&fake, &run);
-    assert_eq!(record.service, Service::ASM, "{run}");
+    assert_v2_rpc_form(&record, &DESCRIBE_MESH_KUBECONFIG, KEY_ID, &run);
     assert_eq!(record.method, "POST", "{run}");
     assert_eq!(record.path, "/", "{run}");
-    assert!(
-        record.query.is_empty(),
-        "every parameter belongs in the form body\n{run}"
-    );
     assert!(
         record
             .header("content-type")
             .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded")),
         "{run}"
     );
-    assert_eq!(
-        form(&record, "Action", &run),
-        ACTION_DESCRIBE_SERVICE_MESH_KUBECONFIG
-    );
-    assert_eq!(form(&record, "Version", &run), "2020-01-11");
-    assert_eq!(form(&record, "Format", &run), "JSON");
-    assert_eq!(form(&record, "AccessKeyId", &run), KEY_ID);
-    assert_eq!(form(&record, "SignatureMethod", &run), "HMAC-SHA1");
     assert_eq!(form(&record, "SignatureVersion", &run), "1.0");
     assert!(!form(&record, "SignatureNonce", &run).is_empty(), "{run}");
-    assert!(!form(&record, "Signature", &run).is_empty(), "{run}");
     let timestamp = form(&record, "Timestamp", &run);
     let at = NaiveDateTime::parse_from_str(timestamp, "%Y-%m-%dT%H:%M:%SZ")
         .unwrap_or_else(|e| panic!("Timestamp {timestamp}: {e}\n{run}"))

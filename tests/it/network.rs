@@ -11,32 +11,13 @@ use std::net::{Shutdown, TcpStream};
 use std::process::Command;
 use std::sync::Arc;
 
-use crate::support::fake_cloud::FakeCloud;
 use crate::support::plugin::{BIN, Plugin};
 use crate::support::proxy::{read_head, recording_proxy, serve, server_tls};
-
-const CLUSTER: &str = "c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a";
-const KEY_ID: &str = "LTAI5tNetworkKey0001";
-const KEY_SECRET: &str = "networkSecretNetworkSecret01";
-
-fn cloud() -> FakeCloud {
-    let fake = FakeCloud::start();
-    fake.add_cluster_with_defaults(CLUSTER);
-    fake.add_access_key(KEY_ID, KEY_SECRET);
-    fake
-}
-
-fn get_credential(fake: &FakeCloud) -> Plugin<'_> {
-    Plugin::new(fake).access_key(KEY_ID, KEY_SECRET).args([
-        "get-credential",
-        "--cluster-id",
-        CLUSTER,
-    ])
-}
+use crate::support::{CLUSTER, KEY_ID, KEY_SECRET, cloud, get_credential};
 
 #[test]
 fn requests_to_a_loopback_endpoint_never_go_through_a_proxy() {
-    let fake = cloud();
+    let (fake, _) = cloud();
     let (proxy, seen) = recording_proxy();
     let run = get_credential(&fake)
         .env("HTTP_PROXY", &proxy)
@@ -50,7 +31,7 @@ fn requests_to_a_loopback_endpoint_never_go_through_a_proxy() {
 
 #[test]
 fn a_credentials_uri_on_loopback_bypasses_the_proxy_with_its_token() {
-    let fake = cloud();
+    let (fake, _) = cloud();
     let (uri, _role) = fake.add_credentials_uri("ci");
     let (proxy, seen) = recording_proxy();
     let run = Plugin::new(&fake)
@@ -64,7 +45,7 @@ fn a_credentials_uri_on_loopback_bypasses_the_proxy_with_its_token() {
 
 #[test]
 fn a_remote_endpoint_goes_through_https_proxy_unless_no_proxy_names_it() {
-    let fake = cloud();
+    let (fake, _) = cloud();
     let (proxy, seen) = recording_proxy();
     let remote = get_credential(&fake)
         .env("ACK_CS_ENDPOINT", "https://cs.cn-hangzhou.aliyuncs.com")
@@ -143,7 +124,7 @@ fn tls_front(fake_addr: String) -> (String, String) {
 
 #[test]
 fn an_https_endpoint_is_verified_against_ssl_cert_file_alone() {
-    let fake = cloud();
+    let (fake, _) = cloud();
     let (endpoint, ca_pem) = tls_front(fake.addr().to_string());
     let plugin = get_credential(&fake).env("ACK_CS_ENDPOINT", &endpoint);
     let ca_file = plugin.write_home_file("ca.pem", &ca_pem);
@@ -166,7 +147,7 @@ fn an_https_endpoint_is_verified_against_ssl_cert_file_alone() {
 
 #[test]
 fn a_plain_http_miss_reads_no_root_certificates() {
-    let fake = cloud();
+    let (fake, _) = cloud();
     let missing = "/nonexistent/ack-credential-plugin-test/ca.pem";
     // Over http (a loopback endpoint) the bundle is never opened, so its absence changes nothing.
     get_credential(&fake).env("SSL_CERT_FILE", missing).run_ok();
@@ -211,7 +192,7 @@ fn answering(status: &'static str, body: Vec<u8>, forever: bool) -> String {
 
 #[test]
 fn an_endless_metadata_answer_is_cut_at_the_cap_while_reading() {
-    let fake = cloud();
+    let (fake, _) = cloud();
     let endless = answering("200 OK", b"{\"Code\":\"Success\",".repeat(4096), true);
     let home = tempfile::tempdir().unwrap();
     // The heap is limited to 64 MiB: reading the whole answer would fail to allocate and abort.
@@ -242,7 +223,7 @@ fn an_endless_metadata_answer_is_cut_at_the_cap_while_reading() {
 
 #[test]
 fn an_api_answer_over_the_cap_is_refused_once_not_retried() {
-    let fake = cloud();
+    let (fake, _) = cloud();
     let huge = format!("{{\"config\":\"{}\"}}", "a".repeat(2 << 20)).into_bytes();
     let endpoint = answering("200 OK", huge, false);
     let run = get_credential(&fake)

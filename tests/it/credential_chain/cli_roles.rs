@@ -106,12 +106,8 @@ fn cli_ram_role_arn_profile_defaults_to_an_hour_and_the_plugin_session_name() {
 fn cli_chainable_ram_role_arn_profile_assumes_two_roles_in_a_row() {
     let (fake, _) = cloud();
     let user = fake.add_access_key("LTAIchainBase01", "chain-base-secret-01");
-    let first_arn = role_arn("hop-one");
-    let second_arn = role_arn("hop-two");
-    let first = fake.add_role(&first_arn);
-    let second = fake.add_role(&second_arn);
-    fake.allow_assume(&first_arn, &user);
-    fake.allow_assume(&second_arn, &first);
+    let [first, second] = role_chain(&fake, &user, "hop-one", "hop-two");
+    let (first_arn, second_arn) = (&first.arn, &second.arn);
     let plugin = plugin(&fake);
     write_cli_config(
         &plugin,
@@ -138,7 +134,7 @@ fn cli_chainable_ram_role_arn_profile_assumes_two_roles_in_a_row() {
 
     let run = plugin.clone().arg("-v").run_ok();
 
-    assert_cn(&run, &second, "the second role of the chain");
+    assert_cn(&run, &second.principal, "the second role of the chain");
     let assumed = fake.requests_for(ACTION_ASSUME_ROLE);
     assert_eq!(assumed.len(), 2, "{run}");
     assert_eq!(assumed[0].form_param("RoleArn"), Some(first_arn.as_str()));

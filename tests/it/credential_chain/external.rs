@@ -13,27 +13,16 @@ fn cli_external_profile_runs_the_process_command_once() {
         "external-secret-01",
         "external-token+01/=",
     );
-    let plugin = plugin(&fake).env("PATH", "/usr/bin:/bin");
-    let counter = plugin.home().join("external-runs.log");
-    let script = external_script(
-        &plugin,
+    let (plugin, counter) = external_profile(
+        &fake,
         "bin/credential-process",
+        "external-runs.log",
         &json!({
             "mode": "StsToken",
             "access_key_id": "STS.externalKey01",
             "access_key_secret": "external-secret-01",
             "sts_token": "external-token+01/=",
         }),
-        &counter,
-    );
-    write_cli_config(
-        &plugin,
-        "ext",
-        vec![cli_profile(
-            "ext",
-            "External",
-            json!({"process_command": script.display().to_string()}),
-        )],
     );
 
     let run = plugin.clone().arg("-v").run_ok();
@@ -62,26 +51,15 @@ fn cli_external_profile_runs_the_process_command_once() {
 fn cache_hit_with_an_external_profile_does_not_run_the_command() {
     let (fake, _) = cloud();
     let me = fake.add_access_key("LTAIexternalAk1", "external-ak-secret");
-    let plugin = plugin(&fake).env("PATH", "/usr/bin:/bin");
-    let counter = plugin.home().join("runs.log");
-    let script = external_script(
-        &plugin,
+    let (plugin, counter) = external_profile(
+        &fake,
         "credential-process.sh",
+        "runs.log",
         &json!({
             "mode": "AK",
             "access_key_id": "LTAIexternalAk1",
             "access_key_secret": "external-ak-secret",
         }),
-        &counter,
-    );
-    write_cli_config(
-        &plugin,
-        "ext",
-        vec![cli_profile(
-            "ext",
-            "External",
-            json!({"process_command": script.display().to_string()}),
-        )],
     );
 
     let first = plugin.run_ok();

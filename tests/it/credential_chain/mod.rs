@@ -230,6 +230,31 @@ fn external_script(plugin: &Plugin, name: &str, json: &Value, counter: &Path) ->
     path
 }
 
+/// An aliyun CLI profile `ext` (the current one, mode External) whose `process_command` is a
+/// script at `HOME/script` ([`external_script`]) that prints `json` and counts its runs in
+/// `HOME/counter`, on a [`plugin`] whose PATH is `/usr/bin:/bin`. Returns the plugin and the
+/// counter file.
+fn external_profile<'a>(
+    fake: &'a FakeCloud,
+    script: &str,
+    counter: &str,
+    json: &Value,
+) -> (Plugin<'a>, PathBuf) {
+    let plugin = plugin(fake).env("PATH", "/usr/bin:/bin");
+    let counter = plugin.home().join(counter);
+    let script = external_script(&plugin, script, json, &counter);
+    write_cli_config(
+        &plugin,
+        "ext",
+        vec![cli_profile(
+            "ext",
+            "External",
+            json!({"process_command": script.display().to_string()}),
+        )],
+    );
+    (plugin, counter)
+}
+
 fn lines(path: &Path) -> usize {
     fs::read_to_string(path).map_or(0, |s| s.lines().count())
 }
@@ -249,6 +274,25 @@ fn rrsa<'a>(fake: &'a FakeCloud, token: &str) -> (Plugin<'a>, Principal, String,
             token_file.display().to_string(),
         );
     (plugin, role, arn, token_file)
+}
+
+/// A RAM role registered at the fake: its ARN and the principal it makes its assumer.
+struct Role {
+    arn: String,
+    principal: Principal,
+}
+
+/// Two roles for a chain, `acs:ram::ACCOUNT:role/<first>` and `.../<last>`: `user` may assume
+/// the first, and the first role may assume the last.
+fn role_chain(fake: &FakeCloud, user: &Principal, first: &str, last: &str) -> [Role; 2] {
+    let [first, last] = [first, last].map(|name| {
+        let arn = role_arn(name);
+        let principal = fake.add_role(&arn);
+        Role { arn, principal }
+    });
+    fake.allow_assume(&first.arn, user);
+    fake.allow_assume(&last.arn, &first.principal);
+    [first, last]
 }
 
 /// Three AK profiles `alpha`, `beta`, `gamma` (current: `gamma`), each with its own key.

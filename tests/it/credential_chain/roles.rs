@@ -45,12 +45,7 @@ fn role_arn_flag_assumes_the_role_on_top_of_environment_keys() {
 fn role_arn_flag_on_top_of_a_role_profile_chains_the_roles() {
     let (fake, _) = cloud();
     let user = fake.add_access_key("LTAIflagChain01", "flag-chain-secret");
-    let profile_arn = role_arn("profile-role");
-    let flag_arn = role_arn("flag-on-top");
-    let profile_role = fake.add_role(&profile_arn);
-    let flag_role = fake.add_role(&flag_arn);
-    fake.allow_assume(&profile_arn, &user);
-    fake.allow_assume(&flag_arn, &profile_role);
+    let [profile_role, flag_role] = role_chain(&fake, &user, "profile-role", "flag-on-top");
     let plugin = plugin(&fake);
     write_cli_config(
         &plugin,
@@ -61,14 +56,14 @@ fn role_arn_flag_on_top_of_a_role_profile_chains_the_roles() {
             json!({
                 "access_key_id": "LTAIflagChain01",
                 "access_key_secret": "flag-chain-secret",
-                "ram_role_arn": profile_arn,
+                "ram_role_arn": profile_role.arn,
             }),
         )],
     );
 
-    let run = plugin.args(["--role-arn", flag_arn.as_str()]).run_ok();
+    let run = plugin.args(["--role-arn", flag_role.arn.as_str()]).run_ok();
 
-    assert_cn(&run, &flag_role, "the --role-arn role");
+    assert_cn(&run, &flag_role.principal, "the --role-arn role");
     let assumed = fake.requests_for(ACTION_ASSUME_ROLE);
     assert_eq!(assumed.len(), 2, "{run}");
     assert_eq!(

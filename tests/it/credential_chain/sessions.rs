@@ -51,6 +51,44 @@ fn role_profile<'a>(fake: &'a FakeCloud, name: &str) -> (Plugin<'a>, Principal, 
     (plugin, role, arn)
 }
 
+/// A second cluster [`CLUSTER_2`], and the chain `final` (current) → `first` → `base` in
+/// `config.json`: the AK profile `base` with a fresh user's key `key_id`/`secret`, and two
+/// ChainableRamRoleArn profiles assuming the roles named `roles` ([`role_chain`]). Returns the
+/// plugin and the two roles.
+fn chain_profiles<'a>(
+    fake: &'a FakeCloud,
+    key_id: &str,
+    secret: &str,
+    roles: [&str; 2],
+) -> (Plugin<'a>, [Role; 2]) {
+    fake.add_cluster_with_defaults(CLUSTER_2);
+    let user = fake.add_access_key(key_id, secret);
+    let roles = role_chain(fake, &user, roles[0], roles[1]);
+    let plugin = plugin(fake);
+    write_cli_config(
+        &plugin,
+        "final",
+        vec![
+            cli_profile(
+                "base",
+                "AK",
+                json!({"access_key_id": key_id, "access_key_secret": secret}),
+            ),
+            cli_profile(
+                "first",
+                "ChainableRamRoleArn",
+                json!({"source_profile": "base", "ram_role_arn": roles[0].arn}),
+            ),
+            cli_profile(
+                "final",
+                "ChainableRamRoleArn",
+                json!({"source_profile": "first", "ram_role_arn": roles[1].arn}),
+            ),
+        ],
+    );
+    (plugin, roles)
+}
+
 #[test]
 fn a_ram_role_arn_profile_assumes_its_role_once_for_two_clusters() {
     let (fake, _) = cloud();
@@ -86,41 +124,18 @@ fn a_ram_role_arn_profile_assumes_its_role_once_for_two_clusters() {
 #[test]
 fn a_chained_profile_assumes_two_roles_in_all_for_two_clusters() {
     let (fake, _) = cloud();
-    fake.add_cluster_with_defaults(CLUSTER_2);
-    let user = fake.add_access_key("LTAIchainSess001", "chain-sessions-secret");
-    let (first_arn, final_arn) = (role_arn("chain-first"), role_arn("chain-final"));
-    let first_role = fake.add_role(&first_arn);
-    let final_role = fake.add_role(&final_arn);
-    fake.allow_assume(&first_arn, &user);
-    fake.allow_assume(&final_arn, &first_role);
-    let plugin = plugin(&fake);
-    write_cli_config(
-        &plugin,
-        "final",
-        vec![
-            cli_profile(
-                "base",
-                "AK",
-                json!({"access_key_id": "LTAIchainSess001", "access_key_secret": "chain-sessions-secret"}),
-            ),
-            cli_profile(
-                "first",
-                "ChainableRamRoleArn",
-                json!({"source_profile": "base", "ram_role_arn": first_arn}),
-            ),
-            cli_profile(
-                "final",
-                "ChainableRamRoleArn",
-                json!({"source_profile": "first", "ram_role_arn": final_arn}),
-            ),
-        ],
+    let (plugin, [_, final_role]) = chain_profiles(
+        &fake,
+        "LTAIchainSess001",
+        "chain-sessions-secret",
+        ["chain-first", "chain-final"],
     );
 
     let first = plugin.clone().run_ok();
     let second = for_cluster(&plugin, CLUSTER_2).run_ok();
 
-    assert_cn(&first, &final_role, "the final role");
-    assert_cn(&second, &final_role, "the final role");
+    assert_cn(&first, &final_role.principal, "the final role");
+    assert_cn(&second, &final_role.principal, "the final role");
     assert_action_count(&fake, ACTION_ASSUME_ROLE, 2, &second);
     assert_action_count(&fake, ACTION_USER_CONFIG, 2, &second);
     assert_eq!(session_files(&plugin).len(), 2, "one per link of the chain");
@@ -168,35 +183,13 @@ fn kept_keys_the_api_refuses_are_dropped_and_the_role_assumed_again() {
 #[test]
 fn refused_kept_keys_at_every_link_of_a_chain_are_replaced() {
     let (fake, _) = cloud();
-    fake.add_cluster_with_defaults(CLUSTER_2);
-    let user = fake.add_access_key("LTAIchainRevoke01", "chain-revoke-secret");
-    let (first_arn, final_arn) = (role_arn("revoke-first"), role_arn("revoke-final"));
-    let first_role = fake.add_role(&first_arn);
-    let final_role = fake.add_role(&final_arn);
-    fake.allow_assume(&first_arn, &user);
-    fake.allow_assume(&final_arn, &first_role);
-    let plugin = plugin(&fake);
-    write_cli_config(
-        &plugin,
-        "final",
-        vec![
-            cli_profile(
-                "base",
-                "AK",
-                json!({"access_key_id": "LTAIchainRevoke01", "access_key_secret": "chain-revoke-secret"}),
-            ),
-            cli_profile(
-                "first",
-                "ChainableRamRoleArn",
-                json!({"source_profile": "base", "ram_role_arn": first_arn}),
-            ),
-            cli_profile(
-                "final",
-                "ChainableRamRoleArn",
-                json!({"source_profile": "first", "ram_role_arn": final_arn}),
-            ),
-        ],
+    let (plugin, [first_role, final_role]) = chain_profiles(
+        &fake,
+        "LTAIchainRevoke01",
+        "chain-revoke-secret",
+        ["revoke-first", "revoke-final"],
     );
+    let (first_arn, final_arn) = (&first_role.arn, &final_role.arn);
     plugin.clone().run_ok();
     for session in session_files(&plugin) {
         edit_entry(&session, |stored| {
@@ -206,7 +199,7 @@ fn refused_kept_keys_at_every_link_of_a_chain_are_replaced() {
 
     let run = for_cluster(&plugin, CLUSTER_2).run_ok();
 
-    assert_cn(&run, &final_role, "the final role");
+    assert_cn(&run, &final_role.principal, "the final role");
     let assumed = fake.requests_for(ACTION_ASSUME_ROLE);
     let outcomes: Vec<(Option<&str>, &Outcome)> = assumed
         .iter()
@@ -280,14 +273,13 @@ fn an_external_commands_sts_keys_with_an_expiration_are_kept() {
         "kept-external-secret",
         "kept-external-token",
     );
-    let plugin = plugin(&fake).env("PATH", "/usr/bin:/bin");
-    let counter = plugin.home().join("runs.log");
     let in_two_hours = (chrono::Utc::now() + chrono::TimeDelta::hours(2))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let script = external_script(
-        &plugin,
+    let (plugin, counter) = external_profile(
+        &fake,
         "bin/creds",
+        "runs.log",
         &json!({
             "mode": "StsToken",
             "access_key_id": "STS.keptExternal01",
@@ -295,16 +287,6 @@ fn an_external_commands_sts_keys_with_an_expiration_are_kept() {
             "sts_token": "kept-external-token",
             "expiration": in_two_hours,
         }),
-        &counter,
-    );
-    write_cli_config(
-        &plugin,
-        "ext",
-        vec![cli_profile(
-            "ext",
-            "External",
-            json!({"process_command": script.display().to_string()}),
-        )],
     );
 
     plugin.clone().run_ok();
@@ -327,27 +309,16 @@ fn an_external_commands_keys_without_an_expiration_are_not_kept() {
         "unkept-external-secret",
         "unkept-external-token",
     );
-    let plugin = plugin(&fake).env("PATH", "/usr/bin:/bin");
-    let counter = plugin.home().join("runs.log");
-    let script = external_script(
-        &plugin,
+    let (plugin, counter) = external_profile(
+        &fake,
         "bin/creds",
+        "runs.log",
         &json!({
             "mode": "StsToken",
             "access_key_id": "STS.unkeptExtern01",
             "access_key_secret": "unkept-external-secret",
             "sts_token": "unkept-external-token",
         }),
-        &counter,
-    );
-    write_cli_config(
-        &plugin,
-        "ext",
-        vec![cli_profile(
-            "ext",
-            "External",
-            json!({"process_command": script.display().to_string()}),
-        )],
     );
 
     plugin.clone().run_ok();

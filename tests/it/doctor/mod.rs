@@ -21,7 +21,9 @@ use serde_json::Value;
 use crate::support::apiserver::ApiServer;
 use crate::support::fake_cloud::FakeCloud;
 use crate::support::golden::{assert_masked, normalise};
-use crate::support::{CLUSTER, KEY_ID, KEY_SECRET, Plugin, Principal, Run, as_ram_user};
+use crate::support::{
+    CLUSTER, KEY_ID, KEY_SECRET, Plugin, Principal, Run, as_ram_user, cloud_behind_apiserver,
+};
 
 /// The check names, in their order.
 const NAMES: [&str; 7] = [
@@ -35,11 +37,11 @@ const NAMES: [&str; 7] = [
 ];
 
 /// A fake cloud with [`CLUSTER`], whose API server is a TLS server that demands the fake's
-/// client certificates, and the RAM user of [`KEY_ID`].
+/// client certificates (whatever their CN), and the RAM user of [`KEY_ID`]
+/// ([`cloud_behind_apiserver`]).
 fn cloud_and_cluster() -> (FakeCloud, Principal, ApiServer) {
-    let fake = FakeCloud::start();
-    let me = fake.add_access_key(KEY_ID, KEY_SECRET);
-    let api = ApiServer::start(&fake.client_ca_pem());
+    let (fake, me, api) = cloud_behind_apiserver();
+    api.require_cn(None);
     fake.add_cluster(CLUSTER, &api.url(), &api.url(), api.ca_pem());
     (fake, me, api)
 }

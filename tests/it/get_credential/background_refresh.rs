@@ -17,13 +17,16 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 
-use crate::support::apiserver::{ApiServer, POD_NAME};
+use crate::support::apiserver::POD_NAME;
 use crate::support::cache_files::{edit_entry, files_in, only_entry};
 use crate::support::fake_cloud::Fault;
 use crate::support::kubectl::{self, exec_kubeconfig, for_every_kubectl};
 use crate::support::plugin::BIN;
 use crate::support::wait::wait_until;
-use crate::support::{CLUSTER, FakeCloud, KEY_ID, KEY_SECRET, Plugin, Run, cloud, get_credential};
+use crate::support::{
+    CLUSTER, FakeCloud, KEY_ID, KEY_SECRET, Plugin, Run, cloud, cloud_behind_apiserver,
+    get_credential,
+};
 
 const SHORT: Duration = Duration::from_secs(9 * 60);
 const LONG: Duration = Duration::from_secs(3 * 3600);
@@ -425,10 +428,7 @@ fn under_two_minutes_left_the_call_fetches_itself() {
 /// one after it (a hit on the new certificate) both reach the API server.
 #[test]
 fn kubectl_keeps_working_across_a_background_refresh() {
-    let cloud = FakeCloud::start();
-    let caller = cloud.add_access_key(KEY_ID, KEY_SECRET);
-    let api = ApiServer::start(&cloud.client_ca_pem());
-    api.require_cn(Some(&caller.uid));
+    let (cloud, _caller, api) = cloud_behind_apiserver();
     cloud.add_cluster("c-refresh", &api.url(), &api.url(), api.ca_pem());
     let sandbox = tempfile::tempdir().unwrap();
     let endpoint = cloud.endpoint();

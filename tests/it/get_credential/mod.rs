@@ -25,15 +25,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::support::cache_files::json_files_under;
 use crate::support::checks::{assert_close, only_request};
+use crate::support::exec_credential::{V1, V1BETA1};
 use crate::support::fake_cloud::{
     ACTION_SUBACCOUNT_USER_CONFIG, ACTION_USER_CONFIG, FakeCloud, Fault, Outcome, RequestRecord,
 };
 use crate::support::golden::assert_stderr;
 use crate::support::{CLUSTER, KEY_ID, KEY_SECRET, Plugin, Run, cloud, get_credential};
-
-const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
-
-const V1: &str = "client.authentication.k8s.io/v1";
 
 fn issued_not_after(record: &RequestRecord) -> (DateTime<Utc>, DateTime<Utc>) {
     let issued = record

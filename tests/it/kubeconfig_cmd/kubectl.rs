@@ -4,53 +4,16 @@
 
 use super::*;
 use crate::support::apiserver::ApiServer;
-use crate::support::kubectl::{self, KubectlOutput, check_pods, for_every_kubectl, kubectls};
+use crate::support::cloud_behind_apiserver;
+use crate::support::kubectl::{check_pods, for_every_kubectl, kubectl_with_credentials, kubectls};
 use crate::support::test_ca::TestCa;
-
-/// `kubectl ARGS` isolated as `support::kubectl` does, plus the variables the plugin needs (the
-/// generated kubeconfig carries no `env`): the access key, no ECS probe, and `extra`.
-pub(super) fn kubectl_with_credentials(
-    bin: &Path,
-    home: &Path,
-    kubeconfig: &Path,
-    extra: &[(&str, &str)],
-    args: &[&str],
-) -> KubectlOutput {
-    let mut cmd = kubectl::kubectl_command(bin, home, kubeconfig);
-    cmd.env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", KEY_SECRET)
-        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true");
-    for (name, value) in extra {
-        cmd.env(name, value);
-    }
-    cmd.args(args);
-    kubectl::run_command(cmd, kubectl::PROCESS_TIMEOUT)
-}
-
-/// The API server saw the caller's certificate on every request.
-pub(super) fn check_cn(api: &ApiServer, uid: &str) -> Result<(), String> {
-    let requests = api.requests();
-    if requests.is_empty()
-        || !requests.iter().all(|r| {
-            r.client_cert_verified && r.client_cn.as_deref() == Some(uid) && r.status == 200
-        })
-    {
-        return Err(format!(
-            "the API server did not see the caller's certificate on every request: {requests:?}"
-        ));
-    }
-    Ok(())
-}
 
 /// For a cluster: `kubeconfig` (with --cs-endpoint and --cache-dir as flags, so they land in the
 /// exec args) printed to stdout, written verbatim to a file, then every kubectl with it; the
 /// kubectl calls make no API call.
 #[test]
 fn kubectl_uses_the_generated_cluster_kubeconfig_unedited() {
-    let cloud = FakeCloud::start();
-    let caller = cloud.add_access_key(KEY_ID, KEY_SECRET);
-    let api = ApiServer::start(&cloud.client_ca_pem());
-    api.require_cn(Some(&caller.uid));
+    let (cloud, caller, api) = cloud_behind_apiserver();
     cloud.add_cluster(CLUSTER, &api.url(), &api.url(), api.ca_pem());
     let sandbox = tempfile::tempdir().unwrap();
     let endpoint = cloud.endpoint();
@@ -90,7 +53,8 @@ fn kubectl_uses_the_generated_cluster_kubeconfig_unedited() {
                 cloud.dump()
             ));
         }
-        check_cn(&api, &caller.uid)
+        api.check_cn(&caller.uid)?;
+        api.check_every_status(200)
     });
     assert_eq!(cloud.successes(), kubectls().len(), "{}", cloud.dump());
 }
@@ -99,10 +63,7 @@ fn kubectl_uses_the_generated_cluster_kubeconfig_unedited() {
 /// HOME (`$KUBECACHEDIR`, the HOME default), then every kubectl with the file.
 #[test]
 fn kubectl_uses_the_generated_mesh_kubeconfig_unedited() {
-    let cloud = FakeCloud::start();
-    let caller = cloud.add_access_key(KEY_ID, KEY_SECRET);
-    let api = ApiServer::start(&cloud.client_ca_pem());
-    api.require_cn(Some(&caller.uid));
+    let (cloud, caller, api) = cloud_behind_apiserver();
     cloud.add_mesh(MESH, &api.url(), &api.url(), api.ca_pem());
     let sandbox = tempfile::tempdir().unwrap();
     let asm = cloud.asm_endpoint();
@@ -141,7 +102,8 @@ fn kubectl_uses_the_generated_mesh_kubeconfig_unedited() {
                 cloud.dump()
             ));
         }
-        check_cn(&api, &caller.uid)
+        api.check_cn(&caller.uid)?;
+        api.check_every_status(200)
     });
     assert_eq!(cloud.successes(), kubectls().len(), "{}", cloud.dump());
 }
@@ -173,10 +135,7 @@ fn other_kubeconfig(server: &str, server_ca: &str, cert: &str, key: &str) -> Str
 /// other one with its static certificate.
 #[test]
 fn merge_keeps_the_other_context_and_kubectl_uses_both() {
-    let cloud = FakeCloud::start();
-    let caller = cloud.add_access_key(KEY_ID, KEY_SECRET);
-    let api = ApiServer::start(&cloud.client_ca_pem());
-    api.require_cn(Some(&caller.uid));
+    let (cloud, caller, api) = cloud_behind_apiserver();
     cloud.add_cluster(CLUSTER, &api.url(), &api.url(), api.ca_pem());
     let static_ca = TestCa::new("static-client-ca");
     let (static_cert, static_key) = static_ca.client_cert("static-user");
@@ -284,7 +243,8 @@ merged context c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a into [home]/.kube/config",
     })
     .unwrap();
     assert_eq!(cloud.count(), calls, "{}", cloud.dump());
-    check_cn(&api, &caller.uid).unwrap();
+    api.check_cn(&caller.uid).unwrap();
+    api.check_every_status(200).unwrap();
     // ... and the other context still with its own server and static certificate.
     check_pods(|args| {
         let mut all = vec!["--context=other"];
@@ -292,6 +252,7 @@ merged context c7d5e3f1a9b8c6d4e2f0a1b3c5d7e9f1a into [home]/.kube/config",
         kubectl_with_credentials(&bin, p.home(), &path, &env, &all)
     })
     .unwrap();
-    check_cn(&other_api, "static-user").unwrap();
+    other_api.check_cn("static-user").unwrap();
+    other_api.check_every_status(200).unwrap();
     assert_eq!(cloud.count(), calls, "{}", cloud.dump());
 }

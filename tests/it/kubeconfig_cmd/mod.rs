@@ -21,6 +21,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_yaml_ng::Value as Yaml;
 
 use crate::support::checks::{assert_no_certificate, form, issued, mode, only_request};
+use crate::support::exec_credential::V1;
 use crate::support::fake_cloud::{
     ACTION_SUBACCOUNT_USER_CONFIG, ACTION_USER_CONFIG, DEFAULT_CLUSTER_PRIVATE_SERVER,
     DEFAULT_CLUSTER_PUBLIC_SERVER, DEFAULT_MESH_PRIVATE_SERVER, DEFAULT_MESH_PUBLIC_SERVER,
@@ -32,7 +33,6 @@ use crate::support::{
     CLUSTER, KEY_ID, KEY_SECRET, MESH, Plugin, Run, as_ram_user, cloud_with_meshes, secrets,
 };
 
-const V1: &str = "client.authentication.k8s.io/v1";
 const MAIN_KEY_ID: &str = "LTAI5tMainAccountKey0001";
 const MAIN_KEY_SECRET: &str = "mainAccountSecretMainAccountSecret1";
 

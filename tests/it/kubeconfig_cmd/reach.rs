@@ -3,11 +3,10 @@
 //! with the certificate the fake issued to the caller, and no kubectl call reaches the API
 //! (`kubeconfig` warmed the cache).
 
-use super::kubectl::{check_cn, kubectl_with_credentials};
 use super::*;
-use crate::support::FLEET;
 use crate::support::apiserver::ApiServer;
-use crate::support::kubectl::{check_pods, for_every_kubectl, kubectls};
+use crate::support::kubectl::{check_pods, for_every_kubectl, kubectl_with_credentials, kubectls};
+use crate::support::{FLEET, cloud_behind_apiserver};
 
 /// Runs `kubeconfig ARGS --output FILE` (with the fake's endpoints as flags, so they land in
 /// the exec args, and a cache of its own) and returns the file.
@@ -61,7 +60,8 @@ fn check_contexts(
             kubectl_with_credentials(bin, home, kubeconfig, &[], &all)
         })
         .map_err(|e| format!("context {context}: {e}"))?;
-        check_cn(api, uid)?;
+        api.check_cn(uid)?;
+        api.check_every_status(200)?;
     }
     if cloud.count() == calls {
         Ok(())
@@ -76,10 +76,7 @@ fn check_contexts(
 
 #[test]
 fn kubectl_reaches_the_hub_of_a_fleet() {
-    let cloud = FakeCloud::start();
-    let caller = cloud.add_access_key(KEY_ID, KEY_SECRET);
-    let api = ApiServer::start(&cloud.client_ca_pem());
-    api.require_cn(Some(&caller.uid));
+    let (cloud, caller, api) = cloud_behind_apiserver();
     cloud.add_fleet(FLEET, &api.url(), &api.url(), api.ca_pem());
     let sandbox = tempfile::tempdir().unwrap();
     for_every_kubectl(|round, kubectl| {
@@ -103,10 +100,7 @@ fn kubectl_reaches_the_hub_of_a_fleet() {
 
 #[test]
 fn kubectl_reaches_a_cluster_found_by_its_name() {
-    let cloud = FakeCloud::start();
-    let caller = cloud.add_access_key(KEY_ID, KEY_SECRET);
-    let api = ApiServer::start(&cloud.client_ca_pem());
-    api.require_cn(Some(&caller.uid));
+    let (cloud, caller, api) = cloud_behind_apiserver();
     cloud.add_cluster(CLUSTER, &api.url(), &api.url(), api.ca_pem());
     cloud.set_cluster_info(CLUSTER, "payments", "cn-shenzhen", "running");
     cloud.add_cluster_with_defaults("cother00000000000000000000000001");
@@ -133,10 +127,7 @@ fn kubectl_reaches_a_cluster_found_by_its_name() {
 /// refused; then every kubectl reaches each of the three contexts.
 #[test]
 fn kubectl_reaches_every_cluster_of_all() {
-    let cloud = FakeCloud::start();
-    let caller = cloud.add_access_key(KEY_ID, KEY_SECRET);
-    let api = ApiServer::start(&cloud.client_ca_pem());
-    api.require_cn(Some(&caller.uid));
+    let (cloud, caller, api) = cloud_behind_apiserver();
     let someone_else = cloud.add_access_key("LTAI5tSomeoneElse0001", "someoneElseSecret01");
     for (id, name, region, state) in [
         (

@@ -1,15 +1,14 @@
 //! kubeconfig --api-version.
 
 use super::*;
+use crate::support::cloud_behind_apiserver;
+use crate::support::kubectl::{kubectl_with_credentials, pods_listed};
 
 /// `kubeconfig --api-version v1beta1` writes a v1beta1 exec entry, and every kubectl reaches the
 /// cluster with it: kubectl asks for v1beta1 and the plugin answers in it.
 #[test]
 fn a_v1beta1_kubeconfig_works_with_every_kubectl() {
-    let fake = FakeCloud::start();
-    let caller = fake.add_access_key(KEY_ID, KEY_SECRET);
-    let api = ApiServer::start(&fake.client_ca_pem());
-    api.require_cn(Some(&caller.uid));
+    let (fake, caller, api) = cloud_behind_apiserver();
     fake.add_cluster(CLUSTER, &api.url(), &api.url(), api.ca_pem());
     let sandbox = tempfile::tempdir().unwrap();
     let endpoint = fake.endpoint();
@@ -46,26 +45,15 @@ fn a_v1beta1_kubeconfig_works_with_every_kubectl() {
             return Err(format!("no v1beta1 exec entry:\n{text}"));
         }
         api.clear_requests();
-        let mut cmd = kubectl::kubectl_command(bin, &home, &kubeconfig);
-        cmd.env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
-            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", KEY_SECRET)
-            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
-            .args(["get", "--raw", "/api/v1/namespaces/default/pods"]);
-        let out = kubectl::run_command(cmd, kubectl::PROCESS_TIMEOUT);
-        if !out.success() || !out.stderr.trim().is_empty() || !out.stdout.contains(POD_NAME) {
-            return Err(format!("{out}"));
-        }
-        let requests = api.requests();
-        if requests.is_empty()
-            || !requests
-                .iter()
-                .all(|r| r.client_cert_verified && r.client_cn.as_deref() == Some(&caller.uid))
-        {
-            return Err(format!(
-                "requests without the caller's certificate: {requests:?}"
-            ));
-        }
-        Ok(())
+        let out = kubectl_with_credentials(
+            bin,
+            &home,
+            &kubeconfig,
+            &[],
+            &["get", "--raw", "/api/v1/namespaces/default/pods"],
+        );
+        pods_listed(&out)?;
+        api.check_cn(&caller.uid)
     });
 }
 

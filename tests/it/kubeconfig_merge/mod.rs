@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::apiserver::{ApiServer, POD_NAME};
+use crate::support::exec_credential::{V1, V1BETA1};
 use crate::support::kubectl::{self, KubectlOutput, for_every_kubectl, kubectls};
 use crate::support::plugin::BIN;
 use crate::support::secrets::{self, Stdout};
@@ -43,9 +43,6 @@ const CLUSTER: &str = "c7d2f9a1b3e5c7d9f1a3b5c7d9e1f3a5b";
 /// (a dispatcher that picks a kubectl for the server's version) asks the current context's
 /// server for its version on every command, even `config view`.
 const SERVER: &str = "https://127.0.0.1:1";
-const V1: &str = "client.authentication.k8s.io/v1";
-const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
-
 /// A fake cloud with the cluster `CLUSTER` (server `SERVER`) and the caller's key.
 fn cloud() -> FakeCloud {
     let fake = FakeCloud::start();

@@ -7,6 +7,30 @@ use std::os::unix::fs::PermissionsExt;
 use super::*;
 use crate::support::wait::wait_until;
 
+/// A TLS API server trusting `client_ca`, a fresh sandbox, and in it the kubeconfig `name` for
+/// that server whose user has a static client certificate (CN [`CLIENT_CN`]) issued by
+/// `cert_ca` (with `None`, no certificate but the bearer token [`NOT_A_CLIENT_CERT_TOKEN`]).
+fn static_server(
+    name: &str,
+    client_ca: &TestCa,
+    cert_ca: Option<&TestCa>,
+) -> (ApiServer, Sandbox, PathBuf) {
+    let client = cert_ca.map(|ca| ca.client_cert(CLIENT_CN));
+    let server = ApiServer::start(&client_ca.pem());
+    let sandbox = Sandbox::new();
+    let kubeconfig = sandbox.write(
+        name,
+        &static_kubeconfig(
+            &server.url(),
+            server.ca_pem(),
+            client
+                .as_ref()
+                .map(|(cert, key)| (cert.as_str(), key.as_str())),
+        ),
+    );
+    (server, sandbox, kubeconfig)
+}
+
 #[test]
 fn every_required_kubectl_is_found() {
     let found: Vec<String> = kubectls()
@@ -19,13 +43,7 @@ fn every_required_kubectl_is_found() {
 #[test]
 fn static_client_cert_reads_pods_version_and_discovery() {
     let ca = TestCa::new("test-client-ca");
-    let (cert, key) = ca.client_cert(CLIENT_CN);
-    let server = ApiServer::start(&ca.pem());
-    let sandbox = Sandbox::new();
-    let kubeconfig = sandbox.write(
-        "static.kubeconfig",
-        &static_kubeconfig(&server.url(), server.ca_pem(), Some((&cert, &key))),
-    );
+    let (server, sandbox, kubeconfig) = static_server("static.kubeconfig", &ca, Some(&ca));
 
     for_every_kubectl(|_, kubectl| {
         let bin = &kubectl.path;
@@ -71,12 +89,7 @@ fn static_client_cert_reads_pods_version_and_discovery() {
 #[test]
 fn no_client_cert_is_unauthorized() {
     let ca = TestCa::new("test-client-ca");
-    let server = ApiServer::start(&ca.pem());
-    let sandbox = Sandbox::new();
-    let kubeconfig = sandbox.write(
-        "anonymous.kubeconfig",
-        &static_kubeconfig(&server.url(), server.ca_pem(), None),
-    );
+    let (server, sandbox, kubeconfig) = static_server("anonymous.kubeconfig", &ca, None);
 
     for_every_kubectl(|_, kubectl| {
         let bin = &kubectl.path;
@@ -115,13 +128,7 @@ fn no_client_cert_is_unauthorized() {
 fn client_cert_from_another_ca_is_rejected() {
     let trusted = TestCa::new("test-client-ca");
     let other = TestCa::new("some-other-ca");
-    let (cert, key) = other.client_cert(CLIENT_CN);
-    let server = ApiServer::start(&trusted.pem());
-    let sandbox = Sandbox::new();
-    let kubeconfig = sandbox.write(
-        "foreign.kubeconfig",
-        &static_kubeconfig(&server.url(), server.ca_pem(), Some((&cert, &key))),
-    );
+    let (server, sandbox, kubeconfig) = static_server("foreign.kubeconfig", &trusted, Some(&other));
 
     for_every_kubectl(|_, kubectl| {
         let bin = &kubectl.path;
@@ -161,13 +168,7 @@ fn client_cert_from_another_ca_is_rejected() {
 #[test]
 fn server_checks_the_client_identity() {
     let ca = TestCa::new("test-client-ca");
-    let (cert, key) = ca.client_cert(CLIENT_CN);
-    let server = ApiServer::start(&ca.pem());
-    let sandbox = Sandbox::new();
-    let kubeconfig = sandbox.write(
-        "static.kubeconfig",
-        &static_kubeconfig(&server.url(), server.ca_pem(), Some((&cert, &key))),
-    );
+    let (server, sandbox, kubeconfig) = static_server("static.kubeconfig", &ca, Some(&ca));
     let raw = ["get", "--raw", "/api/v1/namespaces/default/pods"];
 
     for_every_kubectl(|_, kubectl| {

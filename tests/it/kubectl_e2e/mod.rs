@@ -13,11 +13,11 @@ mod plugin;
 
 use std::path::{Path, PathBuf};
 
-use crate::support::apiserver::{ApiServer, POD_NAME, RecordedRequest, SERVER_GIT_VERSION};
+use crate::support::apiserver::{ApiServer, RecordedRequest, SERVER_GIT_VERSION};
 use crate::support::fake_cloud::FakeCloud;
 use crate::support::kubectl::{
     self, KubectlOutput, NOT_A_CLIENT_CERT_TOKEN, check_pods, exec_kubeconfig, for_every_kubectl,
-    kubectls, static_kubeconfig,
+    kubectls, pods_listed, quiet_success, static_kubeconfig,
 };
 use crate::support::plugin::BIN;
 use crate::support::test_ca::TestCa;
@@ -64,16 +64,6 @@ fn expect_success(out: &KubectlOutput) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("expected success:\n{out}"))
-    }
-}
-
-/// Success with nothing on stderr (no discovery errors, no warnings).
-fn expect_quiet_success(out: &KubectlOutput) -> Result<(), String> {
-    expect_success(out)?;
-    if out.stderr.trim().is_empty() {
-        Ok(())
-    } else {
-        Err(format!("expected an empty stderr:\n{out}"))
     }
 }
 

@@ -5,6 +5,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use x509_cert::der::{DecodePem, Encode};
 
+/// The ExecCredential `apiVersion` kubectl 1.22+ asks for.
+pub const V1: &str = "client.authentication.k8s.io/v1";
+/// The ExecCredential `apiVersion` of older kubectl, and the plugin's default without
+/// `KUBERNETES_EXEC_INFO`.
+pub const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+
 /// A parsed `client.authentication.k8s.io` ExecCredential.
 #[derive(Clone, Debug)]
 pub struct ExecCredential {

@@ -15,8 +15,9 @@
 //! | milliseconds to a tenth, `12.3 ms`             | `[ms]`                  |
 //!
 //! When a message changes on purpose, `GOLDEN_CAPTURE=DIR cargo test` writes each actual
-//! (masked) message [`assert_stderr`] sees to `DIR/<test>@<line>` instead of comparing, ready to
-//! be pasted in.
+//! (masked) message [`assert_stderr`], [`assert_masked`] and [`assert_error`] see to
+//! `DIR/<test>@<line>`, ready to be pasted in, and still compares it: a test whose message
+//! changed fails (at its first changed message, so run again after pasting it in).
 
 use super::plugin::{BIN, Run};
 
@@ -32,29 +33,11 @@ pub fn assert_stderr(run: &Run, expected: &str) {
 /// test masks besides) is exactly `expected`, as [`assert_stderr`] does.
 #[track_caller]
 pub fn assert_masked(run: &Run, stream: &str, actual: &str, expected: &str) {
-    let expected = expected.strip_prefix('\n').unwrap_or(expected);
-    let expected = format!("{}\n", expected.trim_end_matches('\n'));
-    if let Some(dir) = std::env::var_os("GOLDEN_CAPTURE") {
-        let name = std::thread::current()
-            .name()
-            .unwrap_or("unnamed")
-            .to_string();
-        let line = std::panic::Location::caller().line();
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            std::path::Path::new(&dir).join(format!("{name}@{line}")),
-            actual,
-        )
-        .unwrap();
-        return;
-    }
-    assert!(
-        actual == expected,
-        "{stream} is not the golden text\n\
-         ---- expected (masked)\n{expected}\
-         ---- actual (masked)\n{actual}\
-         ---- first difference at line {}\n{run}",
-        first_difference(&expected, actual)
+    assert_golden(
+        run,
+        &format!("{stream} is not the golden text"),
+        actual,
+        expected,
     );
 }
 
@@ -67,15 +50,37 @@ pub fn assert_error(run: &Run, expected: &str) {
     let error = actual
         .find("ack-credential-plugin: error:")
         .map_or("", |at| &actual[at..]);
+    assert_golden(run, "the error is not the golden message", error, expected);
+}
+
+/// Asserts that `actual` is the golden text `expected` (a leading newline dropped, a trailing
+/// one implied), failing with `headline`, both texts and the run. With `GOLDEN_CAPTURE=DIR`,
+/// `actual` is first written to `DIR/<test>@<line of the assertion>`, and still compared: a
+/// capture run passes only where the text already was the golden one.
+#[track_caller]
+fn assert_golden(run: &Run, headline: &str, actual: &str, expected: &str) {
     let expected = expected.strip_prefix('\n').unwrap_or(expected);
     let expected = format!("{}\n", expected.trim_end_matches('\n'));
+    // Out here: inside the closure below, the caller would be the closure's line.
+    let line = std::panic::Location::caller().line();
+    let captured = std::env::var_os("GOLDEN_CAPTURE").map(|dir| {
+        let name = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .to_string();
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = std::path::Path::new(&dir).join(format!("{name}@{line}"));
+        std::fs::write(&path, actual).unwrap();
+        format!(" (captured to {})", path.display())
+    });
     assert!(
-        error == expected,
-        "the error is not the golden message\n\
+        actual == expected,
+        "{headline}{}\n\
          ---- expected (masked)\n{expected}\
-         ---- actual (masked)\n{error}\
+         ---- actual (masked)\n{actual}\
          ---- first difference at line {}\n{run}",
-        first_difference(&expected, error)
+        captured.unwrap_or_default(),
+        first_difference(&expected, actual)
     );
 }
 

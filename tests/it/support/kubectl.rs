@@ -1,6 +1,9 @@
 //! Real kubectl for the end-to-end tests: every kubectl the machine has
 //! ([`for_every_kubectl`], which fails rather than skips when one is missing), run isolated from
 //! the user's environment, the kubeconfigs they read, and the checks the tests share.
+//!
+//! (Over 400 lines: finding every kubectl, running one isolated, and the kubeconfigs and checks
+//! of its runs are one harness; split, each part would reach into the others.)
 
 // Not every helper is used by every test.
 #![allow(dead_code)]
@@ -357,6 +360,28 @@ pub fn run_command(mut cmd: Command, timeout: Duration) -> KubectlOutput {
     }
 }
 
+/// `kubectl ARGS` isolated as in [`kubectl_command`] (killed after [`PROCESS_TIMEOUT`]), plus
+/// the variables the plugin needs when the kubeconfig carries no `env` (as `kubeconfig` writes
+/// it): the access key [`super::KEY_ID`]/[`super::KEY_SECRET`], no ECS metadata probe, and
+/// `extra`.
+pub fn kubectl_with_credentials(
+    bin: &Path,
+    home: &Path,
+    kubeconfig: &Path,
+    extra: &[(&str, &str)],
+    args: &[&str],
+) -> KubectlOutput {
+    let mut cmd = kubectl_command(bin, home, kubeconfig);
+    cmd.env("ALIBABA_CLOUD_ACCESS_KEY_ID", super::KEY_ID)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", super::KEY_SECRET)
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true");
+    for (name, value) in extra {
+        cmd.env(name, value);
+    }
+    cmd.args(args);
+    run_command(cmd, PROCESS_TIMEOUT)
+}
+
 /// `kubectl --kubeconfig=… --request-timeout=… ARGS…` isolated as in [`kubectl_command`], killed
 /// after [`PROCESS_TIMEOUT`].
 pub fn run(kubectl: &Path, home: &Path, kubeconfig: &Path, args: &[&str]) -> KubectlOutput {
@@ -371,6 +396,17 @@ pub fn quiet_success(out: &KubectlOutput) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("expected a quiet success:\n{out}"))
+    }
+}
+
+/// A [`quiet_success`] whose stdout names the fake API server's pod
+/// ([`super::apiserver::POD_NAME`]).
+pub fn pods_listed(out: &KubectlOutput) -> Result<(), String> {
+    quiet_success(out)?;
+    if out.stdout.contains(super::apiserver::POD_NAME) {
+        Ok(())
+    } else {
+        Err(format!("no pod in the answer:\n{out}"))
     }
 }
 

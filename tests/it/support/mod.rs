@@ -29,6 +29,7 @@ pub mod secrets;
 pub mod test_ca;
 pub mod wait;
 
+use apiserver::ApiServer;
 pub use fake_cloud::{FakeCloud, Principal};
 pub use plugin::{Plugin, Run};
 
@@ -70,6 +71,18 @@ pub fn cloud_with_fleet() -> (FakeCloud, Principal) {
     let (fake, me) = cloud();
     fake.add_fleet_with_defaults(FLEET);
     (fake, me)
+}
+
+/// A fake cloud with the access key [`KEY_ID`]/[`KEY_SECRET`] of a RAM user (returned beside
+/// it), and a TLS API server that trusts the fake's client CA and lets in only that user's
+/// certificates (CN = the user's uid). Nothing is registered at the server yet: add a cluster,
+/// mesh or fleet at `api.url()` with `api.ca_pem()`.
+pub fn cloud_behind_apiserver() -> (FakeCloud, Principal, ApiServer) {
+    let fake = FakeCloud::start();
+    let me = fake.add_access_key(KEY_ID, KEY_SECRET);
+    let api = ApiServer::start(&fake.client_ca_pem());
+    api.require_cn(Some(&me.uid));
+    (fake, me, api)
 }
 
 /// The binary with the access key of [`cloud`] in the environment.

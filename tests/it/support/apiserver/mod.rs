@@ -175,6 +175,36 @@ impl ApiServer {
         lock(&self.state.requests).clone()
     }
 
+    /// Ok when the server saw at least one request and each came with a verified client
+    /// certificate whose subject CN is `cn` (the caller's uid); else every request, for the
+    /// failure message.
+    pub fn check_cn(&self, cn: &str) -> Result<(), String> {
+        let requests = self.requests();
+        if requests.is_empty()
+            || !requests
+                .iter()
+                .all(|r| r.client_cert_verified && r.client_cn.as_deref() == Some(cn))
+        {
+            return Err(format!(
+                "the API server did not see the caller's certificate (CN {cn}) on every request: \
+                 {requests:?}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Ok when the server saw at least one request and answered each with `status`; else every
+    /// request, for the failure message.
+    pub fn check_every_status(&self, status: u16) -> Result<(), String> {
+        let requests = self.requests();
+        if requests.is_empty() || !requests.iter().all(|r| r.status == status) {
+            return Err(format!(
+                "the API server did not answer {status} to every request: {requests:?}"
+            ));
+        }
+        Ok(())
+    }
+
     /// Forgets the requests recorded so far.
     pub fn clear_requests(&self) {
         lock(&self.state.requests).clear();

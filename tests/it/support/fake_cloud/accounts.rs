@@ -1,4 +1,5 @@
-//! Who can call the fake: access keys (static and STS), the principals they authenticate as, and
+//! Who can call the fake: access keys (static and STS), the principals they authenticate as, the
+//! checks every signature verifier makes of a request's key, the STS keys the fake hands out, and
 //! every secret the fake knows, for the tests' leak checks.
 
 use std::collections::{HashMap, HashSet};
@@ -9,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::FakeCloud;
+use super::log::StsGrant;
 use super::state::Shared;
 
 /// Lifetime of the STS keys the metadata service and credentials URIs hand out.
@@ -168,6 +170,63 @@ impl FakeCloud {
     }
 }
 
+/// Why a verifier refuses a request's key: HTTP status, `Code` and `Message`, which each
+/// verifier answers in its own product's error shape.
+pub(super) type Refusal = (u16, &'static str, &'static str);
+
+impl Accounts {
+    /// The key `key_id` names, with its expiry (STS keys only); refused with 404
+    /// `InvalidAccessKeyId.NotFound` when the fake does not know it.
+    pub fn known_key(&self, key_id: &str) -> Result<(AccessKey, Option<DateTime<Utc>>), Refusal> {
+        let key = self.keys.get(key_id).cloned().ok_or((
+            404,
+            "InvalidAccessKeyId.NotFound",
+            "Specified access key is not found.",
+        ))?;
+        Ok((key, self.key_expiry.get(key_id).copied()))
+    }
+}
+
+/// The security token a request carries (`sent`) against its key's: an STS key needs its own
+/// (400 `MissingSecurityToken`, `InvalidSecurityToken.Mismatch`), any other key none (400
+/// `InvalidSecurityToken.Malformed`).
+pub(super) fn check_security_token(key: &AccessKey, sent: Option<&str>) -> Result<(), Refusal> {
+    match (&key.security_token, sent) {
+        (Some(_), None) => Err((
+            400,
+            "MissingSecurityToken",
+            "SecurityToken is mandatory for this action.",
+        )),
+        (Some(expected), Some(got)) if expected != got => Err((
+            400,
+            "InvalidSecurityToken.Mismatch",
+            "Specified SecurityToken mismatch with the AccessKey.",
+        )),
+        (None, Some(_)) => Err((
+            400,
+            "InvalidSecurityToken.Malformed",
+            "Specified SecurityToken is malformed (this AccessKey is not an STS key).",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A key with an expiry (an STS key) is refused from that instant on, by the server's clock
+/// `now` (400 `InvalidSecurityToken.Expired`).
+pub(super) fn check_not_expired(
+    expires: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    if expires.is_some_and(|at| at <= now) {
+        return Err((
+            400,
+            "InvalidSecurityToken.Expired",
+            "Specified SecurityToken is expired.",
+        ));
+    }
+    Ok(())
+}
+
 /// Registers a fresh STS key of `principal` expiring after `lifetime`; returns it and its
 /// `Expiration` string.
 pub(super) fn issue_sts_key(
@@ -190,6 +249,37 @@ pub(super) fn issue_sts_key(
         state.accounts.key_expiry.insert(key.id.clone(), expires);
     }
     (key, expires.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// Hands out a fresh STS key of `principal` expiring after `lifetime` ([`issue_sts_key`]) for
+/// a request that names no AssumeRole parameters (the metadata service, a credentials URI, the
+/// CloudSSO portal, the OAuth exchange), and records the grant: request `seq`, its `action`,
+/// and `role` (the ECS role, the URI's name, the access configuration, the OAuth client).
+/// Returns the key and its `Expiration` string.
+pub(super) fn grant_session_key(
+    shared: &Shared,
+    seq: usize,
+    action: &str,
+    role: &str,
+    principal: &Principal,
+    lifetime: TimeDelta,
+) -> (AccessKey, String) {
+    let (key, expiration) = issue_sts_key(shared, principal, lifetime);
+    shared.lock().grants.push(StsGrant {
+        seq,
+        action: action.to_string(),
+        role: role.to_string(),
+        role_session_name: None,
+        duration_seconds: None,
+        external_id: None,
+        policy: None,
+        oidc_provider_arn: None,
+        caller_key_id: None,
+        caller_uid: None,
+        key: key.clone(),
+        expiration: expiration.clone(),
+    });
+    (key, expiration)
 }
 
 fn random_bytes(n: usize) -> Vec<u8> {

@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::certs::{client_user, render_kubeconfig, validity};
-use super::fault::{Fault, NOT_JSON_BODY};
-use super::http::{CONTENT_TYPE_JSON, Reply};
-use super::log::{Issued, Outcome};
+use super::certs::validity;
+use super::fault::Fault;
+use super::http::Reply;
+use super::kubeconfig_api::{Target, kubeconfig_reply, private_ip_param};
+use super::log::Issued;
 use super::rpc::{RpcProduct, rpc_authenticate, rpc_envelope, rpc_product_error};
 use super::state::Shared;
 use super::{Exchange, FakeCloud, Principal, Route, Service};
@@ -64,17 +65,9 @@ pub(super) const ROUTE: Route = Route {
     },
 };
 
-struct Fleet {
-    public_server: String,
-    private_server: String,
-    ca_pem: String,
-    /// uids allowed to fetch the kubeconfig (None: any known key).
-    allowed: Option<Vec<String>>,
-}
-
-/// The fleets adcp knows.
+/// The fleets adcp knows: where each hub cluster is and who may fetch its kubeconfig.
 #[derive(Default)]
-pub(super) struct Fleets(HashMap<String, Fleet>);
+pub(super) struct Fleets(HashMap<String, Target>);
 
 impl FakeCloud {
     /// The adcp base URL (the same listener): `http://127.0.0.1:PORT`.
@@ -89,12 +82,7 @@ impl FakeCloud {
     pub fn add_fleet(&self, id: &str, public_server: &str, private_server: &str, ca_pem: &str) {
         self.shared.lock().fleets.0.insert(
             id.to_string(),
-            Fleet {
-                public_server: public_server.to_string(),
-                private_server: private_server.to_string(),
-                ca_pem: ca_pem.to_string(),
-                allowed: None,
-            },
+            Target::new(public_server, private_server, ca_pem),
         );
     }
 
@@ -113,16 +101,13 @@ impl FakeCloud {
     /// Restricts who may fetch the fleet's kubeconfig: from now on only the principals named by
     /// calls of this function (others get 403 `Forbidden.RAM`). Panics if the fleet is unknown.
     pub fn allow_fleet(&self, id: &str, principal: &Principal) {
-        let mut state = self.shared.lock();
-        let fleet = state
+        self.shared
+            .lock()
             .fleets
             .0
             .get_mut(id)
-            .unwrap_or_else(|| panic!("allow_fleet: unknown fleet {id}"));
-        fleet
-            .allowed
-            .get_or_insert_with(Vec::new)
-            .push(principal.uid.clone());
+            .unwrap_or_else(|| panic!("allow_fleet: unknown fleet {id}"))
+            .allow(&principal.uid);
     }
 }
 
@@ -151,17 +136,8 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
             "The input parameter \"ClusterId\" that is mandatory for processing this request is not supplied.".to_string(),
         ));
     };
-    let private_ip = match request.param("PrivateIpAddress") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(fail(
-                400,
-                "InvalidParameter",
-                format!("PrivateIpAddress must be true or false, got {other:?}"),
-            ));
-        }
-    };
+    let private_ip = private_ip_param(request.param("PrivateIpAddress"))
+        .map_err(|message| fail(400, "InvalidParameter", message))?;
     let (server, ca_pem, lifetime) = {
         let state = shared.lock();
         let Some(fleet) = state.fleets.0.get(fleet_id) else {
@@ -171,11 +147,7 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
                 format!("The specified cluster {fleet_id} is not found."),
             ));
         };
-        if fleet
-            .allowed
-            .as_ref()
-            .is_some_and(|allowed| !allowed.contains(&caller.principal.uid))
-        {
+        if !fleet.permits(&caller.principal.uid) {
             return Err(fail(
                 403,
                 "Forbidden.RAM",
@@ -185,27 +157,20 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
                 ),
             ));
         }
-        let server = if private_ip {
-            fleet.private_server.clone()
-        } else {
-            fleet.public_server.clone()
-        };
         (
-            server,
+            fleet.server(private_ip).to_string(),
             fleet.ca_pem.clone(),
             state.cert_lifetime.unwrap_or(FLEET_CERT_LIFETIME),
         )
     };
 
-    let uid = caller.principal.uid.clone();
     let (not_before, not_after) = validity(shared.now(), lifetime);
-    let internal = |e: String| fail(500, "InternalError", e);
-    let mut issued = Issued {
+    let issued = Issued {
         cluster_id: fleet_id.to_string(),
         mesh: false,
         fleet: true,
-        uid: uid.clone(),
-        server: server.clone(),
+        uid: caller.principal.uid.clone(),
+        server,
         private_ip,
         temporary_duration_minutes: None,
         certificate_pem: None,
@@ -216,45 +181,7 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
         expiration: String::new(),
         serial: 0,
     };
-    let user =
-        client_user(shared, &uid, not_before, not_after, fault, &mut issued).map_err(internal)?;
-    let context = format!("{uid}-{fleet_id}");
-    let yaml = render_kubeconfig(&server, &ca_pem, &uid, &context, user).map_err(internal)?;
-
-    let body = |kubeconfig: Option<&str>| {
-        let mut body = json!({ "RequestId": request_id });
-        if let Some(kubeconfig) = kubeconfig {
-            body["Kubeconfig"] = Value::String(kubeconfig.to_string());
-        }
-        body.to_string()
-    };
-    let Some(fault) = fault else {
-        return Ok(Reply {
-            status: 200,
-            headers: Vec::new(),
-            body: body(Some(&yaml)),
-            outcome: Outcome::Issued,
-            issued: Some(Box::new(issued)),
-            content_type: CONTENT_TYPE_JSON,
-        });
-    };
-    let (text, content_type) = match fault {
-        Fault::BodyNotJson => (NOT_JSON_BODY.to_string(), "text/html"),
-        Fault::BodyWithoutConfig => (body(None), CONTENT_TYPE_JSON),
-        Fault::ConfigNotYaml => (
-            body(Some(
-                "apiVersion: v1\nclusters: [\n  {server: \"https://x\n\t- : :\n",
-            )),
-            CONTENT_TYPE_JSON,
-        ),
-        _ => (body(Some(&yaml)), CONTENT_TYPE_JSON),
-    };
-    Ok(Reply {
-        status: 200,
-        headers: Vec::new(),
-        body: text,
-        outcome: Outcome::Fault(fault.name()),
-        issued: None,
-        content_type,
-    })
+    let body = json!({ "RequestId": request_id });
+    kubeconfig_reply(shared, issued, &ca_pem, fault, &body)
+        .map_err(|e| fail(500, "InternalError", e))
 }

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use super::accounts::{issue_sts_key, random_alnum};
+use super::accounts::{grant_session_key, random_alnum};
 use super::fault::replace_success;
 use super::http::Reply;
-use super::log::{Outcome, StsGrant};
+use super::log::Outcome;
 use super::state::Shared;
 use super::{Exchange, FakeCloud, Principal, Route, Service};
 
@@ -139,21 +139,14 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>) -> Reply {
             "The user is not granted this access configuration in this account.",
         );
     }
-    let (key, expiration) = issue_sts_key(shared, &user.principal, TimeDelta::hours(1));
-    shared.lock().grants.push(StsGrant {
+    let (key, expiration) = grant_session_key(
+        shared,
         seq,
-        action: ACTION_CLOUD_SSO_CREDENTIALS.to_string(),
-        role: user.access_config.clone(),
-        role_session_name: None,
-        duration_seconds: None,
-        external_id: None,
-        policy: None,
-        oidc_provider_arn: None,
-        caller_key_id: None,
-        caller_uid: None,
-        key: key.clone(),
-        expiration: expiration.clone(),
-    });
+        ACTION_CLOUD_SSO_CREDENTIALS,
+        &user.access_config,
+        &user.principal,
+        TimeDelta::hours(1),
+    );
     Reply::json(
         200,
         json!({

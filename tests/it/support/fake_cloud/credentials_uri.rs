@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use super::accounts::{SESSION_KEY_LIFETIME, issue_sts_key};
+use super::accounts::{SESSION_KEY_LIFETIME, grant_session_key};
 use super::fault::replace_success;
 use super::http::Reply;
-use super::log::{Outcome, StsGrant};
+use super::log::Outcome;
 use super::state::Shared;
 use super::{Exchange, FakeCloud, Principal, Route, Service};
 
@@ -76,21 +76,14 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>) -> Reply {
     };
     match (request.method.as_str(), source) {
         ("GET", Some(Ok(principal))) => {
-            let (key, expiration) = issue_sts_key(shared, &principal, SESSION_KEY_LIFETIME);
-            shared.lock().grants.push(StsGrant {
+            let (key, expiration) = grant_session_key(
+                shared,
                 seq,
-                action: ACTION_CREDENTIALS_URI.to_string(),
-                role: name.to_string(),
-                role_session_name: None,
-                duration_seconds: None,
-                external_id: None,
-                policy: None,
-                oidc_provider_arn: None,
-                caller_key_id: None,
-                caller_uid: None,
-                key: key.clone(),
-                expiration: expiration.clone(),
-            });
+                ACTION_CREDENTIALS_URI,
+                name,
+                &principal,
+                SESSION_KEY_LIFETIME,
+            );
             Reply::json(
                 200,
                 json!({

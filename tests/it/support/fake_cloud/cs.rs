@@ -15,6 +15,7 @@ use serde_json::json;
 use super::certs::{client_user, render_kubeconfig, validity};
 use super::fault::{Fault, NOT_JSON_BODY};
 use super::http::{CONTENT_TYPE_JSON, HttpRequest, Reply};
+use super::kubeconfig_api::{BROKEN_YAML, Target, private_ip_param};
 use super::log::{Issued, Outcome};
 use super::roa::{authenticate, gateway_error};
 use super::state::Shared;
@@ -70,12 +71,8 @@ pub(super) const ROUTE: Route = Route {
 };
 
 struct Cluster {
-    public_server: String,
-    private_server: String,
-    ca_pem: String,
+    target: Target,
     token: Option<String>,
-    /// uids allowed to fetch the kubeconfig (None: any known key).
-    allowed: Option<Vec<String>>,
     name: String,
     region: String,
     kind: String,
@@ -143,11 +140,8 @@ impl FakeCloud {
         clusters.by_id.insert(
             id.to_string(),
             Cluster {
-                public_server: public_server.to_string(),
-                private_server: private_server.to_string(),
-                ca_pem: ca_pem.to_string(),
+                target: Target::new(public_server, private_server, ca_pem),
                 token: token.map(str::to_string),
-                allowed: None,
                 name: format!("cluster-{}", id.chars().take(8).collect::<String>()),
                 region: DEFAULT_CLUSTER_REGION.to_string(),
                 kind: DEFAULT_CLUSTER_TYPE.to_string(),
@@ -198,16 +192,14 @@ impl FakeCloud {
     /// by calls of this function; others get the gateway's 403 `Forbidden.RAM`, as a RAM
     /// identity without `cs:DescribeClusterUserKubeconfig` does. Panics if the cluster is unknown.
     pub fn allow_cluster(&self, id: &str, principal: &Principal) {
-        let mut state = self.shared.lock();
-        let cluster = state
+        self.shared
+            .lock()
             .clusters
             .by_id
             .get_mut(id)
-            .unwrap_or_else(|| panic!("allow_cluster: unknown cluster {id}"));
-        cluster
-            .allowed
-            .get_or_insert_with(Vec::new)
-            .push(principal.uid.clone());
+            .unwrap_or_else(|| panic!("allow_cluster: unknown cluster {id}"))
+            .target
+            .allow(&principal.uid);
     }
 }
 
@@ -381,18 +373,8 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
     };
     let call = UserConfigCall { cluster_id, uid };
 
-    let private_ip = match request.query_param("PrivateIpAddress") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(cs_error(
-                400,
-                request_id,
-                "InvalidParameter",
-                &format!("PrivateIpAddress must be true or false, got {other:?}"),
-            ));
-        }
-    };
+    let private_ip = private_ip_param(request.query_param("PrivateIpAddress"))
+        .map_err(|message| cs_error(400, request_id, "InvalidParameter", &message))?;
     let minutes = match request.query_param("TemporaryDurationMinutes") {
         None => None,
         Some(raw) => match raw.parse::<u32>() {
@@ -420,11 +402,7 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
                 &format!("cluster {} not found", call.cluster_id),
             ));
         };
-        if cluster
-            .allowed
-            .as_ref()
-            .is_some_and(|allowed| !allowed.contains(&caller.principal.uid))
-        {
+        if !cluster.target.permits(&caller.principal.uid) {
             return Err(gateway_error(
                 403,
                 request_id,
@@ -432,18 +410,13 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
                 "User not authorized to operate on the specified resource, or this API doesn't support RAM.",
             ));
         }
-        let server = if private_ip {
-            cluster.private_server.clone()
-        } else {
-            cluster.public_server.clone()
-        };
         let known_uid = call
             .uid
             .as_ref()
             .is_some_and(|uid| state.accounts.sub_users.contains(uid));
         (
-            server,
-            cluster.ca_pem.clone(),
+            cluster.target.server(private_ip).to_string(),
+            cluster.target.ca_pem.clone(),
             cluster.token.clone(),
             state.cert_lifetime,
             state.api_expiration_offset,
@@ -526,7 +499,7 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
             json!({ "expiration": expiration, "requestId": request_id }).to_string()
         }
         Fault::ConfigNotYaml => json!({
-            "config": "apiVersion: v1\nclusters: [\n  {server: \"https://x\n\t- : :\n",
+            "config": BROKEN_YAML,
             "expiration": expiration,
         })
         .to_string(),

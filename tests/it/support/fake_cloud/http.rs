@@ -42,26 +42,19 @@ impl HttpRequest {
     }
 
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        find_pair(&self.query, name)
     }
 
     /// An RPC parameter. A V3 request carries the action and version as `x-acs-action` and
     /// `x-acs-version` headers and the key id in `Authorization`: asked for `Action`,
     /// `Version` or `AccessKeyId`, those answer when the parameter is absent.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .or_else(|| match name {
-                "Action" => self.header("x-acs-action"),
-                "Version" => self.header("x-acs-version"),
-                "AccessKeyId" => self.access_key_id(),
-                _ => None,
-            })
+        find_pair(&self.params, name).or_else(|| match name {
+            "Action" => self.header("x-acs-action"),
+            "Version" => self.header("x-acs-version"),
+            "AccessKeyId" => self.access_key_id(),
+            _ => None,
+        })
     }
 
     /// The key id of an `Authorization` header, V2 (`acs ID:signature`) or V3
@@ -118,6 +111,14 @@ impl Reply {
             content_type: CONTENT_TYPE_TEXT,
         }
     }
+}
+
+/// The value of the first pair named exactly `name` (a query or form parameter).
+pub(super) fn find_pair<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 pub(super) fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::accounts::{SESSION_KEY_LIFETIME, issue_sts_key, random_alnum};
+use super::accounts::{SESSION_KEY_LIFETIME, grant_session_key, random_alnum};
 use super::fault::replace_success;
 use super::http::{CONTENT_TYPE_TEXT, HttpRequest, Reply};
-use super::log::{Outcome, StsGrant};
+use super::log::Outcome;
 use super::state::Shared;
 use super::{FakeCloud, Principal, Route, Service};
 
@@ -162,21 +162,14 @@ fn answer(shared: &Shared, seq: usize, request: &HttpRequest) -> Reply {
             let Some((name, principal)) = role.filter(|(name, _)| name == asked) else {
                 return not_found();
             };
-            let (key, expiration) = issue_sts_key(shared, &principal, SESSION_KEY_LIFETIME);
-            shared.lock().grants.push(StsGrant {
+            let (key, expiration) = grant_session_key(
+                shared,
                 seq,
-                action: ACTION_IMDS_CREDENTIALS.to_string(),
-                role: name,
-                role_session_name: None,
-                duration_seconds: None,
-                external_id: None,
-                policy: None,
-                oidc_provider_arn: None,
-                caller_key_id: None,
-                caller_uid: None,
-                key: key.clone(),
-                expiration: expiration.clone(),
-            });
+                ACTION_IMDS_CREDENTIALS,
+                &name,
+                &principal,
+                SESSION_KEY_LIFETIME,
+            );
             let mut reply = Reply::json(
                 200,
                 json!({

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::accounts::AccessKey;
-use super::http::find_header;
+use super::http::{find_header, find_pair};
 use super::imds::IMDS_TOKEN_HEADER;
 use super::{FakeCloud, Service};
 
@@ -134,10 +134,7 @@ impl RequestRecord {
 
     /// First query parameter with this name (decoded value).
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        find_pair(&self.query, name)
     }
 
     /// The `x-acs-signature-nonce` (cs) or the `SignatureNonce` parameter (STS, ASM).
@@ -149,15 +146,11 @@ impl RequestRecord {
     /// An STS or ASM parameter (form body or query, decoded); for a V3 request, `Action` and
     /// `Version` come from its `x-acs-action` and `x-acs-version` headers.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .or_else(|| match name {
-                "Action" => self.header("x-acs-action"),
-                "Version" => self.header("x-acs-version"),
-                _ => None,
-            })
+        find_pair(&self.params, name).or_else(|| match name {
+            "Action" => self.header("x-acs-action"),
+            "Version" => self.header("x-acs-version"),
+            _ => None,
+        })
     }
 
     /// The STS token the request carried: the `x-acs-security-token` header (ROA, and RPC
@@ -182,10 +175,7 @@ impl RequestRecord {
 
     /// A form-body parameter (decoded).
     pub fn form_param(&self, name: &str) -> Option<&str> {
-        self.form
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        find_pair(&self.form, name)
     }
 }
 

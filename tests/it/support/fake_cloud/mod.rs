@@ -27,8 +27,11 @@
 //!   connection, every answer `Connection: close`) and request parsing.
 //! - `state.rs`: the state the services share; `log.rs`: what each request looked like and got,
 //!   and the queries on the log (including [`FakeCloud::wait_for`]); `fault.rs`: injected
-//!   faults; `accounts.rs`: access keys, principals and the secrets the fake knows; `certs.rs`:
-//!   the CAs, client certificates and the kubeconfigs the APIs answer.
+//!   faults; `accounts.rs`: access keys, principals, the checks every verifier makes of a key
+//!   (known, its security token, not expired), the STS keys the fake hands out and the secrets it
+//!   knows; `certs.rs`: the CAs, client certificates and the kubeconfigs the APIs answer;
+//!   `kubeconfig_api.rs`: what cs, ASM and adcp share (the target a kubeconfig points at and who
+//!   may fetch it, `PrivateIpAddress`, and ASM's and adcp's answer with its body faults).
 //! - `roa.rs` and `rpc.rs`: the two V2 signature verifiers, with the gateway checks and error
 //!   bodies around them.
 //! - One file per service: `cs.rs`, `sts.rs` (and `sts_assume_role.rs`), `servicemesh.rs`,
@@ -61,6 +64,7 @@ mod cs;
 mod fault;
 mod http;
 mod imds;
+mod kubeconfig_api;
 mod log;
 mod oauth;
 mod roa;

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use chrono::TimeDelta;
 use serde_json::json;
 
-use super::accounts::{issue_sts_key, random_alnum};
+use super::accounts::{grant_session_key, random_alnum};
 use super::fault::replace_success;
-use super::http::Reply;
-use super::log::{Outcome, StsGrant};
+use super::http::{Reply, find_pair};
+use super::log::Outcome;
 use super::state::Shared;
 use super::{Exchange, FakeCloud, Principal, Route, Service};
 
@@ -139,13 +139,7 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>) -> Reply {
 
 fn refresh(shared: &Shared, exchange: &Exchange<'_>) -> Reply {
     let request = exchange.request;
-    let form = |name: &str| {
-        request
-            .form
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let form = |name: &str| find_pair(&request.form, name).map(str::to_string);
     shared
         .lock()
         .oauth
@@ -213,21 +207,14 @@ fn exchange_token(shared: &Shared, exchange: &Exchange<'_>) -> Reply {
             );
         }
     };
-    let (key, expiration) = issue_sts_key(shared, &user.principal, TimeDelta::hours(1));
-    shared.lock().grants.push(StsGrant {
+    let (key, expiration) = grant_session_key(
+        shared,
         seq,
-        action: ACTION_OAUTH_EXCHANGE.to_string(),
-        role: user.client_id.clone(),
-        role_session_name: None,
-        duration_seconds: None,
-        external_id: None,
-        policy: None,
-        oidc_provider_arn: None,
-        caller_key_id: None,
-        caller_uid: None,
-        key: key.clone(),
-        expiration: expiration.clone(),
-    });
+        ACTION_OAUTH_EXCHANGE,
+        &user.client_id,
+        &user.principal,
+        TimeDelta::hours(1),
+    );
     Reply::json(
         200,
         json!({

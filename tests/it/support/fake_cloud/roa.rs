@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sha1::Sha1;
 
 use super::MAX_CLOCK_SKEW;
-use super::accounts::Principal;
+use super::accounts::{Principal, Refusal, check_not_expired, check_security_token};
 use super::cs::CS_API_VERSION;
 use super::http::{HttpRequest, Reply, find_header};
 use super::log::Outcome;
@@ -175,53 +175,20 @@ pub(super) fn authenticate(
         ));
     };
 
-    let (key, fresh_nonce) = {
+    let refused =
+        |(status, code, message): Refusal| gateway_error(status, request_id, code, message);
+    let (known, fresh_nonce) = {
         let mut state = shared.lock();
-        let key = state.accounts.keys.get(key_id).cloned();
+        let known = state.accounts.known_key(key_id);
         let nonce = request
             .header("x-acs-signature-nonce")
             .unwrap_or("")
             .to_string();
         let fresh = state.nonces.insert(nonce);
-        (key, fresh)
+        (known, fresh)
     };
-    let Some(key) = key else {
-        return Err(gateway_error(
-            404,
-            request_id,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.",
-        ));
-    };
-
-    let token = request.header("x-acs-security-token");
-    match (&key.security_token, token) {
-        (Some(_), None) => {
-            return Err(gateway_error(
-                400,
-                request_id,
-                "MissingSecurityToken",
-                "SecurityToken is mandatory for this action.",
-            ));
-        }
-        (Some(expected), Some(got)) if expected != got => {
-            return Err(gateway_error(
-                400,
-                request_id,
-                "InvalidSecurityToken.Mismatch",
-                "Specified SecurityToken mismatch with the AccessKey.",
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(gateway_error(
-                400,
-                request_id,
-                "InvalidSecurityToken.Malformed",
-                "Specified SecurityToken is malformed (this AccessKey is not an STS key).",
-            ));
-        }
-        _ => {}
-    }
+    let (key, expires) = known.map_err(refused)?;
+    check_security_token(&key, request.header("x-acs-security-token")).map_err(refused)?;
 
     let string_to_sign = roa_string_to_sign(
         &request.method,
@@ -267,6 +234,7 @@ pub(super) fn authenticate(
             "Specified signature nonce was used already.",
         ));
     }
+    check_not_expired(expires, shared.now()).map_err(refused)?;
     Ok(Caller {
         principal: key.principal,
     })

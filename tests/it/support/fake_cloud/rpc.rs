@@ -13,7 +13,7 @@ use serde_json::json;
 use sha1::Sha1;
 
 use super::MAX_CLOCK_SKEW;
-use super::accounts::AccessKey;
+use super::accounts::{AccessKey, Refusal, check_not_expired, check_security_token};
 use super::http::{HttpRequest, Reply};
 use super::log::Outcome;
 use super::state::Shared;
@@ -288,46 +288,10 @@ pub(super) fn rpc_authenticate(
             format!("Specified signature version {version} is not valid."),
         ));
     }
+    let refused = |(status, code, message): Refusal| fail(status, code, message.to_string());
     let key_id = request.param("AccessKeyId").unwrap_or("");
-    let (key, expiry) = {
-        let state = shared.lock();
-        (
-            state.accounts.keys.get(key_id).cloned(),
-            state.accounts.key_expiry.get(key_id).copied(),
-        )
-    };
-    let Some(key) = key else {
-        return Err(fail(
-            404,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.".to_string(),
-        ));
-    };
-    match (&key.security_token, request.param("SecurityToken")) {
-        (Some(_), None) => {
-            return Err(fail(
-                400,
-                "MissingSecurityToken",
-                "SecurityToken is mandatory for this action.".to_string(),
-            ));
-        }
-        (Some(expected), Some(got)) if expected != got => {
-            return Err(fail(
-                400,
-                "InvalidSecurityToken.Mismatch",
-                "Specified SecurityToken mismatch with the AccessKey.".to_string(),
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(fail(
-                400,
-                "InvalidSecurityToken.Malformed",
-                "Specified SecurityToken is malformed (this AccessKey is not an STS key)."
-                    .to_string(),
-            ));
-        }
-        _ => {}
-    }
+    let (key, expires) = shared.lock().accounts.known_key(key_id).map_err(refused)?;
+    check_security_token(&key, request.param("SecurityToken")).map_err(refused)?;
     let string_to_sign = rpc_string_to_sign(&request.method, &request.params);
     let expected = rpc_signature(&key.secret, &string_to_sign);
     if request.param("Signature") != Some(expected.as_str()) {
@@ -340,12 +304,6 @@ pub(super) fn rpc_authenticate(
         ));
     }
     check_timestamp_and_nonce(shared, request, request_id, product, true)?;
-    if expiry.is_some_and(|at| at <= shared.now()) {
-        return Err(fail(
-            400,
-            "InvalidSecurityToken.Expired",
-            "Specified SecurityToken is expired.".to_string(),
-        ));
-    }
+    check_not_expired(expires, shared.now()).map_err(refused)?;
     Ok(key)
 }

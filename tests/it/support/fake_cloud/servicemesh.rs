@@ -8,9 +8,10 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use super::certs::{client_user, render_kubeconfig, validity};
-use super::fault::{Fault, NOT_JSON_BODY};
-use super::http::{CONTENT_TYPE_JSON, Reply};
+use super::certs::validity;
+use super::fault::Fault;
+use super::http::Reply;
+use super::kubeconfig_api::{Target, kubeconfig_reply, private_ip_param};
 use super::log::{Issued, Outcome};
 use super::rpc::{RpcProduct, rpc_authenticate, rpc_envelope, rpc_product_error};
 use super::state::Shared;
@@ -71,11 +72,7 @@ pub(super) const ROUTE: Route = Route {
 };
 
 struct Mesh {
-    public_server: String,
-    private_server: String,
-    ca_pem: String,
-    /// uids allowed to fetch the kubeconfig (None: any known key).
-    allowed: Option<Vec<String>>,
+    target: Target,
     name: String,
     region: String,
     state: String,
@@ -114,10 +111,7 @@ impl FakeCloud {
         meshes.by_id.insert(
             id.to_string(),
             Mesh {
-                public_server: public_server.to_string(),
-                private_server: private_server.to_string(),
-                ca_pem: ca_pem.to_string(),
-                allowed: None,
+                target: Target::new(public_server, private_server, ca_pem),
                 name: format!("mesh-{}", id.chars().take(8).collect::<String>()),
                 region: "cn-hangzhou".to_string(),
                 state: "running".to_string(),
@@ -164,15 +158,14 @@ impl FakeCloud {
     /// Restricts who may fetch the mesh's kubeconfig: from now on only the principals named by
     /// calls of this function (others get 403 `Forbidden.RAM`). Panics if the mesh is unknown.
     pub fn allow_mesh(&self, id: &str, principal: &Principal) {
-        let mut state = self.shared.lock();
-        let mesh = state
+        self.shared
+            .lock()
             .meshes
             .by_id
             .get_mut(id)
-            .unwrap_or_else(|| panic!("allow_mesh: unknown mesh {id}"));
-        mesh.allowed
-            .get_or_insert_with(Vec::new)
-            .push(principal.uid.clone());
+            .unwrap_or_else(|| panic!("allow_mesh: unknown mesh {id}"))
+            .target
+            .allow(&principal.uid);
     }
 
     /// The zone ASM's `ExpireTime` is written in (default [`MESH_EXPIRE_TIME_UTC_OFFSET`],
@@ -249,17 +242,8 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
             "The input parameter \"ServiceMeshId\" that is mandatory for processing this request is not supplied.".to_string(),
         ));
     };
-    let private_ip = match request.param("PrivateIpAddress") {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(fail(
-                400,
-                "InvalidParameter",
-                format!("PrivateIpAddress must be true or false, got {other:?}"),
-            ));
-        }
-    };
+    let private_ip = private_ip_param(request.param("PrivateIpAddress"))
+        .map_err(|message| fail(400, "InvalidParameter", message))?;
     let (server, ca_pem, lifetime, expiration_offset, zone) = {
         let state = shared.lock();
         let Some(mesh) = state.meshes.by_id.get(mesh_id) else {
@@ -269,11 +253,7 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
                 format!("The specified service mesh {mesh_id} does not exist."),
             ));
         };
-        if mesh
-            .allowed
-            .as_ref()
-            .is_some_and(|allowed| !allowed.contains(&caller.principal.uid))
-        {
+        if !mesh.target.permits(&caller.principal.uid) {
             return Err(fail(
                 403,
                 "Forbidden.RAM",
@@ -283,14 +263,9 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
                 ),
             ));
         }
-        let server = if private_ip {
-            mesh.private_server.clone()
-        } else {
-            mesh.public_server.clone()
-        };
         (
-            server,
-            mesh.ca_pem.clone(),
+            mesh.target.server(private_ip).to_string(),
+            mesh.target.ca_pem.clone(),
             state.cert_lifetime.unwrap_or(MESH_CERT_LIFETIME),
             state.api_expiration_offset,
             state
@@ -300,20 +275,18 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
         )
     };
 
-    let uid = caller.principal.uid.clone();
     let (not_before, not_after) = validity(shared.now(), lifetime);
     // Zone-less, in the mesh's zone: UTC+8 unless told otherwise.
     let expire_time = (not_after + expiration_offset + zone)
         .format(MESH_EXPIRE_TIME_FORMAT)
         .to_string();
-    let internal = |e: String| fail(500, "InternalError", e);
-
-    let mut issued = Issued {
+    let body = json!({ "RequestId": request_id, "ExpireTime": expire_time });
+    let issued = Issued {
         cluster_id: mesh_id.to_string(),
         mesh: true,
         fleet: false,
-        uid: uid.clone(),
-        server: server.clone(),
+        uid: caller.principal.uid.clone(),
+        server,
         private_ip,
         temporary_duration_minutes: None,
         certificate_pem: None,
@@ -321,48 +294,9 @@ fn answer(shared: &Shared, exchange: &Exchange<'_>, fault: Option<&Fault>) -> Re
         token: None,
         not_before,
         not_after,
-        expiration: expire_time.clone(),
+        expiration: expire_time,
         serial: 0,
     };
-    let user =
-        client_user(shared, &uid, not_before, not_after, fault, &mut issued).map_err(internal)?;
-    let context = format!("{uid}-{mesh_id}");
-    let yaml = render_kubeconfig(&server, &ca_pem, &uid, &context, user).map_err(internal)?;
-
-    let body = |kubeconfig: Option<&str>| {
-        let mut body = json!({ "RequestId": request_id, "ExpireTime": expire_time });
-        if let Some(kubeconfig) = kubeconfig {
-            body["Kubeconfig"] = Value::String(kubeconfig.to_string());
-        }
-        body.to_string()
-    };
-    let Some(fault) = fault else {
-        return Ok(Reply {
-            status: 200,
-            headers: Vec::new(),
-            body: body(Some(&yaml)),
-            outcome: Outcome::Issued,
-            issued: Some(Box::new(issued)),
-            content_type: CONTENT_TYPE_JSON,
-        });
-    };
-    let (text, content_type) = match fault {
-        Fault::BodyNotJson => (NOT_JSON_BODY.to_string(), "text/html"),
-        Fault::BodyWithoutConfig => (body(None), CONTENT_TYPE_JSON),
-        Fault::ConfigNotYaml => (
-            body(Some(
-                "apiVersion: v1\nclusters: [\n  {server: \"https://x\n\t- : :\n",
-            )),
-            CONTENT_TYPE_JSON,
-        ),
-        _ => (body(Some(&yaml)), CONTENT_TYPE_JSON),
-    };
-    Ok(Reply {
-        status: 200,
-        headers: Vec::new(),
-        body: text,
-        outcome: Outcome::Fault(fault.name()),
-        issued: None,
-        content_type,
-    })
+    kubeconfig_reply(shared, issued, &ca_pem, fault, &body)
+        .map_err(|e| fail(500, "InternalError", e))
 }

@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::MAX_CLOCK_SKEW;
-use super::accounts::AccessKey;
+use super::accounts::{AccessKey, Refusal, check_not_expired, check_security_token};
 use super::http::{HttpRequest, Reply};
 use super::rpc::rpc_percent_encode;
 use super::state::Shared;
@@ -191,29 +191,15 @@ pub(super) fn authenticate(
             "x-acs-content-sha256 is not the SHA-256 of the body.".to_string(),
         ));
     }
-    let (key, expiry, fresh_nonce) = {
+    let refused = |(status, code, message): Refusal| fail(status, code, message.to_string());
+    let (known, fresh_nonce) = {
         let mut state = shared.lock();
-        let key = state
-            .accounts
-            .keys
-            .get(&authorization.access_key_id)
-            .cloned();
-        let expiry = state
-            .accounts
-            .key_expiry
-            .get(&authorization.access_key_id)
-            .copied();
+        let known = state.accounts.known_key(&authorization.access_key_id);
         let nonce = request.header("x-acs-signature-nonce").unwrap_or("");
         let fresh = state.nonces.insert(format!("v3:{nonce}"));
-        (key, expiry, fresh)
+        (known, fresh)
     };
-    let Some(key) = key else {
-        return Err(fail(
-            404,
-            "InvalidAccessKeyId.NotFound",
-            "Specified access key is not found.".to_string(),
-        ));
-    };
+    let (key, expires) = known.map_err(refused)?;
     let token = request.header("x-acs-security-token");
     if token.is_some()
         && !authorization
@@ -227,31 +213,7 @@ pub(super) fn authenticate(
             "Header x-acs-security-token is not signed.".to_string(),
         ));
     }
-    match (&key.security_token, token) {
-        (Some(_), None) => {
-            return Err(fail(
-                400,
-                "MissingSecurityToken",
-                "SecurityToken is mandatory for this action.".to_string(),
-            ));
-        }
-        (Some(expected), Some(got)) if expected != got => {
-            return Err(fail(
-                400,
-                "InvalidSecurityToken.Mismatch",
-                "Specified SecurityToken mismatch with the AccessKey.".to_string(),
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(fail(
-                400,
-                "InvalidSecurityToken.Malformed",
-                "Specified SecurityToken is malformed (this AccessKey is not an STS key)."
-                    .to_string(),
-            ));
-        }
-        _ => {}
-    }
+    check_security_token(&key, token).map_err(refused)?;
     let encoded_path = request.target.split('?').next().unwrap_or("/");
     let canonical = v3_canonical_request(
         &request.method,
@@ -294,12 +256,6 @@ pub(super) fn authenticate(
             "Specified signature nonce was used already.".to_string(),
         ));
     }
-    if expiry.is_some_and(|at| at <= shared.now()) {
-        return Err(fail(
-            400,
-            "InvalidSecurityToken.Expired",
-            "Specified SecurityToken is expired.".to_string(),
-        ));
-    }
+    check_not_expired(expires, shared.now()).map_err(refused)?;
     Ok(key)
 }

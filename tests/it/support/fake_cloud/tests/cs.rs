@@ -109,6 +109,43 @@ fn fake_rejects_unknown_keys_reused_nonces_stale_dates_and_bad_tokens() {
     assert_eq!(fake.successes(), 2);
 }
 
+/// An STS key is refused once it expires: by the cs API (ROA) as by STS and ASM (RPC, V3).
+#[test]
+fn fake_refuses_an_expired_sts_key() {
+    let fake = FakeCloud::start();
+    fake.add_cluster_with_defaults("c1");
+    let me = fake.add_access_key("AK1", "secret1");
+    fake.add_role(ROLE_1);
+    fake.allow_assume(ROLE_1, &me);
+    let (status, _, body) = send(
+        &fake,
+        &sts_request(
+            "AssumeRole",
+            Some(("AK1", "secret1", None)),
+            &[
+                ("RoleArn", ROLE_1),
+                ("RoleSessionName", "s1"),
+                ("DurationSeconds", "900"),
+            ],
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (id, secret, token) = credentials_of(&json_body(&body));
+    let mut fresh = signer(&id, &secret, "n-1");
+    fresh.token = Some(&token);
+    let (status, _, body) = send(&fake, &fresh.request("c1"));
+    assert_eq!(status, 200, "{body}");
+
+    // The server's clock past the key's Expiration; the request dated by that clock.
+    fake.set_clock_offset(TimeDelta::seconds(901));
+    let mut expired = signer(&id, &secret, "n-2");
+    expired.token = Some(&token);
+    expired.date = fake.now();
+    let (status, _, body) = send(&fake, &expired.request("c1"));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("InvalidSecurityToken.Expired"), "{body}");
+}
+
 #[test]
 fn fake_applies_queued_faults_in_order_and_stops_with_a_hung_connection() {
     let fake = FakeCloud::start();
