@@ -15,7 +15,7 @@ use super::request::RpcRequest;
 use crate::error::{ApiError, Error};
 
 const VERSION: &str = "2022-01-01";
-pub(crate) const ACTION: &str = "DescribeHubClusterKubeconfig";
+pub(crate) use super::actions::HUB_CLUSTER_KUBECONFIG as ACTION;
 
 /// The adcp endpoint of the fleet's region. Without a region there is none to pick: the error
 /// says where a region can come from.

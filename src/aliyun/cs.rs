@@ -98,9 +98,8 @@ pub(crate) fn parse_answer(
     )
 }
 
-/// The API that lists the clusters an identity can see. RAM calls its permission
-/// `cs:GetClusters`.
-pub(crate) const LIST_ACTION: &str = "DescribeClustersV1";
+/// The API that lists the clusters an identity can see.
+pub(crate) use super::actions::LIST_CLUSTERS as LIST_ACTION;
 
 /// The clusters asked for in one page. The API pages whatever it is asked, and may answer
 /// fewer than asked: the listing ends by `page_info.total_count`, not by a short page.

@@ -2,9 +2,9 @@
 //! signature mismatch told apart, and clock skew shown in seconds.
 
 use super::access_key::Credentials;
+use super::actions;
 use super::error::is_throttling;
 use super::sign;
-use super::{adcp, cs, servicemesh, sts};
 use crate::error::{ApiError, Error};
 use crate::log::verbose;
 
@@ -59,20 +59,20 @@ pub(crate) fn with_hint(error: Error, hint: impl FnOnce(&ApiError) -> Option<Str
 /// the role's trust policy naming the caller.
 fn permission_hint(action: &str) -> String {
     match action {
-        sts::ASSUME_ROLE | sts::ASSUME_ROLE_WITH_OIDC => format!(
+        actions::ASSUME_ROLE | actions::ASSUME_ROLE_WITH_OIDC => format!(
             "this identity may not assume the role: it needs `sts:{action}` in RAM, and the \
              role's trust policy must name it as a principal"
         ),
-        servicemesh::ACTION | servicemesh::LIST_ACTION => format!(
+        actions::SERVICE_MESH_KUBECONFIG | actions::LIST_SERVICE_MESHES => format!(
             "this identity is not allowed to call {action}: grant `servicemesh:{action}` in RAM, \
              or use another identity"
         ),
-        adcp::ACTION => format!(
+        actions::HUB_CLUSTER_KUBECONFIG => format!(
             "this identity is not allowed to call {action}: grant `adcp:{action}` in RAM, or use \
              another identity"
         ),
         // Listing clusters is RAM's `cs:GetClusters`, not an action named after the API.
-        cs::LIST_ACTION => format!(
+        actions::LIST_CLUSTERS => format!(
             "this identity is not allowed to list clusters ({action}): grant `cs:GetClusters` in \
              RAM, or use another identity"
         ),

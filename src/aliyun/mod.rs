@@ -3,6 +3,7 @@
 //! plugin calls (cs, servicemesh, adcp, sts), each with its default endpoint.
 
 mod access_key;
+mod actions;
 pub(crate) mod adcp;
 mod answer;
 pub(crate) mod client;

@@ -14,7 +14,7 @@ use super::request::RpcRequest;
 use crate::error::{ApiError, Error};
 
 const VERSION: &str = "2020-01-11";
-pub(crate) const ACTION: &str = "DescribeServiceMeshKubeconfig";
+pub(crate) use super::actions::SERVICE_MESH_KUBECONFIG as ACTION;
 /// ASM's one, central endpoint.
 pub(crate) const DEFAULT_ENDPOINT: &str = "https://servicemesh.aliyuncs.com";
 
@@ -53,7 +53,7 @@ fn mesh_hint(mesh_id: &str, api: &ApiError) -> Option<String> {
 }
 
 /// The API that lists the meshes an identity can see.
-pub(crate) const LIST_ACTION: &str = "DescribeServiceMeshes";
+pub(crate) use super::actions::LIST_SERVICE_MESHES as LIST_ACTION;
 
 /// A mesh as `DescribeServiceMeshes` lists it. Text fields the answer leaves out are empty.
 /// Serialised as `meshes -o json` prints it: the fields in README's order, this order.

@@ -11,8 +11,7 @@ use crate::error::Error;
 use crate::secret::Secret;
 
 const VERSION: &str = "2015-04-01";
-pub(crate) const ASSUME_ROLE: &str = "AssumeRole";
-pub(crate) const ASSUME_ROLE_WITH_OIDC: &str = "AssumeRoleWithOIDC";
+pub(crate) use super::actions::{ASSUME_ROLE, ASSUME_ROLE_WITH_OIDC};
 const GET_CALLER_IDENTITY: &str = "GetCallerIdentity";
 
 /// Where STS is, from flags and variables: an explicit endpoint, else a region's
